@@ -1,0 +1,22 @@
+//! Command-line interface: argument parsing (clap) and dispatch. Exit codes
+//! follow one contract everywhere: 0 ok, 1 findings (query or rule errors),
+//! 2 usage and I/O errors.
+
+use clap::{Parser, Subcommand};
+
+/// Offline interpreter for Elastic Security detection rules (EQL and KQL).
+#[derive(Parser)]
+#[command(name = "ruleq", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+/// Parses the arguments, runs the subcommand and returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {}
+}

@@ -1,0 +1,68 @@
+//! Front ends for the two query languages of Elastic Security rules.
+//!
+//! Each language keeps its own AST (so snapshots and printing stay faithful to
+//! what the author wrote); both share [`Span`] and the nesting limit.
+
+use serde::Serialize;
+
+
+
+/// The deepest nesting of groups (parentheses, brackets) and prefix operators a
+/// query may have. Deeper queries get an error instead of exhausting the stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// A byte range `[start, end)` into the query text. Serializes as `[start, end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset one past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn join(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    /// Whether `other` lies within this span.
+    pub fn contains(self, other: Span) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+
+    /// This span moved `offset` bytes to the right (query offsets → file offsets).
+    pub fn shift(self, offset: usize) -> Span {
+        Span::new(self.start + offset, self.end + offset)
+    }
+}
+
+impl From<pest::Span<'_>> for Span {
+    fn from(s: pest::Span<'_>) -> Self {
+        Span::new(s.start(), s.end())
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.start, self.end].serialize(s)
+    }
+}
+
+/// Removes every `"span"` member from serialized AST JSON, for `--no-spans`
+/// output and span-independent comparisons.
+pub fn strip_spans(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.remove("span");
+            map.values_mut().for_each(strip_spans);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_spans),
+        _ => {}
+    }
+}
