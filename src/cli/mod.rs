@@ -4,6 +4,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod parse;
+
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]
 #[command(name = "ruleq", version, about)]
@@ -13,10 +15,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Parse a query and print its syntax tree as JSON.
+    Parse(parse::ParseArgs),
+    /// Print a query in canonical form.
+    Fmt(parse::FmtArgs),
+}
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        Command::Parse(args) => parse::parse(args),
+        Command::Fmt(args) => parse::fmt(args),
+    }
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-
+pub mod eql;
 
 /// The deepest nesting of groups (parentheses, brackets) and prefix operators a
 /// query may have. Deeper queries get an error instead of exhausting the stack.

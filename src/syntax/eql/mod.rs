@@ -1,0 +1,21 @@
+//! The EQL front end: Elasticsearch's Event Query Language.
+//!
+//! [`parse`] accepts exactly what Elasticsearch accepts and rejects the rest
+//! with a located [`Diagnostic`](crate::diag::Diagnostic) and a hint;
+//! [`print`] renders the AST back as canonical text, so that
+//! `parse(print(ast)) == ast` up to spans.
+//!
+//! ```
+//! use ruleq::syntax::eql;
+//! let query = eql::parse(r#"process where process.name : "TELNET""#).unwrap();
+//! assert_eq!(eql::print(&query), r#"process where process.name : "TELNET""#);
+//! ```
+
+pub mod ast;
+pub mod functions;
+mod parser;
+mod printer;
+
+pub use ast::*;
+pub use parser::parse;
+pub use printer::{print, print_expr};

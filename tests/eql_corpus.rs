@@ -1,0 +1,50 @@
+//! Every EQL query of Elastic's detection-rules corpus parses, and prints back
+//! to text that parses to the same AST. Needs `RULEQ_SHARED`.
+
+mod common;
+
+use ruleq::syntax::{eql, strip_spans};
+
+fn ast_json(q: &eql::Query) -> serde_json::Value {
+    let mut v = serde_json::to_value(q).unwrap();
+    strip_spans(&mut v);
+    v
+}
+
+#[test]
+fn every_corpus_eql_query_parses_and_round_trips() {
+    let Some(dir) = common::shared("corpus/detection-rules") else {
+        return;
+    };
+    let (mut total, mut parsed, mut round_tripped) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for path in common::toml_files(&dir) {
+        let rule = common::rule_table(&path);
+        if rule.get("language").and_then(|v| v.as_str()) != Some("eql") {
+            continue;
+        }
+        total += 1;
+        let query = rule["query"].as_str().expect("an eql rule has a query");
+        let ast = match eql::parse(query) {
+            Ok(ast) => ast,
+            Err(d) => {
+                failures.push(format!("{}\n{}", path.display(), d.render("query", query, false)));
+                continue;
+            }
+        };
+        parsed += 1;
+        let printed = eql::print(&ast);
+        match eql::parse(&printed) {
+            Ok(again) if ast_json(&again) == ast_json(&ast) => round_tripped += 1,
+            Ok(_) => failures.push(format!("{}: printed text parses differently:\n{printed}", path.display())),
+            Err(d) => failures.push(format!(
+                "{}: printed text fails to parse:\n{}",
+                path.display(),
+                d.render("printed", &printed, false)
+            )),
+        }
+    }
+    println!("EQL corpus: {total} queries, {parsed} parsed, {round_tripped} round-tripped");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(total, 1081, "the corpus holds 1,081 EQL rules");
+}
