@@ -28,15 +28,31 @@ fn every_corpus_eql_query_parses_and_round_trips() {
         let ast = match eql::parse(query) {
             Ok(ast) => ast,
             Err(d) => {
-                failures.push(format!("{}\n{}", path.display(), d.render("query", query, false)));
+                failures.push(format!(
+                    "{}\n{}",
+                    path.display(),
+                    d.render("query", query, false)
+                ));
                 continue;
             }
         };
         parsed += 1;
+        let json = serde_json::to_value(&ast).unwrap();
+        let bad = common::span_violations(&json, query.len());
+        let loose = common::loose_spans(&json, query);
+        if !bad.is_empty() || !loose.is_empty() {
+            failures.push(format!(
+                "{}: span problems {bad:?} {loose:?}",
+                path.display()
+            ));
+        }
         let printed = eql::print(&ast);
         match eql::parse(&printed) {
             Ok(again) if ast_json(&again) == ast_json(&ast) => round_tripped += 1,
-            Ok(_) => failures.push(format!("{}: printed text parses differently:\n{printed}", path.display())),
+            Ok(_) => failures.push(format!(
+                "{}: printed text parses differently:\n{printed}",
+                path.display()
+            )),
             Err(d) => failures.push(format!(
                 "{}: printed text fails to parse:\n{}",
                 path.display(),
@@ -45,6 +61,11 @@ fn every_corpus_eql_query_parses_and_round_trips() {
         }
     }
     println!("EQL corpus: {total} queries, {parsed} parsed, {round_tripped} round-tripped");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(total, 1081, "the corpus holds 1,081 EQL rules");
 }

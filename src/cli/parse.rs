@@ -64,10 +64,7 @@ pub fn parse(args: ParseArgs) -> i32 {
     if args.no_spans {
         syntax::strip_spans(&mut json);
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).expect("JSON values always print")
-    );
+    println!("{}", syntax::to_pretty_json(&json));
     0
 }
 

@@ -51,3 +51,88 @@ pub fn rule_table(path: &Path) -> toml::Table {
         _ => toml::Table::new(),
     }
 }
+
+/// Fixture files with extension `ext` in `tests/fixtures/<sub>`, sorted, with
+/// their stems.
+pub fn fixtures(sub: &str, ext: &str) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(sub);
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&p).unwrap();
+            (stem, text)
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no fixtures in {}", dir.display());
+    out
+}
+
+/// Checks that every `"span": [start, end]` in serialized AST JSON lies
+/// within the span of the nearest enclosing node that has one, and within
+/// the text. Returns the violations as readable paths.
+pub fn span_violations(value: &serde_json::Value, text_len: usize) -> Vec<String> {
+    fn walk(v: &serde_json::Value, parent: (u64, u64), path: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut here = parent;
+                if let Some(serde_json::Value::Array(s)) = map.get("span") {
+                    let (a, b) = (s[0].as_u64().unwrap(), s[1].as_u64().unwrap());
+                    if a > b || a < parent.0 || b > parent.1 {
+                        out.push(format!(
+                            "{path}: [{a}, {b}] outside [{}, {}]",
+                            parent.0, parent.1
+                        ));
+                    }
+                    here = (a, b);
+                }
+                for (k, child) in map {
+                    if k != "span" {
+                        walk(child, here, &format!("{path}.{k}"), out);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, parent, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, (0, text_len as u64), "$", &mut out);
+    out
+}
+
+/// Spans whose text begins or ends with whitespace: every node's span should
+/// cover exactly its tokens.
+pub fn loose_spans(value: &serde_json::Value, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(s)) = map.get("span") {
+                    let (a, b) = (
+                        s[0].as_u64().unwrap() as usize,
+                        s[1].as_u64().unwrap() as usize,
+                    );
+                    let t = &text[a..b];
+                    if t.trim() != t {
+                        out.push(format!("[{a}, {b}] {t:?}"));
+                    }
+                }
+                stack.extend(map.values());
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}

@@ -19,65 +19,189 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// Parses an EQL statement as Elasticsearch would, returning the AST or the
 /// first error, located in `src`.
 pub fn parse(src: &str) -> Result<Query> {
-    check_nesting(src)?;
-    let mut pairs = EqlParser::parse(Rule::query, src).map_err(|e| syntax_error(src, e))?;
+    let scan = scan(src);
+    if let Some(at) = scan.too_deep {
+        return Err(too_deep(at));
+    }
+    let mut pairs = EqlParser::parse(Rule::query, src).map_err(|e| {
+        let diag = syntax_error(src, e);
+        // A bracket or quote left open explains the error better than the
+        // grammar's "expected ..." at the point where it gave up.
+        match scan.unbalanced {
+            Some(u) if u.span.start <= diag.span.start => u,
+            _ => diag,
+        }
+    })?;
     let query = pairs.next().expect("the query rule always yields one pair");
     let statement = query
         .into_inner()
         .next()
         .expect("a query holds one statement");
-    Builder { depth: 0 }.statement(statement)
+    Builder {
+        depth: 0,
+        sig_end: scan.sig_end,
+    }
+    .statement(statement)
 }
 
 // ------------------------------------------------------------------ nesting
 
-/// Rejects queries nested deeper than [`MAX_DEPTH`] before the recursive
-/// descent parser sees them, so that hostile input cannot exhaust the stack.
-fn check_nesting(src: &str) -> Result<()> {
+/// What a lexical pass over the text finds: the first point where nesting
+/// exceeds [`MAX_DEPTH`], and the first bracket or string left open (or
+/// closed without an opener). Strings, backticked names and comments are
+/// skipped exactly as the grammar reads them.
+#[derive(Default)]
+struct Scan {
+    too_deep: Option<Span>,
+    unbalanced: Option<Diagnostic>,
+    /// See [`Builder::sig_end`].
+    sig_end: Vec<usize>,
+}
+
+fn scan(src: &str) -> Scan {
     let bytes = src.as_bytes();
-    let mut depth = 0usize;
+    let mut out = Scan::default();
+    let mut trivia = vec![false; bytes.len()];
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let unbalanced = |d: Diagnostic, out: &mut Scan| {
+        if out.unbalanced.is_none() {
+            out.unbalanced = Some(d);
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'(' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(too_deep(Span::new(i, i + 1)));
+            b @ (b'(' | b'[') => {
+                open.push((b, i));
+                if open.len() > MAX_DEPTH && out.too_deep.is_none() {
+                    out.too_deep = Some(Span::new(i, i + 1));
                 }
             }
-            b')' | b']' => depth = depth.saturating_sub(1),
+            b @ (b')' | b']') => {
+                let want = if b == b')' { b'(' } else { b'[' };
+                match open.pop() {
+                    Some((o, _)) if o == want => {}
+                    Some((o, at)) => {
+                        let d = Diagnostic::error(
+                            "eql::syntax",
+                            format!("`{}` closes a `{}`", b as char, o as char),
+                            Span::new(i, i + 1),
+                        )
+                        .with_label("mismatched")
+                        .with_help(format!(
+                            "the `{}` at {} needs a `{}` first",
+                            o as char,
+                            position(src, at),
+                            if o == b'(' { ')' } else { ']' }
+                        ));
+                        unbalanced(d, &mut out);
+                    }
+                    None => {
+                        let d = Diagnostic::error(
+                            "eql::syntax",
+                            format!("unexpected `{}`: nothing to close", b as char),
+                            Span::new(i, i + 1),
+                        )
+                        .with_label("no matching opener")
+                        .with_help(format!(
+                            "remove it, or add the `{}` it closes",
+                            want as char
+                        ));
+                        unbalanced(d, &mut out);
+                    }
+                }
+            }
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                let start = i;
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") && bytes[i] != b'\n' {
                     i += 1;
                 }
+                if !bytes[i..].starts_with(b"\"\"\"") {
+                    unbalanced(unterminated(start, i, "\"\"\""), &mut out);
+                }
                 i += 2;
+                // Up to two more quotes belong to the value, as in the grammar.
+                for _ in 0..2 {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 1;
+                    }
+                }
             }
             quote @ (b'"' | b'\'' | b'`') => {
+                let start = i;
                 i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                while i < bytes.len() && bytes[i] != quote && (quote == b'`' || bytes[i] != b'\n') {
                     if bytes[i] == b'\\' && quote != b'`' {
                         i += 1;
                     }
                     i += 1;
                 }
+                if i >= bytes.len() || bytes[i] != quote {
+                    let q = (quote as char).to_string();
+                    unbalanced(unterminated(start, i.min(bytes.len()), &q), &mut out);
+                }
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                trivia[start..(i + 1).min(bytes.len())].fill(true);
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let start = i;
                 i = bytes[i + 2..]
                     .windows(2)
                     .position(|w| w == b"*/")
                     .map_or(bytes.len(), |p| i + 2 + p + 1);
+                trivia[start..(i + 1).min(bytes.len())].fill(true);
             }
+            b' ' | b'\t' | b'\r' | b'\n' => trivia[i] = true,
             _ => {}
         }
         i += 1;
     }
-    Ok(())
+    out.sig_end = Vec::with_capacity(bytes.len() + 1);
+    out.sig_end.push(0);
+    for (i, t) in trivia.iter().enumerate() {
+        let prev = out.sig_end[i];
+        out.sig_end.push(if *t { prev } else { i + 1 });
+    }
+    if let Some(&(o, at)) = open.last() {
+        let close = if o == b'(' { ')' } else { ']' };
+        let d = Diagnostic::error(
+            "eql::syntax",
+            format!("this `{}` is never closed", o as char),
+            Span::new(at, at + 1),
+        )
+        .with_label("opened here")
+        .with_help(format!("add the missing `{close}`"));
+        unbalanced(d, &mut out);
+    }
+    out
+}
+
+fn position(src: &str, offset: usize) -> String {
+    let (line, col) = crate::diag::line_col(src, offset);
+    format!("line {line}, column {col}")
+}
+
+fn unterminated(start: usize, end: usize, quote: &str) -> Diagnostic {
+    let what = if quote == "`" { "name" } else { "string" };
+    Diagnostic::error(
+        "eql::syntax",
+        format!("unterminated {what}: no closing {quote}"),
+        Span::new(start, end.max(start + 1)),
+    )
+    .with_label(format!("this {what} is not closed"))
+    .with_help(if quote == "`" {
+        "close the name with a backtick".to_string()
+    } else {
+        format!(
+            "close the string with {quote}; strings cannot span lines (write \\n for a line break)"
+        )
+    })
 }
 
 fn too_deep(span: Span) -> Diagnostic {
@@ -94,11 +218,19 @@ fn too_deep(span: Span) -> Diagnostic {
 
 fn syntax_error(src: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match err.location {
+    let mut pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let found = token_at(src, pos);
+    // Point at the end of the text rather than past trailing blank lines.
+    if src[pos..].trim().is_empty() {
+        pos = src.trim_end().len();
+    }
+    let found = if src[pos..].trim().is_empty() {
+        ""
+    } else {
+        token_at(src, pos)
+    };
     let span = Span::new(pos, pos + found.len().max(usize::from(pos < src.len())));
     let expected = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
@@ -174,10 +306,10 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::cmp_op => "a comparison operator",
         Rule::add_op | Rule::mul_op => "an arithmetic operator",
         Rule::predicate | Rule::in_pred | Rule::match_pred | Rule::kw_in | Rule::in_ci => {
-            "`in`, `:`, `like` or `regex`"
+            "`in`/`:`/`like`/`regex`"
         }
         Rule::match_op | Rule::kw_like | Rule::like_ci | Rule::kw_regex | Rule::regex_ci => {
-            "`:`, `like` or `regex`"
+            "`:`/`like`/`regex`"
         }
         Rule::constant
         | Rule::string
@@ -246,10 +378,18 @@ fn hint_for(src: &str, pos: usize, found: &str) -> Option<String> {
 struct Builder {
     /// Current nesting of prefix operators and groups, bounded by [`MAX_DEPTH`].
     depth: usize,
+    /// `sig_end[i]`: the end of the last byte before offset `i` that is not
+    /// whitespace or comment. Pest folds the whitespace that follows a rule's
+    /// last token into the rule when an optional tail is absent; spans are
+    /// trimmed with this so they end at the last token.
+    sig_end: Vec<usize>,
 }
 
-fn span(pair: &Pair<Rule>) -> Span {
-    pair.as_span().into()
+impl Builder {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start(), self.sig_end[s.end()].max(s.start()))
+    }
 }
 
 fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
@@ -258,7 +398,7 @@ fn err(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic
 
 impl Builder {
     fn statement(&mut self, pair: Pair<Rule>) -> Result<Query> {
-        let query_span = span(&pair);
+        let query_span = self.span(&pair);
         let mut inner = pair.into_inner();
         let body_pair = inner.next().expect("statement starts with a query");
         let body = match body_pair.as_rule() {
@@ -272,7 +412,7 @@ impl Builder {
                 return Err(err(
                     "eql::unsupported",
                     "`join` is not supported by Elasticsearch EQL",
-                    span(&kw),
+                    self.span(&kw),
                 )
                 .with_label("not supported")
                 .with_help("use `sequence by KEYS [...] [...]` to correlate events"));
@@ -288,7 +428,7 @@ impl Builder {
     }
 
     fn pipe(&mut self, pair: Pair<Rule>) -> Result<Pipe> {
-        let pipe_span = span(&pair);
+        let pipe_span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name_pair = inner.next().unwrap();
         let name = name_pair.as_str();
@@ -300,7 +440,7 @@ impl Builder {
                 return Err(err(
                     "eql::unsupported",
                     format!("the `{name}` pipe is not supported by Elasticsearch EQL"),
-                    span(&name_pair),
+                    self.span(&name_pair),
                 )
                 .with_label("not supported")
                 .with_help("Elasticsearch EQL supports only `| head N` and `| tail N`"));
@@ -309,7 +449,7 @@ impl Builder {
                 return Err(err(
                     "eql::unknown-pipe",
                     format!("unknown pipe `{name}`"),
-                    span(&name_pair),
+                    self.span(&name_pair),
                 )
                 .with_label("unknown pipe")
                 .with_help("Elasticsearch EQL supports only `| head N` and `| tail N`"));
@@ -346,7 +486,7 @@ impl Builder {
     }
 
     fn event_filter(&mut self, pair: Pair<Rule>) -> Result<EventFilter> {
-        let filter_span = span(&pair);
+        let filter_span = self.span(&pair);
         let mut inner = pair.into_inner();
         let cat = inner.next().unwrap();
         let category = match cat.as_rule() {
@@ -354,9 +494,9 @@ impl Builder {
             Rule::category => {
                 let c = cat.into_inner().next().unwrap();
                 Some(match c.as_rule() {
-                    Rule::dq_string => unescape_dq(&c)?,
-                    Rule::sq_string => return Err(single_quotes(span(&c))),
-                    Rule::identifier => identifier(c),
+                    Rule::dq_string => self.unescape_dq(&c)?,
+                    Rule::sq_string => return Err(single_quotes(self.span(&c))),
+                    Rule::identifier => self.identifier(c),
                     r => unreachable!("category {r:?}"),
                 })
             }
@@ -372,7 +512,7 @@ impl Builder {
     }
 
     fn sequence(&mut self, pair: Pair<Rule>) -> Result<Sequence> {
-        let kw_span = span(&pair.clone().into_inner().next().unwrap());
+        let kw_span = self.span(&pair.clone().into_inner().next().unwrap());
         let mut by = Vec::new();
         let mut maxspan = None;
         let mut steps = Vec::new();
@@ -385,7 +525,7 @@ impl Builder {
                     return Err(err(
                         "eql::syntax",
                         "`by` must come before `with maxspan`",
-                        span(&p),
+                        self.span(&p),
                     )
                     .with_label("move this before `with`")
                     .with_help("write `sequence by KEYS with maxspan=DURATION`"))
@@ -445,14 +585,14 @@ impl Builder {
     }
 
     fn sample(&mut self, pair: Pair<Rule>) -> Result<Sample> {
-        let kw_span = span(&pair.clone().into_inner().next().unwrap());
+        let kw_span = self.span(&pair.clone().into_inner().next().unwrap());
         let mut by = Vec::new();
         let mut steps = Vec::new();
         for p in pair.into_inner().skip(1) {
             match p.as_rule() {
                 Rule::join_keys => by = self.join_keys(p)?,
                 Rule::sample_step => {
-                    let step_span = span(&p);
+                    let step_span = self.span(&p);
                     let mut inner = p.into_inner();
                     let filter = self.event_filter(inner.next().unwrap())?;
                     let step_by = match inner.next() {
@@ -471,7 +611,10 @@ impl Builder {
         if steps.len() < 2 {
             return Err(err(
                 "eql::sample-steps",
-                format!("a sample requires a minimum of 2 queries, found [{}]", steps.len()),
+                format!(
+                    "a sample requires a minimum of 2 queries, found [{}]",
+                    steps.len()
+                ),
                 steps.first().map_or(kw_span, |s| s.span),
             )
             .with_help("add a second filter `[CATEGORY where ...]`"));
@@ -481,7 +624,7 @@ impl Builder {
     }
 
     fn seq_step(&mut self, pair: Pair<Rule>) -> Result<SequenceStep> {
-        let step_span = span(&pair);
+        let step_span = self.span(&pair);
         let mut missing = false;
         let mut filter = None;
         let mut by = Vec::new();
@@ -491,7 +634,7 @@ impl Builder {
                 Rule::missing_open => missing = true,
                 Rule::event_filter => filter = Some(self.event_filter(p)?),
                 Rule::join_keys => by = self.join_keys(p)?,
-                Rule::step_param => runs = Some(step_runs(p)?),
+                Rule::step_param => runs = Some(self.step_runs(p)?),
                 r => unreachable!("step child {r:?}"),
             }
         }
@@ -515,15 +658,13 @@ impl Builder {
         let mut inner = pair.into_inner().skip(2);
         let assign = inner.next().unwrap();
         if assign.as_str() != "=" {
-            return Err(err(
-                "eql::syntax",
-                "use `=` to set maxspan",
-                span(&assign),
-            )
-            .with_help("write `with maxspan=5m`"));
+            return Err(
+                err("eql::syntax", "use `=` to set maxspan", self.span(&assign))
+                    .with_help("write `with maxspan=5m`"),
+            );
         }
         let time = inner.next().unwrap();
-        let time_span = span(&time);
+        let time_span = self.span(&time);
         let mut parts = time.into_inner();
         let number = parts.next().unwrap();
         let value: u64 = match number.as_str().parse() {
@@ -531,8 +672,11 @@ impl Builder {
             Err(_) => {
                 return Err(err(
                     "eql::maxspan",
-                    format!("maxspan must be a whole number, found [{}]", number.as_str()),
-                    span(&number),
+                    format!(
+                        "maxspan must be a whole number, found [{}]",
+                        number.as_str()
+                    ),
+                    self.span(&number),
                 )
                 .with_help("write the duration in a smaller unit, e.g. `1500ms` for 1.5 seconds"))
             }
@@ -544,7 +688,9 @@ impl Builder {
                     "no time unit specified for maxspan",
                     time_span,
                 )
-                .with_help(format!("did you mean [s] as in [{value}s]? Units: ms, s, m, h, d")))
+                .with_help(format!(
+                    "did you mean [s] as in [{value}s]? Units: ms, s, m, h, d"
+                )))
             }
             Some(u) => match u.as_str() {
                 "ms" => TimeUnit::Ms,
@@ -556,7 +702,7 @@ impl Builder {
                     return Err(err(
                         "eql::maxspan",
                         format!("unrecognized time unit [{other}]"),
-                        span(&u),
+                        self.span(&u),
                     )
                     .with_help("use one of ms, s, m, h, d"))
                 }
@@ -569,9 +715,9 @@ impl Builder {
                 time_span,
             ));
         }
-        let millis = value.checked_mul(unit.millis()).ok_or_else(|| {
-            err("eql::maxspan", "maxspan is too large", time_span)
-        })?;
+        let millis = value
+            .checked_mul(unit.millis())
+            .ok_or_else(|| err("eql::maxspan", "maxspan is too large", time_span))?;
         Ok(Duration {
             value,
             unit,
@@ -608,7 +754,7 @@ impl Builder {
         } else {
             LogicalOp::And
         };
-        let whole = span(&pair);
+        let whole = self.span(&pair);
         let mut operands = Vec::new();
         for p in pair.into_inner() {
             if !matches!(p.as_rule(), Rule::kw_or | Rule::kw_and) {
@@ -630,8 +776,8 @@ impl Builder {
         let mut operand = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::not_op => nots.push(span(&p)),
-                Rule::lineage => return Err(lineage(p)),
+                Rule::not_op => nots.push(self.span(&p)),
+                Rule::lineage => return Err(self.lineage(p)),
                 Rule::comparison => operand = Some(p),
                 r => unreachable!("not_expr child {r:?}"),
             }
@@ -653,7 +799,7 @@ impl Builder {
     }
 
     fn comparison(&mut self, pair: Pair<Rule>) -> Result<Expr> {
-        let whole = span(&pair);
+        let whole = self.span(&pair);
         let mut inner = pair.into_inner();
         let left = self.expr(inner.next().unwrap())?;
         let Some(op_pair) = inner.next() else {
@@ -670,10 +816,12 @@ impl Builder {
                 return Err(err(
                     "eql::syntax",
                     "`=` is not a comparison operator",
-                    span(&op_pair),
+                    self.span(&op_pair),
                 )
                 .with_label("use `==`")
-                .with_help("use `==` to compare (case-sensitive) or `:` for a case-insensitive match"))
+                .with_help(
+                    "use `==` to compare (case-sensitive) or `:` for a case-insensitive match",
+                ))
             }
             other => unreachable!("comparison operator {other}"),
         };
@@ -724,7 +872,7 @@ impl Builder {
         }
         let saved = self.depth;
         for s in &signs {
-            self.enter(span(s))?;
+            self.enter(self.span(s))?;
         }
         let mut expr = self.primary(primary.unwrap())?;
         if let Some(pred) = predicate {
@@ -735,7 +883,7 @@ impl Builder {
             if sign.as_str() == "+" {
                 continue;
             }
-            let whole = Span::new(span(&sign).start, expr.span().end);
+            let whole = Span::new(self.span(&sign).start, expr.span().end);
             expr = match expr {
                 Expr::Literal(Literal {
                     value: Value::Integer(n),
@@ -762,7 +910,7 @@ impl Builder {
 
     fn predicate(&mut self, value: Expr, pair: Pair<Rule>) -> Result<Expr> {
         let pred = pair.into_inner().next().unwrap();
-        let whole = value.span().join(span(&pred));
+        let whole = value.span().join(self.span(&pred));
         match pred.as_rule() {
             Rule::in_pred => {
                 let mut negated = false;
@@ -795,7 +943,9 @@ impl Builder {
                     "regex~" => (MatchOp::Regex, true),
                     other => unreachable!("match operator {other}"),
                 };
-                let patterns = inner.map(constant).collect::<Result<Vec<_>>>()?;
+                let patterns = inner
+                    .map(|p| self.constant(p))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Expr::Match {
                     op,
                     case_insensitive,
@@ -811,12 +961,12 @@ impl Builder {
     fn primary(&mut self, pair: Pair<Rule>) -> Result<Expr> {
         let p = pair.into_inner().next().unwrap();
         match p.as_rule() {
-            Rule::constant => Ok(Expr::Literal(constant(p)?)),
-            Rule::field => field(p).map(Expr::Field),
+            Rule::constant => Ok(Expr::Literal(self.constant(p)?)),
+            Rule::field => self.field(p).map(Expr::Field),
             Rule::call => self.call(p),
             Rule::paren => {
                 let saved = self.depth;
-                self.enter(span(&p))?;
+                self.enter(self.span(&p))?;
                 let e = self.expr(p.into_inner().next().unwrap());
                 self.depth = saved;
                 e
@@ -826,7 +976,7 @@ impl Builder {
     }
 
     fn call(&mut self, pair: Pair<Rule>) -> Result<Expr> {
-        let whole = span(&pair);
+        let whole = self.span(&pair);
         let mut inner = pair.into_inner();
         let name_pair = inner.next().unwrap();
         let raw = name_pair.as_str();
@@ -838,7 +988,7 @@ impl Builder {
             let mut d = err(
                 "eql::unknown-function",
                 format!("unknown function `{name}`"),
-                span(&name_pair),
+                self.span(&name_pair),
             )
             .with_label("not an Elasticsearch EQL function");
             d = match functions::nearest(name) {
@@ -858,7 +1008,7 @@ impl Builder {
             return Err(err(
                 "eql::function-case",
                 format!("`{}` has no case-insensitive `~` form", sig.name),
-                span(&name_pair),
+                self.span(&name_pair),
             )
             .with_help(format!("remove the `~`: `{}(...)`", sig.name)));
         }
@@ -894,193 +1044,166 @@ impl Builder {
             span: whole,
         })
     }
-}
-
-fn check_key_counts(mut counts: impl Iterator<Item = (usize, Span)>) -> Result<()> {
-    let Some((first, _)) = counts.next() else {
-        return Ok(());
-    };
-    for (n, s) in counts {
-        if n != first {
+    fn step_runs(&self, pair: Pair<Rule>) -> Result<u32> {
+        let mut inner = pair.into_inner().skip(1);
+        let key = inner.next().unwrap();
+        if key.as_str() != "runs" {
             return Err(err(
-                "eql::join-keys",
-                format!("inconsistent number of join keys specified; expected [{first}] but found [{n}]"),
-                s,
+                "eql::syntax",
+                format!("unknown step parameter `{}`", key.as_str()),
+                self.span(&key),
             )
-            .with_help("every step must be joined on the same number of keys (`by a, b` on each)"));
+            .with_help("a step accepts only `with runs=N`"));
+        }
+        let assign = inner.next().unwrap();
+        if assign.as_str() != "=" {
+            return Err(
+                err("eql::syntax", "use `=` to set runs", self.span(&assign))
+                    .with_help("write `with runs=3`"),
+            );
+        }
+        let number = inner.next().unwrap();
+        match number.as_str().parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(err(
+                "eql::runs",
+                format!(
+                    "runs must be a whole number from 1 to 100, found [{}]",
+                    number.as_str()
+                ),
+                self.span(&number),
+            )
+            .with_help("write `with runs=3` to repeat the step three times")),
         }
     }
-    Ok(())
-}
 
-fn step_runs(pair: Pair<Rule>) -> Result<u32> {
-    let mut inner = pair.into_inner().skip(1);
-    let key = inner.next().unwrap();
-    if key.as_str() != "runs" {
-        return Err(err(
-            "eql::syntax",
-            format!("unknown step parameter `{}`", key.as_str()),
-            span(&key),
-        )
-        .with_help("a step accepts only `with runs=N`"));
-    }
-    let assign = inner.next().unwrap();
-    if assign.as_str() != "=" {
-        return Err(err("eql::syntax", "use `=` to set runs", span(&assign))
-            .with_help("write `with runs=3`"));
-    }
-    let number = inner.next().unwrap();
-    match number.as_str().parse::<u32>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => Err(err(
-            "eql::runs",
-            format!(
-                "runs must be a whole number from 1 to 100, found [{}]",
-                number.as_str()
-            ),
-            span(&number),
-        )
-        .with_help("write `with runs=3` to repeat the step three times")),
-    }
-}
-
-fn lineage(pair: Pair<Rule>) -> Diagnostic {
-    let rel = pair.into_inner().next().unwrap();
-    err(
+    fn lineage(&self, pair: Pair<Rule>) -> Diagnostic {
+        let rel = pair.into_inner().next().unwrap();
+        err(
         "eql::unsupported",
         format!("`{} of` is not supported by Elasticsearch EQL", rel.as_str()),
-        span(&rel),
+        self.span(&rel),
     )
     .with_label("not supported")
     .with_help("lineage needs the Python eql engine; in Elasticsearch, join on process.entity_id / process.parent.entity_id with a sequence")
-}
-
-fn single_quotes(span: Span) -> Diagnostic {
-    err(
-        "eql::syntax",
-        "use double quotes [\"] to define string literals, not single quotes [']",
-        span,
-    )
-    .with_label("single-quoted")
-    .with_help("write \"value\"; for backslash-heavy values a raw string \"\"\"C:\\path\"\"\" avoids escapes")
-}
-
-fn identifier(pair: Pair<Rule>) -> String {
-    let id = pair.into_inner().next().unwrap();
-    match id.as_rule() {
-        Rule::bare_ident => id.as_str().to_string(),
-        Rule::quoted_ident => {
-            let s = id.as_str();
-            s[1..s.len() - 1].replace("``", "`")
-        }
-        r => unreachable!("identifier {r:?}"),
     }
-}
 
-fn field(pair: Pair<Rule>) -> Result<Field> {
-    let whole = span(&pair);
-    let mut optional = false;
-    let mut segments = Vec::new();
-    for p in pair.into_inner() {
-        match p.as_rule() {
+    fn identifier(&self, pair: Pair<Rule>) -> String {
+        let id = pair.into_inner().next().unwrap();
+        match id.as_rule() {
+            Rule::bare_ident => id.as_str().to_string(),
+            Rule::quoted_ident => {
+                let s = id.as_str();
+                s[1..s.len() - 1].replace("``", "`")
+            }
+            r => unreachable!("identifier {r:?}"),
+        }
+    }
+
+    fn field(&self, pair: Pair<Rule>) -> Result<Field> {
+        let whole = self.span(&pair);
+        let mut optional = false;
+        let mut segments = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
             Rule::optional_mark => optional = true,
-            Rule::identifier => segments.push(identifier(p)),
+            Rule::identifier => segments.push(self.identifier(p)),
             Rule::subscript => {
                 return Err(err(
                     "eql::unsupported",
                     "array indexes are not supported by Elasticsearch EQL",
-                    span(&p),
+                    self.span(&p),
                 )
                 .with_help("a condition on an array field holds when any element satisfies it; drop the index"))
             }
             r => unreachable!("field child {r:?}"),
         }
-    }
-    Ok(Field {
-        name: segments.join("."),
-        optional,
-        span: whole,
-    })
-}
-
-fn constant(pair: Pair<Rule>) -> Result<Literal> {
-    let lit_span = span(&pair);
-    let c = if pair.as_rule() == Rule::constant {
-        pair.into_inner().next().unwrap()
-    } else {
-        pair
-    };
-    let value = match c.as_rule() {
-        Rule::kw_null => Value::Null,
-        Rule::kw_true => Value::Boolean(true),
-        Rule::kw_false => Value::Boolean(false),
-        Rule::number => number(&c)?,
-        Rule::string => {
-            let s = c.into_inner().next().unwrap();
-            match s.as_rule() {
-                Rule::dq_string => Value::String(unescape_dq(&s)?),
-                Rule::raw_string => {
-                    let t = s.as_str();
-                    Value::String(t[3..t.len() - 3].to_string())
-                }
-                Rule::sq_string => return Err(single_quotes(span(&s))),
-                Rule::qmark_string => {
-                    return Err(err(
-                        "eql::syntax",
-                        "`?\"...\"` raw strings are not supported by Elasticsearch EQL",
-                        span(&s),
-                    )
-                    .with_help("use a triple-quoted raw string: \"\"\"C:\\Windows\\\"\"\""))
-                }
-                r => unreachable!("string {r:?}"),
-            }
         }
-        r => unreachable!("constant {r:?}"),
-    };
-    Ok(Literal {
-        value,
-        span: lit_span,
-    })
-}
+        Ok(Field {
+            name: segments.join("."),
+            optional,
+            span: whole,
+        })
+    }
 
-fn number(pair: &Pair<Rule>) -> Result<Value> {
-    let text = pair.as_str();
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<i64>().map(Value::Integer).map_err(|_| {
-            err(
+    fn constant(&self, pair: Pair<Rule>) -> Result<Literal> {
+        let lit_span = self.span(&pair);
+        let c = if pair.as_rule() == Rule::constant {
+            pair.into_inner().next().unwrap()
+        } else {
+            pair
+        };
+        let value = match c.as_rule() {
+            Rule::kw_null => Value::Null,
+            Rule::kw_true => Value::Boolean(true),
+            Rule::kw_false => Value::Boolean(false),
+            Rule::number => self.number(&c)?,
+            Rule::string => {
+                let s = c.into_inner().next().unwrap();
+                match s.as_rule() {
+                    Rule::dq_string => Value::String(self.unescape_dq(&s)?),
+                    Rule::raw_string => {
+                        let t = s.as_str();
+                        Value::String(t[3..t.len() - 3].to_string())
+                    }
+                    Rule::sq_string => return Err(single_quotes(self.span(&s))),
+                    Rule::qmark_string => {
+                        return Err(err(
+                            "eql::syntax",
+                            "`?\"...\"` raw strings are not supported by Elasticsearch EQL",
+                            self.span(&s),
+                        )
+                        .with_help("use a triple-quoted raw string: \"\"\"C:\\Windows\\\"\"\""))
+                    }
+                    r => unreachable!("string {r:?}"),
+                }
+            }
+            r => unreachable!("constant {r:?}"),
+        };
+        Ok(Literal {
+            value,
+            span: lit_span,
+        })
+    }
+
+    fn number(&self, pair: &Pair<Rule>) -> Result<Value> {
+        let text = pair.as_str();
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse::<i64>().map(Value::Integer).map_err(|_| {
+                err(
+                    "eql::number",
+                    format!("number [{text}] is too large"),
+                    self.span(pair),
+                )
+                .with_help("whole numbers must fit in 64 bits (at most 9223372036854775807)")
+            });
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            _ => Err(err(
                 "eql::number",
                 format!("number [{text}] is too large"),
-                span(pair),
-            )
-            .with_help("whole numbers must fit in 64 bits (at most 9223372036854775807)")
-        });
-    }
-    match text.parse::<f64>() {
-        Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-        _ => Err(err(
-            "eql::number",
-            format!("number [{text}] is too large"),
-            span(pair),
-        )),
-    }
-}
-
-/// Resolves the escapes of a `"..."` string: `\" \\ \' \n \t \r \b \f` and
-/// `\u{XXXX}`.
-fn unescape_dq(pair: &Pair<Rule>) -> Result<String> {
-    let text = pair.as_str();
-    let base = pair.as_span().start();
-    let body = &text[1..text.len() - 1];
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
+                self.span(pair),
+            )),
         }
-        let (_, e) = chars.next().expect("the grammar pairs every backslash");
-        let at = |len: usize| Span::new(base + 1 + i, base + 1 + i + len);
-        match e {
+    }
+
+    /// Resolves the escapes of a `"..."` string: `\" \\ \' \n \t \r \b \f` and
+    /// `\u{XXXX}`.
+    fn unescape_dq(&self, pair: &Pair<Rule>) -> Result<String> {
+        let text = pair.as_str();
+        let base = pair.as_span().start();
+        let body = &text[1..text.len() - 1];
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let (_, e) = chars.next().expect("the grammar pairs every backslash");
+            let at = |len: usize| Span::new(base + 1 + i, base + 1 + i + len);
+            match e {
             '"' | '\\' | '\'' => out.push(e),
             'n' => out.push('\n'),
             't' => out.push('\t'),
@@ -1131,6 +1254,34 @@ fn unescape_dq(pair: &Pair<Rule>) -> Result<String> {
                 .with_help("escape a backslash as \\\\, or use a raw string \"\"\"...\"\"\" where backslashes are literal"))
             }
         }
+        }
+        Ok(out)
     }
-    Ok(out)
+}
+
+fn check_key_counts(mut counts: impl Iterator<Item = (usize, Span)>) -> Result<()> {
+    let Some((first, _)) = counts.next() else {
+        return Ok(());
+    };
+    for (n, s) in counts {
+        if n != first {
+            return Err(err(
+                "eql::join-keys",
+                format!("inconsistent number of join keys specified; expected [{first}] but found [{n}]"),
+                s,
+            )
+            .with_help("every step must be joined on the same number of keys (`by a, b` on each)"));
+        }
+    }
+    Ok(())
+}
+
+fn single_quotes(span: Span) -> Diagnostic {
+    err(
+        "eql::syntax",
+        "use double quotes [\"] to define string literals, not single quotes [']",
+        span,
+    )
+    .with_label("single-quoted")
+    .with_help("write \"value\"; for backslash-heavy values a raw string \"\"\"C:\\path\"\"\" avoids escapes")
 }
