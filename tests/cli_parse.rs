@@ -21,7 +21,11 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn parse_prints_the_ast_as_json() {
-    let out = ruleq(&["parse", "--eql", r#"process where process.name == "telnet""#]);
+    let out = ruleq(&[
+        "parse",
+        "--eql",
+        r#"process where process.name == "telnet""#,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["kind"], "event");
@@ -53,7 +57,11 @@ fn fmt_prints_canonical_text() {
 
 #[test]
 fn a_query_error_exits_1_with_a_located_caret_and_hint() {
-    let out = ruleq(&["parse", "--eql", "process where\n  process.name = \"telnet\""]);
+    let out = ruleq(&[
+        "parse",
+        "--eql",
+        "process where\n  process.name = \"telnet\"",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);

@@ -495,6 +495,7 @@ impl Builder {
                 let c = cat.into_inner().next().unwrap();
                 Some(match c.as_rule() {
                     Rule::dq_string => self.unescape_dq(&c)?,
+                    Rule::raw_string => raw_value(c.as_str()),
                     Rule::sq_string => return Err(single_quotes(self.span(&c))),
                     Rule::identifier => self.identifier(c),
                     r => unreachable!("category {r:?}"),
@@ -1142,10 +1143,7 @@ impl Builder {
                 let s = c.into_inner().next().unwrap();
                 match s.as_rule() {
                     Rule::dq_string => Value::String(self.unescape_dq(&s)?),
-                    Rule::raw_string => {
-                        let t = s.as_str();
-                        Value::String(t[3..t.len() - 3].to_string())
-                    }
+                    Rule::raw_string => Value::String(raw_value(s.as_str())),
                     Rule::sq_string => return Err(single_quotes(self.span(&s))),
                     Rule::qmark_string => {
                         return Err(err(
@@ -1284,4 +1282,9 @@ fn single_quotes(span: Span) -> Diagnostic {
     )
     .with_label("single-quoted")
     .with_help("write \"value\"; for backslash-heavy values a raw string \"\"\"C:\\path\"\"\" avoids escapes")
+}
+
+/// The value of a `"""raw"""` string: the text between the outer triple quotes.
+fn raw_value(text: &str) -> String {
+    text[3..text.len() - 3].to_string()
 }
