@@ -89,7 +89,10 @@ fn list(out: &mut String, items: &[Expr]) {
 fn filter_text(out: &mut String, filter: &EventFilter) {
     match &filter.category {
         None => out.push_str("any"),
-        Some(c) => identifier(out, c),
+        // Categories that are not plain names are written as strings, the
+        // form Elasticsearch documents for them.
+        Some(c) if is_plain_identifier(c) => out.push_str(c),
+        Some(c) => string(out, c),
     }
     out.push_str(" where ");
     expr_at(out, &filter.condition, Prec::Or);
@@ -271,16 +274,19 @@ const KEYWORDS: &[&str] = &[
     "regex", "sample", "sequence", "true", "until", "where", "with",
 ];
 
-/// Writes a name bare when the grammar reads it back as the same identifier,
-/// in backticks otherwise.
-fn identifier(out: &mut String, name: &str) {
+fn is_plain_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    let plain = chars
+    chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '@')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !KEYWORDS.contains(&name);
-    if plain {
+        && !KEYWORDS.contains(&name)
+}
+
+/// Writes a name bare when the grammar reads it back as the same identifier,
+/// in backticks otherwise.
+fn identifier(out: &mut String, name: &str) {
+    if is_plain_identifier(name) {
         out.push_str(name);
     } else {
         out.push('`');
