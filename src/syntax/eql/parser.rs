@@ -358,16 +358,23 @@ fn hint_for(src: &str, pos: usize, found: &str) -> Option<String> {
     }
     if keywords.contains(&found) && src[..pos].trim_end().ends_with('.') {
         return Some(format!(
-            "`{found}` is a keyword; quote a field name segment that is a keyword with backticks: `{found}`"
+            "`{found}` is a keyword; quote a field name segment that \
+                is a keyword with backticks: `{found}`"
         ));
     }
     match found {
         "&&" => Some("use `and` to combine conditions".into()),
         "||" => Some("use `or` to combine conditions".into()),
         "!" => Some("use `not` to negate a condition, or `!=` to compare".into()),
-        "'" => Some("use double quotes [\"] to define string literals, not single quotes [']".into()),
+        "'" => Some(
+            "use double quotes [\"] to define string \
+            literals, not single quotes [']"
+                .into(),
+        ),
         "[" if !src[..pos].contains("sequence") && !src[..pos].contains("sample") => Some(
-            "steps in brackets belong to `sequence` or `sample` queries: `sequence [process where ...] [network where ...]`".into(),
+            "steps in brackets belong to `sequence` or `sample` queries: \
+                `sequence [process where ...] [network where ...]`"
+                .into(),
         ),
         _ => None,
     }
@@ -1081,12 +1088,18 @@ impl Builder {
     fn lineage(&self, pair: Pair<Rule>) -> Diagnostic {
         let rel = pair.into_inner().next().unwrap();
         err(
-        "eql::unsupported",
-        format!("`{} of` is not supported by Elasticsearch EQL", rel.as_str()),
-        self.span(&rel),
-    )
-    .with_label("not supported")
-    .with_help("lineage needs the Python eql engine; in Elasticsearch, join on process.entity_id / process.parent.entity_id with a sequence")
+            "eql::unsupported",
+            format!(
+                "`{} of` is not supported by Elasticsearch EQL",
+                rel.as_str()
+            ),
+            self.span(&rel),
+        )
+        .with_label("not supported")
+        .with_help(
+            "lineage needs the Python eql engine; in Elasticsearch, join on \
+        process.entity_id / process.parent.entity_id with a sequence",
+        )
     }
 
     fn identifier(&self, pair: Pair<Rule>) -> String {
@@ -1107,18 +1120,21 @@ impl Builder {
         let mut segments = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
-            Rule::optional_mark => optional = true,
-            Rule::identifier => segments.push(self.identifier(p)),
-            Rule::subscript => {
-                return Err(err(
-                    "eql::unsupported",
-                    "array indexes are not supported by Elasticsearch EQL",
-                    self.span(&p),
-                )
-                .with_help("a condition on an array field holds when any element satisfies it; drop the index"))
+                Rule::optional_mark => optional = true,
+                Rule::identifier => segments.push(self.identifier(p)),
+                Rule::subscript => {
+                    return Err(err(
+                        "eql::unsupported",
+                        "array indexes are not supported by Elasticsearch EQL",
+                        self.span(&p),
+                    )
+                    .with_help(
+                        "a condition on an array field holds when any \
+                    element satisfies it; drop the index",
+                    ))
+                }
+                r => unreachable!("field child {r:?}"),
             }
-            r => unreachable!("field child {r:?}"),
-        }
         }
         Ok(Field {
             name: segments.join("."),
@@ -1202,56 +1218,60 @@ impl Builder {
             let (_, e) = chars.next().expect("the grammar pairs every backslash");
             let at = |len: usize| Span::new(base + 1 + i, base + 1 + i + len);
             match e {
-            '"' | '\\' | '\'' => out.push(e),
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'u' => {
-                let rest = &body[i + 2..];
-                let close = rest.find('}');
-                let hex = match (rest.starts_with('{'), close) {
-                    (true, Some(end)) => &rest[1..end],
-                    _ => {
-                        return Err(err(
-                            "eql::escape",
-                            "invalid unicode escape",
-                            at(2),
-                        )
-                        .with_help("write unicode escapes as \\u{XXXX} with 2 to 8 hex digits"))
+                '"' | '\\' | '\'' => out.push(e),
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let rest = &body[i + 2..];
+                    let close = rest.find('}');
+                    let hex = match (rest.starts_with('{'), close) {
+                        (true, Some(end)) => &rest[1..end],
+                        _ => {
+                            return Err(err("eql::escape", "invalid unicode escape", at(2))
+                                .with_help(
+                                    "write unicode escapes as \\u{XXXX} with 2 to 8 hex digits",
+                                ))
+                        }
+                    };
+                    let len = 2 + hex.len() + 2;
+                    let ch = (2..=8)
+                        .contains(&hex.len())
+                        .then(|| u32::from_str_radix(hex, 16).ok())
+                        .flatten()
+                        .and_then(char::from_u32);
+                    match ch {
+                        Some(ch) => out.push(ch),
+                        None => {
+                            return Err(err(
+                                "eql::escape",
+                                format!("invalid unicode escape \\u{{{hex}}}"),
+                                at(len),
+                            )
+                            .with_help(
+                                "write unicode escapes as \\u{XXXX} with 2 to 8 hex \
+                            digits naming a valid code point",
+                            ))
+                        }
                     }
-                };
-                let len = 2 + hex.len() + 2;
-                let ch = (2..=8)
-                    .contains(&hex.len())
-                    .then(|| u32::from_str_radix(hex, 16).ok())
-                    .flatten()
-                    .and_then(char::from_u32);
-                match ch {
-                    Some(ch) => out.push(ch),
-                    None => {
-                        return Err(err(
-                            "eql::escape",
-                            format!("invalid unicode escape \\u{{{hex}}}"),
-                            at(len),
-                        )
-                        .with_help("write unicode escapes as \\u{XXXX} with 2 to 8 hex digits naming a valid code point"))
+                    for _ in 0..hex.len() + 2 {
+                        chars.next();
                     }
                 }
-                for _ in 0..hex.len() + 2 {
-                    chars.next();
+                other => {
+                    return Err(err(
+                        "eql::escape",
+                        format!("illegal escape sequence \\{other}"),
+                        at(1 + other.len_utf8()),
+                    )
+                    .with_help(
+                        "escape a backslash as \\\\, or use a raw string \
+                    \"\"\"...\"\"\" where backslashes are literal",
+                    ))
                 }
             }
-            other => {
-                return Err(err(
-                    "eql::escape",
-                    format!("illegal escape sequence \\{other}"),
-                    at(1 + other.len_utf8()),
-                )
-                .with_help("escape a backslash as \\\\, or use a raw string \"\"\"...\"\"\" where backslashes are literal"))
-            }
-        }
         }
         Ok(out)
     }
@@ -1265,10 +1285,15 @@ fn check_key_counts(mut counts: impl Iterator<Item = (usize, Span)>) -> Result<(
         if n != first {
             return Err(err(
                 "eql::join-keys",
-                format!("inconsistent number of join keys specified; expected [{first}] but found [{n}]"),
+                format!(
+                    "inconsistent number of join keys specified; \
+                    expected [{first}] but found [{n}]"
+                ),
                 s,
             )
-            .with_help("every step must be joined on the same number of keys (`by a, b` on each)"));
+            .with_help(
+                "every step must be joined on the same number of keys (`by a, b` on each)",
+            ));
         }
     }
     Ok(())
@@ -1281,7 +1306,10 @@ fn single_quotes(span: Span) -> Diagnostic {
         span,
     )
     .with_label("single-quoted")
-    .with_help("write \"value\"; for backslash-heavy values a raw string \"\"\"C:\\path\"\"\" avoids escapes")
+    .with_help(
+        "write \"value\"; for backslash-heavy values a raw \
+        string \"\"\"C:\\path\"\"\" avoids escapes",
+    )
 }
 
 /// The value of a `"""raw"""` string: the text between the outer triple quotes.
