@@ -9,5 +9,6 @@
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 
+pub mod compile;
 pub mod diag;
 pub mod syntax;

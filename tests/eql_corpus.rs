@@ -3,7 +3,32 @@
 
 mod common;
 
+use ruleq::compile::lucene_regex::LuceneRegex;
 use ruleq::syntax::{eql, strip_spans};
+
+/// Every `regex` / `regex~` pattern in serialized AST JSON, with its case flag.
+fn regex_patterns(v: &serde_json::Value) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Object(map) => {
+                if map.get("kind").and_then(|k| k.as_str()) == Some("match")
+                    && map.get("op").and_then(|k| k.as_str()) == Some("regex")
+                {
+                    let ci = map["case_insensitive"].as_bool().unwrap();
+                    for p in map["patterns"].as_array().unwrap() {
+                        out.push((p["value"].as_str().unwrap_or_default().to_string(), ci));
+                    }
+                }
+                stack.extend(map.values());
+            }
+            serde_json::Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}
 
 fn ast_json(q: &eql::Query) -> serde_json::Value {
     let mut v = serde_json::to_value(q).unwrap();
@@ -16,7 +41,7 @@ fn every_corpus_eql_query_parses_and_round_trips() {
     let Some(dir) = common::shared("corpus/detection-rules") else {
         return;
     };
-    let (mut total, mut parsed, mut round_tripped) = (0, 0, 0);
+    let (mut total, mut parsed, mut round_tripped, mut regexes) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for path in common::toml_files(&dir) {
         let rule = common::rule_table(&path);
@@ -38,6 +63,12 @@ fn every_corpus_eql_query_parses_and_round_trips() {
         };
         parsed += 1;
         let json = serde_json::to_value(&ast).unwrap();
+        for (pattern, ci) in regex_patterns(&json) {
+            regexes += 1;
+            if let Err(e) = LuceneRegex::new(&pattern, ci) {
+                failures.push(format!("{}: regex {pattern:?}: {e}", path.display()));
+            }
+        }
         let bad = common::span_violations(&json, query.len());
         let loose = common::loose_spans(&json, query);
         if !bad.is_empty() || !loose.is_empty() {
@@ -60,7 +91,10 @@ fn every_corpus_eql_query_parses_and_round_trips() {
             )),
         }
     }
-    println!("EQL corpus: {total} queries, {parsed} parsed, {round_tripped} round-tripped");
+    println!(
+        "EQL corpus: {total} queries, {parsed} parsed, {round_tripped} round-tripped, \
+         {regexes} regex patterns compiled"
+    );
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
