@@ -5,7 +5,7 @@
 //! space, so `::ffff:10.0.0.1` is inside `10.0.0.0/8` exactly as in
 //! Elasticsearch. A bare address (`"::1"`) is a block of full length.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// A set of CIDR blocks, parsed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub fn canonical_ip(addr: IpAddr) -> String {
     match addr {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
-            None => Ipv6Addr::from(v6).to_string(),
+            None => v6.to_string(),
         },
         IpAddr::V4(v4) => v4.to_string(),
     }
