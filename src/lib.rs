@@ -11,4 +11,5 @@
 
 pub mod compile;
 pub mod diag;
+pub mod eval;
 pub mod syntax;

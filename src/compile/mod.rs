@@ -1,7 +1,10 @@
 //! Compilation: everything about a rule that can be prepared once before
-//! events are read. This module holds the prepared matchers for literals:
-//! wildcard patterns, Lucene regular expressions and CIDR sets.
+//! events are read. Queries lower into the predicate IR ([`ir`]); literals
+//! become prepared matchers (wildcard patterns, Lucene regular expressions,
+//! CIDR sets).
 
 pub mod cidr;
+pub mod eql;
+pub mod ir;
 pub mod lucene_regex;
 pub mod wildcard;

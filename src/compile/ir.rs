@@ -1,0 +1,191 @@
+//! The predicate IR both query languages lower into.
+//!
+//! Elasticsearch runs a condition one of two ways, and the IR keeps them
+//! apart because missing fields behave differently in each:
+//!
+//! * [`Filter`] is an index query: two-valued, a leaf holds when any value of
+//!   its field passes its [`Test`], and `not` is Lucene's `must_not`, so an
+//!   event that lacks the field matches `not field == "x"`.
+//! * [`Script`] is what Elasticsearch evaluates as a script: three-valued,
+//!   null propagates, and a filter leaf `Filter::Script` holds only when the
+//!   script yields `true`.
+//!
+//! Field names are interned in a [`FieldTable`]; the event reader uses the
+//! same table to read only the fields the plan needs.
+
+use super::cidr::CidrSet;
+use super::lucene_regex::LuceneRegex;
+use super::wildcard::Wildcard;
+use crate::syntax::eql::{ArithOp, CompareOp, Function};
+use std::collections::HashMap;
+
+/// Index of a field in a [`FieldTable`].
+pub type FieldId = u32;
+
+/// The dotted field names a plan reads, each with a stable id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldTable {
+    names: Vec<String>,
+    index: HashMap<String, FieldId>,
+}
+
+impl FieldTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of `name`, adding it if new.
+    pub fn intern(&mut self, name: &str) -> FieldId {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = FieldId::try_from(self.names.len()).expect("fewer than 2^32 fields");
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
+    /// The id of `name`, if interned.
+    pub fn get(&self, name: &str) -> Option<FieldId> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of a field.
+    pub fn name(&self, id: FieldId) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// All names, in id order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no field is interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// A literal a field is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    /// A string.
+    Str(String),
+    /// A whole number.
+    Int(i64),
+    /// A number with a fraction.
+    Float(f64),
+    /// `true` / `false`.
+    Bool(bool),
+}
+
+/// An index-query condition (two-valued).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// Always or never.
+    Const(bool),
+    /// Every child holds.
+    And(Vec<Filter>),
+    /// Some child holds.
+    Or(Vec<Filter>),
+    /// `must_not`: the child does not hold (missing fields included).
+    Not(Box<Filter>),
+    /// The field has at least one non-null value.
+    Exists(FieldId),
+    /// Some value of the field passes the test.
+    Test {
+        /// The field tested.
+        field: FieldId,
+        /// The test.
+        test: Test,
+    },
+    /// A script condition: holds when the script yields `true`.
+    Script(Script),
+}
+
+/// A test of one field value, as a term-level query would run it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// Term equality, case-sensitive.
+    Eq(Lit),
+    /// Term equality ignoring ASCII case; the literal is already lower-cased.
+    EqFold(String),
+    /// A range bound: `value OP literal`.
+    Range(CompareOp, Lit),
+    /// A wildcard pattern.
+    Wildcard(Wildcard),
+    /// A Lucene regular expression.
+    Regex(LuceneRegex),
+    /// The value is an IP address inside one of the blocks.
+    Cidr(CidrSet),
+}
+
+/// A script expression (three-valued: any part may be null).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Script {
+    /// A constant.
+    Lit(ScriptLit),
+    /// A field's value (the first one, for multi-valued fields), or null.
+    Field(FieldId),
+    /// Logical not; null stays null.
+    Not(Box<Script>),
+    /// `x == null`: true when the value is null, never null itself.
+    IsNull(Box<Script>),
+    /// `and` with SQL null logic.
+    And(Vec<Script>),
+    /// `or` with SQL null logic.
+    Or(Vec<Script>),
+    /// A comparison.
+    Compare(CompareOp, Box<Script>, Box<Script>),
+    /// Case-insensitive equality of strings.
+    EqFold(Box<Script>, Box<Script>),
+    /// Membership in a list of values.
+    In {
+        /// The value looked up.
+        value: Box<Script>,
+        /// The candidates.
+        list: Vec<Script>,
+        /// `in~`.
+        case_insensitive: bool,
+    },
+    /// A wildcard match of a computed value.
+    Wildcard(Box<Script>, Vec<Wildcard>),
+    /// A regex match of a computed value.
+    Regex(Box<Script>, Vec<LuceneRegex>),
+    /// Arithmetic.
+    Arith(ArithOp, Box<Script>, Box<Script>),
+    /// Unary minus.
+    Neg(Box<Script>),
+    /// A function call.
+    Call {
+        /// The function.
+        function: Function,
+        /// Its `~` variant.
+        case_insensitive: bool,
+        /// Arguments.
+        args: Vec<Script>,
+    },
+    /// `cidrMatch` of a computed value against literal blocks.
+    Cidr(Box<Script>, CidrSet),
+}
+
+/// A constant in a script.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptLit {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A number with a fraction.
+    Float(f64),
+    /// A string.
+    Str(String),
+}
