@@ -46,12 +46,14 @@ fn fmt_prints_canonical_text() {
     let out = ruleq(&[
         "fmt",
         "--eql",
-        "sequence by user.name [process where CONCAT(a,b)==\"x\"] [network where not(x:\"y\" or z in (1,2))]",
+        "sequence by user.name [process where CONCAT(a,b)==\"x\"] \
+            [network where not(x:\"y\" or z in (1,2))]",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "sequence by user.name\n  [process where concat(a, b) == \"x\"]\n  [network where not (x : \"y\" or z in (1, 2))]\n"
+        "sequence by user.name\n  [process where concat(a, b) == \"x\"]\n  \
+            [network where not (x : \"y\" or z in (1, 2))]\n"
     );
 }
 

@@ -324,8 +324,10 @@ fn match_test(op: MatchOp, case_insensitive: bool, pattern: &Literal) -> Result<
 
 fn regex(text: &str, case_insensitive: bool, span: Span) -> Result<LuceneRegex> {
     LuceneRegex::new(text, case_insensitive).map_err(|e| {
-        Diagnostic::error("eql::regex", e.message, span)
-            .with_help("Elasticsearch uses Lucene regular expression syntax; escape special characters with a backslash")
+        Diagnostic::error("eql::regex", e.message, span).with_help(
+            "Elasticsearch uses Lucene regular expression syntax; \
+                escape special characters with a backslash",
+        )
     })
 }
 

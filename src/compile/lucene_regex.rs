@@ -150,8 +150,13 @@ fn translate(pattern: &str) -> Result<String, RegexError> {
             }
             '&' | '~' => {
                 return Err(err(format!(
-                    "the Lucene operator `{c}` ({}) is not supported by ruleq; escape it as `\\{c}` to match it literally",
-                    if c == '&' { "intersection" } else { "complement" }
+                    "the Lucene operator `{c}` ({}) is not supported by ruleq; \
+                        escape it as `\\{c}` to match it literally",
+                    if c == '&' {
+                        "intersection"
+                    } else {
+                        "complement"
+                    }
                 )))
             }
             c => push_literal(&mut out, c),
