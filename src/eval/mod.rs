@@ -7,6 +7,7 @@
 
 pub mod json;
 pub mod script;
+pub mod sequence;
 
 use crate::compile::cidr::parse_ip;
 use crate::compile::ir::{FieldId, Filter, Lit, Test};

@@ -1,0 +1,187 @@
+//! The ordered, stateful stage for sequences: events come in (timestamp,
+//! tiebreaker, input order) order, already reduced to the stages they match
+//! and their join keys; complete sequences come out in the order they
+//! complete.
+//!
+//! Elasticsearch's state machine keeps, per stage and per join key, only the
+//! newest partial sequence that has reached that stage. An event that
+//! matches several stages is offered to the last stage first, so it can
+//! complete an older partial sequence before starting a new one; this gives
+//! `[a] [a]` over events 1..5 the matches (1,2), (2,3), (3,4), (4,5).
+//! `maxspan` drops a partial sequence that cannot complete in time, `until`
+//! drops every partial sequence of its key. State is bounded by the number
+//! of distinct join keys times the number of stages.
+
+use std::collections::HashMap;
+
+/// A join-key value as the matcher compares it: the value's canonical text,
+/// or `None` for the null of an optional key.
+pub type KeyPart = Option<String>;
+
+/// All join-key values of one event for one stage.
+pub type Key = Vec<KeyPart>;
+
+/// An event's position in the ordered input.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Ordinal {
+    /// The event time, in nanoseconds since the epoch.
+    pub timestamp: i64,
+    /// The position in the input (after sorting by timestamp and tiebreaker).
+    pub position: u64,
+}
+
+/// What the matcher needs to know about one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Where the event is in the ordered input.
+    pub ordinal: Ordinal,
+    /// The caller's handle for the event (its index in the input, say).
+    pub event: usize,
+    /// For each stage the event matches: the stage index and the keys it
+    /// joins on there (several for multi-valued key fields).
+    pub stages: Vec<(usize, Vec<Key>)>,
+    /// Keys for which the event matches the `until` filter.
+    pub until: Vec<Key>,
+}
+
+/// A partial or complete sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// The join key.
+    pub key: Key,
+    /// The events of the stages reached so far, in stage order.
+    pub events: Vec<usize>,
+    /// When the first event happened, for `maxspan`.
+    start: i64,
+}
+
+/// The sequence state machine.
+#[derive(Debug)]
+pub struct SequenceMatcher {
+    stages: usize,
+    maxspan: Option<i64>,
+    /// `pending[i]`: per key, the newest partial sequence whose last event
+    /// matched stage `i` (never the last stage: those are complete).
+    pending: Vec<HashMap<Key, Match>>,
+}
+
+impl SequenceMatcher {
+    /// A matcher for `stages` stages (runs already expanded), with
+    /// `maxspan` in nanoseconds.
+    pub fn new(stages: usize, maxspan: Option<i64>) -> Self {
+        assert!(stages >= 1, "a sequence has at least one stage");
+        SequenceMatcher {
+            stages,
+            maxspan,
+            pending: vec![HashMap::new(); stages.saturating_sub(1)],
+        }
+    }
+
+    /// Feeds the next event (in order) and appends completed sequences to `out`.
+    pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) {
+        for key in &c.until {
+            for stage in &mut self.pending {
+                stage.remove(key);
+            }
+        }
+        let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
+        stages.sort_by(|a, b| b.0.cmp(&a.0));
+        for (stage, keys) in stages {
+            for key in keys {
+                self.offer(*stage, key, c, out);
+            }
+        }
+    }
+
+    fn offer(&mut self, stage: usize, key: &Key, c: &Candidate, out: &mut Vec<Match>) {
+        let ts = c.ordinal.timestamp;
+        let next = if stage == 0 {
+            Match {
+                key: key.clone(),
+                events: vec![c.event],
+                start: ts,
+            }
+        } else {
+            let Some(mut partial) = self.pending[stage - 1].remove(key) else {
+                return;
+            };
+            if self.maxspan.is_some_and(|m| ts - partial.start > m) {
+                return;
+            }
+            partial.events.push(c.event);
+            partial
+        };
+        if stage + 1 == self.stages {
+            out.push(next);
+        } else {
+            self.pending[stage].insert(key.clone(), next);
+        }
+    }
+
+    /// Number of partial sequences held.
+    pub fn pending(&self) -> usize {
+        self.pending.iter().map(HashMap::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(i: usize, ts: i64, stages: &[usize], key: &str) -> Candidate {
+        let k = vec![vec![Some(key.to_string())]];
+        Candidate {
+            ordinal: Ordinal {
+                timestamp: ts,
+                position: i as u64,
+            },
+            event: i,
+            stages: stages.iter().map(|s| (*s, k.clone())).collect(),
+            until: Vec::new(),
+        }
+    }
+
+    fn run(m: &mut SequenceMatcher, cands: &[Candidate]) -> Vec<Vec<usize>> {
+        let mut out = Vec::new();
+        for c in cands {
+            m.push(c, &mut out);
+        }
+        out.into_iter().map(|m| m.events).collect()
+    }
+
+    #[test]
+    fn an_event_completes_one_sequence_and_starts_another() {
+        let cands: Vec<_> = (1..=5).map(|i| cand(i, i as i64, &[0, 1], "k")).collect();
+        let got = run(&mut SequenceMatcher::new(2, None), &cands);
+        assert_eq!(got, vec![vec![1, 2], vec![2, 3], vec![3, 4], vec![4, 5]]);
+    }
+
+    #[test]
+    fn newer_partial_replaces_older_and_keys_separate() {
+        let cands = vec![
+            cand(1, 1, &[0], "a"),
+            cand(2, 2, &[0], "a"),
+            cand(3, 3, &[0], "b"),
+            cand(4, 4, &[1], "a"),
+            cand(5, 5, &[1], "b"),
+        ];
+        let got = run(&mut SequenceMatcher::new(2, None), &cands);
+        assert_eq!(got, vec![vec![2, 4], vec![3, 5]]);
+    }
+
+    #[test]
+    fn maxspan_and_until() {
+        let cands = vec![cand(1, 0, &[0], "a"), cand(2, 11, &[1], "a")];
+        assert!(run(&mut SequenceMatcher::new(2, Some(10)), &cands).is_empty());
+        assert_eq!(
+            run(&mut SequenceMatcher::new(2, Some(11)), &cands),
+            vec![vec![1, 2]]
+        );
+        let mut until = cand(2, 5, &[], "a");
+        until.until = vec![vec![Some("a".into())]];
+        let cands = vec![cand(1, 0, &[0], "a"), until, cand(3, 6, &[1], "a")];
+        let mut m = SequenceMatcher::new(2, None);
+        assert!(run(&mut m, &cands).is_empty());
+        assert_eq!(m.pending(), 0);
+    }
+}
