@@ -85,7 +85,7 @@ impl SequenceMatcher {
             }
         }
         let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
-        stages.sort_by(|a, b| b.0.cmp(&a.0));
+        stages.sort_by_key(|s| std::cmp::Reverse(s.0));
         for (stage, keys) in stages {
             for key in keys {
                 self.offer(*stage, key, c, out);
