@@ -234,7 +234,10 @@ fn elasticsearch_specs_on_endgame_data() {
                         ));
                     }
                 }
-                Ok(Outcome::NotRun(_)) => not_run += 1,
+                Ok(Outcome::NotRun(why)) => {
+                    not_run += 1;
+                    println!("not run yet ({why}): {}", spec.name);
+                }
                 Err(e) => failed.push(format!("{}: {e}", spec.name)),
             }
         }
