@@ -4,6 +4,7 @@
 //! CIDR sets).
 
 pub mod cidr;
+pub mod date;
 pub mod eql;
 pub mod ir;
 pub mod lucene_regex;

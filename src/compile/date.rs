@@ -1,0 +1,454 @@
+//! Dates as Elasticsearch reads them from `date` / `date_nanos` fields and
+//! from query literals.
+//!
+//! The default format is `strict_date_optional_time||epoch_millis`: an
+//! ISO-8601 date with optional time, fraction (up to nanoseconds) and zone
+//! (UTC when absent), or a number of milliseconds since the epoch. Mappings
+//! may name other formats with Java-style patterns (`dd-MM-yyyy`); the
+//! common letters are supported.
+//!
+//! A date string names a span of time as long as its precision:
+//! `2017-08-30T20:47:33Z` covers the whole second. Elasticsearch rounds a
+//! range's upper bound up to the end of that span, so a term query (which is
+//! a range from the value to itself) matches every instant in the second.
+//! [`Instant`] therefore keeps both ends.
+
+/// A point in time as parsed, with the span its precision covers:
+/// `lo..=hi` in nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instant {
+    /// The first nanosecond the text can mean.
+    pub lo: i64,
+    /// The last nanosecond the text can mean.
+    pub hi: i64,
+}
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+const NANOS_PER_MILLI: i64 = 1_000_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date (year, month, day) of a day number.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// The fields a date text can set; missing ones take their minimum (lower
+/// bound) or maximum (upper bound).
+#[derive(Debug, Default, Clone, Copy)]
+struct Parts {
+    year: Option<i64>,
+    month: Option<u32>,
+    day: Option<u32>,
+    hour: Option<u32>,
+    minute: Option<u32>,
+    second: Option<u32>,
+    /// Fraction of a second in nanoseconds, and how many digits were given.
+    nanos: Option<(u32, u32)>,
+    /// Offset from UTC in seconds.
+    offset: i64,
+}
+
+impl Parts {
+    fn instant(&self) -> Option<Instant> {
+        let year = self.year?;
+        let (m_lo, m_hi) = self.month.map_or((1, 12), |m| (m, m));
+        if !(1..=12).contains(&m_lo) {
+            return None;
+        }
+        let (d_lo, d_hi) = match self.day {
+            Some(d) if d >= 1 && d <= days_in_month(year, m_lo) => (d, d),
+            Some(_) => return None,
+            None => (1, days_in_month(year, m_hi)),
+        };
+        let range = |v: Option<u32>, max: u32| -> Option<(u32, u32)> {
+            match v {
+                Some(x) if x <= max => Some((x, x)),
+                Some(_) => None,
+                None => Some((0, max)),
+            }
+        };
+        let (h_lo, h_hi) = range(self.hour, 23)?;
+        let (mi_lo, mi_hi) = range(self.minute, 59)?;
+        let (s_lo, s_hi) = range(self.second, 59)?;
+        let (n_lo, n_hi) = match self.nanos {
+            Some((n, digits)) => {
+                let span = 10u32.pow(9 - digits.min(9)) - 1;
+                (n, n + span)
+            }
+            None => (0, 999_999_999),
+        };
+        let at = |m, d, h, mi, s, n: u32| -> i64 {
+            let days = days_from_civil(year, m, d);
+            let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
+                - self.offset;
+            secs * NANOS_PER_SEC + i64::from(n)
+        };
+        Some(Instant {
+            lo: at(m_lo, d_lo, h_lo, mi_lo, s_lo, n_lo),
+            hi: at(m_hi, d_hi, h_hi, mi_hi, s_hi, n_hi),
+        })
+    }
+}
+
+/// A cursor over the text being parsed.
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn eat(&mut self, c: u8) -> bool {
+        if self.s.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn digits(&mut self, min: usize, max: usize) -> Option<(u64, usize)> {
+        let start = self.i;
+        while self.i < self.s.len() && self.i - start < max && self.s[self.i].is_ascii_digit() {
+            self.i += 1;
+        }
+        let n = self.i - start;
+        if n < min {
+            self.i = start;
+            return None;
+        }
+        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        Some((text.parse().ok()?, n))
+    }
+
+    fn done(&self) -> bool {
+        self.i == self.s.len()
+    }
+
+    /// `Z`, `+hh`, `+hhmm`, `+hh:mm`, or `-` forms.
+    fn zone(&mut self) -> Option<i64> {
+        if self.eat(b'Z') || self.eat(b'z') {
+            return Some(0);
+        }
+        let sign = if self.eat(b'+') {
+            1
+        } else if self.eat(b'-') {
+            -1
+        } else {
+            return None;
+        };
+        let (h, _) = self.digits(2, 2)?;
+        self.eat(b':');
+        let m = self.digits(2, 2).map_or(0, |(m, _)| m);
+        if h > 23 || m > 59 {
+            return None;
+        }
+        Some(sign * (h as i64 * 3600 + m as i64 * 60))
+    }
+}
+
+/// Parses `strict_date_optional_time`: `yyyy[-MM[-dd]][THH[:mm[:ss[.f]]]][zone]`.
+pub fn parse_iso(text: &str) -> Option<Instant> {
+    let mut c = Cursor {
+        s: text.trim().as_bytes(),
+        i: 0,
+    };
+    let mut p = Parts {
+        year: Some(c.digits(4, 4)?.0 as i64),
+        ..Parts::default()
+    };
+    if c.eat(b'-') {
+        p.month = Some(c.digits(2, 2)?.0 as u32);
+        if c.eat(b'-') {
+            p.day = Some(c.digits(2, 2)?.0 as u32);
+        }
+    }
+    if c.eat(b'T') || c.eat(b't') {
+        p.hour = Some(c.digits(2, 2)?.0 as u32);
+        if c.eat(b':') {
+            p.minute = Some(c.digits(2, 2)?.0 as u32);
+            if c.eat(b':') {
+                p.second = Some(c.digits(2, 2)?.0 as u32);
+                if c.eat(b'.') || c.eat(b',') {
+                    let (f, n) = c.digits(1, 9)?;
+                    p.nanos = Some(((f * 10u64.pow(9 - n as u32)) as u32, n as u32));
+                }
+            }
+        }
+        if !c.done() {
+            p.offset = c.zone()?;
+        }
+    }
+    if !c.done() {
+        return None;
+    }
+    p.instant()
+}
+
+/// Parses `epoch_millis`: a whole (or fractional) number of milliseconds.
+pub fn parse_epoch_millis(text: &str) -> Option<Instant> {
+    let t = text.trim();
+    let nanos = if let Ok(ms) = t.parse::<i64>() {
+        ms.checked_mul(NANOS_PER_MILLI)?
+    } else {
+        let f: f64 = t.parse().ok()?;
+        if !f.is_finite() || t.contains(['e', 'E']) {
+            return None;
+        }
+        (f * NANOS_PER_MILLI as f64).round() as i64
+    };
+    Some(Instant {
+        lo: nanos,
+        hi: nanos,
+    })
+}
+
+/// The default date format: ISO-8601 first, then epoch milliseconds.
+pub fn parse_default(text: &str) -> Option<Instant> {
+    parse_iso(text).or_else(|| parse_epoch_millis(text))
+}
+
+/// A date format from a mapping: `||`-separated alternatives, each a named
+/// built-in format or a Java-style pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat {
+    alternatives: Vec<Alt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Alt {
+    Iso,
+    EpochMillis,
+    EpochSecond,
+    Pattern(Vec<Token>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Fraction(usize),
+    Zone,
+    Lit(char),
+}
+
+impl DateFormat {
+    /// Reads a mapping's `format` value, e.g. `dd-MM-yyyy||epoch_millis`.
+    pub fn parse(spec: &str) -> Option<DateFormat> {
+        let mut alternatives = Vec::new();
+        for alt in spec.split("||") {
+            let alt = alt.trim();
+            alternatives.push(match alt {
+                "strict_date_optional_time"
+                | "date_optional_time"
+                | "strict_date_optional_time_nanos"
+                | "strict_date_time"
+                | "date_time"
+                | "strict_date"
+                | "date"
+                | "basic_date" => Alt::Iso,
+                "epoch_millis" => Alt::EpochMillis,
+                "epoch_second" => Alt::EpochSecond,
+                pattern => Alt::Pattern(tokens(pattern)?),
+            });
+        }
+        Some(DateFormat { alternatives })
+    }
+
+    /// Parses `text` with the first alternative that accepts it.
+    pub fn read(&self, text: &str) -> Option<Instant> {
+        self.alternatives.iter().find_map(|alt| match alt {
+            Alt::Iso => parse_iso(text),
+            Alt::EpochMillis => parse_epoch_millis(text),
+            Alt::EpochSecond => text.trim().parse::<i64>().ok().map(|s| Instant {
+                lo: s * NANOS_PER_SEC,
+                hi: s * NANOS_PER_SEC + NANOS_PER_SEC - 1,
+            }),
+            Alt::Pattern(tokens) => read_pattern(tokens, text),
+        })
+    }
+}
+
+fn tokens(pattern: &str) -> Option<Vec<Token>> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        match c {
+            'y' | 'u' => out.push(Token::Year),
+            'M' => out.push(Token::Month),
+            'd' => out.push(Token::Day),
+            'H' => out.push(Token::Hour),
+            'm' => out.push(Token::Minute),
+            's' => out.push(Token::Second),
+            'S' => out.push(Token::Fraction(run)),
+            'Z' | 'X' | 'x' => out.push(Token::Zone),
+            '\'' => {
+                let end = chars[i + 1..].iter().position(|&x| x == '\'')?;
+                out.extend(chars[i + 1..i + 1 + end].iter().map(|&c| Token::Lit(c)));
+                i += end + 2;
+                continue;
+            }
+            c if c.is_ascii_alphabetic() => return None,
+            c => {
+                out.extend(std::iter::repeat_n(Token::Lit(c), run));
+            }
+        }
+        i += run;
+    }
+    Some(out)
+}
+
+fn read_pattern(tokens: &[Token], text: &str) -> Option<Instant> {
+    let mut c = Cursor {
+        s: text.trim().as_bytes(),
+        i: 0,
+    };
+    let mut p = Parts::default();
+    for t in tokens {
+        match t {
+            Token::Year => p.year = Some(c.digits(1, 9)?.0 as i64),
+            Token::Month => p.month = Some(c.digits(1, 2)?.0 as u32),
+            Token::Day => p.day = Some(c.digits(1, 2)?.0 as u32),
+            Token::Hour => p.hour = Some(c.digits(1, 2)?.0 as u32),
+            Token::Minute => p.minute = Some(c.digits(1, 2)?.0 as u32),
+            Token::Second => p.second = Some(c.digits(1, 2)?.0 as u32),
+            Token::Fraction(n) => {
+                let (f, got) = c.digits(1, (*n).max(1))?;
+                p.nanos = Some(((f * 10u64.pow(9 - got as u32)) as u32, got as u32));
+            }
+            Token::Zone => p.offset = c.zone()?,
+            Token::Lit(ch) => {
+                let mut buf = [0u8; 4];
+                for b in ch.encode_utf8(&mut buf).bytes() {
+                    if !c.eat(b) {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    if !c.done() {
+        return None;
+    }
+    p.instant()
+}
+
+/// Renders nanoseconds since the epoch as Elasticsearch renders dates:
+/// `2017-08-30T20:47:33.123Z` (milliseconds), or with nanoseconds for
+/// `date_nanos` when `nanos` is set.
+pub fn format_iso(t: i64, nanos: bool) -> String {
+    let secs = t.div_euclid(NANOS_PER_SEC);
+    let frac = t.rem_euclid(NANOS_PER_SEC);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if nanos {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:09}Z")
+    } else {
+        let ms = frac / NANOS_PER_MILLI;
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = NANOS_PER_SEC;
+
+    #[test]
+    fn iso_dates_with_their_precision() {
+        let t = parse_iso("2017-08-30T20:47:33Z").unwrap();
+        assert_eq!(t.lo, 1_504_126_053 * S);
+        assert_eq!(t.hi, 1_504_126_053 * S + S - 1);
+        let t = parse_iso("2017-08-30T20:47:33.123Z").unwrap();
+        assert_eq!(t.lo, 1_504_126_053 * S + 123_000_000);
+        assert_eq!(t.hi, 1_504_126_053 * S + 123_999_999);
+        let t = parse_iso("2017-08-30").unwrap();
+        assert_eq!(t.hi - t.lo, 86_400 * S - 1);
+        let t = parse_iso("2017-08-30T22:47:33+02:00").unwrap();
+        assert_eq!(t.lo, 1_504_126_053 * S);
+        assert_eq!(parse_iso("1970-01-01T00:00:00.000000001Z").unwrap().lo, 1);
+        assert!(parse_iso("2017-02-30").is_none());
+        assert!(parse_iso("2017-08-30T25:00:00Z").is_none());
+        assert!(parse_iso("hello").is_none());
+        assert!(parse_iso("12345").is_none());
+    }
+
+    #[test]
+    fn epoch_millis_and_default() {
+        assert_eq!(
+            parse_default("1516116808349").unwrap().lo,
+            1_516_116_808_349 * NANOS_PER_MILLI
+        );
+        assert_eq!(parse_default("1").unwrap().lo, NANOS_PER_MILLI);
+        assert_eq!(parse_default("-1").unwrap().lo, -NANOS_PER_MILLI);
+        assert!(parse_default("x").is_none());
+    }
+
+    #[test]
+    fn mapping_formats() {
+        let f = DateFormat::parse("dd-MM-yyyy").unwrap();
+        assert_eq!(
+            f.read("17-12-2022").unwrap().lo,
+            days_from_civil(2022, 12, 17) * 86_400 * S
+        );
+        assert!(f.read("2022-12-17").is_none());
+        let f = DateFormat::parse("yyyy-MM-dd||epoch_millis").unwrap();
+        assert!(f.read("2022-12-17").is_some());
+        assert_eq!(f.read("1000").unwrap().lo, S);
+        let f = DateFormat::parse("yyyy-MM-dd'T'HH:mm:ss.SSSZ").unwrap();
+        assert_eq!(
+            f.read("1970-01-01T00:00:01.500+0000").unwrap().lo,
+            S + S / 2
+        );
+    }
+
+    #[test]
+    fn civil_round_trip_and_format() {
+        for days in [-719_468, -1, 0, 1, 10_000, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(
+            format_iso(1_504_126_053 * S + 123_456_789, false),
+            "2017-08-30T20:47:33.123Z"
+        );
+        assert_eq!(format_iso(0, true), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(format_iso(-1, false), "1969-12-31T23:59:59.999Z");
+    }
+}
