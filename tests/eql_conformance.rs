@@ -6,17 +6,57 @@
 
 mod common;
 
+use ruleq::compile::date;
 use ruleq::compile::eql::event_filter;
 use ruleq::compile::ir::{FieldTable, Filter};
 use ruleq::eval::json::JsonDocument;
-use ruleq::eval::sequence::{Candidate, Key, Ordinal, SequenceMatcher};
+use ruleq::eval::sequence::{is_cancelled, Candidate, Key, Ordinal, SequenceMatcher};
 use ruleq::eval::{matches, Document, Scalar};
 use ruleq::syntax::eql::{self, Expr, Pipe, QueryBody};
 use serde_json::Value;
+use std::collections::HashMap;
+
+/// Events as one Elasticsearch test index holds them, in search order.
+struct Dataset {
+    events: Vec<Value>,
+    /// `@timestamp` of each event, in nanoseconds.
+    times: Vec<i64>,
+    /// The field holding each event's id (also the tiebreaker).
+    id_field: &'static str,
+    /// The event category field.
+    category_field: &'static str,
+}
+
+impl Dataset {
+    fn new(
+        mut events: Vec<Value>,
+        id_field: &'static str,
+        category_field: &'static str,
+    ) -> Dataset {
+        let time = |e: &Value| match &e["@timestamp"] {
+            Value::Number(n) => n.as_i64().unwrap() * 1_000_000,
+            Value::String(s) => date::parse_default(s).unwrap().lo,
+            other => panic!("no @timestamp: {other}"),
+        };
+        // Elasticsearch orders by @timestamp, then the tiebreaker.
+        events.sort_by_key(|e| (time(e), e[id_field].as_i64().unwrap()));
+        let times = events.iter().map(time).collect();
+        Dataset {
+            events,
+            times,
+            id_field,
+            category_field,
+        }
+    }
+
+    fn id(&self, i: usize) -> i64 {
+        self.events[i][self.id_field].as_i64().unwrap()
+    }
+}
 
 /// The endgame events as the Elasticsearch harness indexes them: `@timestamp`
 /// in epoch milliseconds derived from the FILETIME `timestamp`.
-fn endgame_events(shared: &std::path::Path) -> Vec<Value> {
+fn endgame(shared: &std::path::Path) -> Dataset {
     let text =
         std::fs::read_to_string(shared.join("conformance/python-eql/test_data.json")).unwrap();
     let mut events: Vec<Value> = serde_json::from_str(&text).unwrap();
@@ -25,14 +65,24 @@ fn endgame_events(shared: &std::path::Path) -> Vec<Value> {
         let millis = ticks / 10_000 - 11_644_473_600_000;
         e["@timestamp"] = Value::from(millis);
     }
-    // Elasticsearch orders by @timestamp, then the tiebreaker.
-    events.sort_by_key(|e| {
-        (
-            e["@timestamp"].as_i64().unwrap(),
-            e["serial_event_id"].as_i64().unwrap(),
-        )
-    });
-    events
+    Dataset::new(events, "serial_event_id", "event_type")
+}
+
+/// `missing-events.data`, with its `//` comment lines removed as the
+/// conformance README says.
+fn missing_events(shared: &std::path::Path) -> Dataset {
+    let path = shared.join("conformance/elasticsearch-eql/data/missing-events.data");
+    let text = std::fs::read_to_string(path).unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Dataset::new(
+        serde_json::from_str(&text).unwrap(),
+        "sequence",
+        "event_type",
+    )
 }
 
 struct Spec {
@@ -117,58 +167,66 @@ enum Outcome {
     NotRun(&'static str),
 }
 
-fn run(query: &eql::Query, events: &[Value]) -> Result<Outcome, String> {
+fn run(query: &eql::Query, data: &Dataset) -> Result<Outcome, String> {
+    let events = &data.events;
+    let cat = data.category_field;
     let mut fields = FieldTable::new();
     let mut results: Vec<Vec<i64>> = match &query.body {
         QueryBody::Event { filter } => {
-            let plan =
-                event_filter(filter, "event_type", &mut fields).map_err(|d| d.to_string())?;
-            events
-                .iter()
-                .filter(|e| matches(&plan.filter, &JsonDocument::new(e, &fields)))
-                .map(|e| vec![e["serial_event_id"].as_i64().unwrap()])
+            let plan = event_filter(filter, cat, &mut fields).map_err(|d| d.to_string())?;
+            (0..events.len())
+                .filter(|&i| matches(&plan.filter, &JsonDocument::new(&events[i], &fields)))
+                .map(|i| vec![data.id(i)])
                 .collect()
         }
         QueryBody::Sequence(seq) => {
-            if seq.steps.iter().any(|s| s.missing) {
-                return Ok(Outcome::NotRun("missing-event steps"));
-            }
             // Expand `with runs=N` into N identical stages.
-            let mut stages: Vec<(Filter, Vec<(u32, bool)>)> = Vec::new();
+            let mut stages: Vec<(Filter, Vec<(u32, bool)>, bool)> = Vec::new();
             for step in &seq.steps {
-                let plan = event_filter(&step.filter, "event_type", &mut fields)
-                    .map_err(|d| d.to_string())?;
+                let plan =
+                    event_filter(&step.filter, cat, &mut fields).map_err(|d| d.to_string())?;
                 let exprs: Vec<&Expr> = seq.by.iter().chain(&step.by).collect();
                 let keys = key_fields(&exprs, &mut fields);
                 for _ in 0..step.runs.unwrap_or(1) {
-                    stages.push((plan.filter.clone(), keys.clone()));
+                    stages.push((plan.filter.clone(), keys.clone(), step.missing));
                 }
             }
             let until = match &seq.until {
                 Some(u) => {
-                    let plan = event_filter(&u.filter, "event_type", &mut fields)
-                        .map_err(|d| d.to_string())?;
+                    let plan =
+                        event_filter(&u.filter, cat, &mut fields).map_err(|d| d.to_string())?;
                     let exprs: Vec<&Expr> = seq.by.iter().chain(&u.by).collect();
                     Some((plan.filter, key_fields(&exprs, &mut fields)))
                 }
                 None => None,
             };
+            let missing: Vec<bool> = stages.iter().map(|s| s.2).collect();
+            let positive: Vec<usize> = (0..stages.len()).filter(|&i| !missing[i]).collect();
             let maxspan = seq.maxspan.as_ref().map(|d| d.millis as i64 * 1_000_000);
-            let mut matcher = SequenceMatcher::new(stages.len(), maxspan);
+            let mut matcher = SequenceMatcher::new(positive.len(), maxspan);
+            let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
             let mut out = Vec::new();
             for (i, e) in events.iter().enumerate() {
                 let doc = JsonDocument::new(e, &fields);
+                let ordinal = Ordinal {
+                    timestamp: data.times[i],
+                    position: i as u64,
+                };
+                for (s, (f, k, _)) in stages.iter().enumerate().filter(|(s, _)| missing[*s]) {
+                    if matches(f, &doc) {
+                        for key in keys(&doc, k) {
+                            fillers[s].entry(key).or_default().push(ordinal);
+                        }
+                    }
+                }
                 let c = Candidate {
-                    ordinal: Ordinal {
-                        timestamp: e["@timestamp"].as_i64().unwrap() * 1_000_000,
-                        position: i as u64,
-                    },
+                    ordinal,
                     event: i,
-                    stages: stages
+                    stages: positive
                         .iter()
                         .enumerate()
-                        .filter(|(_, (f, _))| matches(f, &doc))
-                        .map(|(s, (_, k))| (s, keys(&doc, k)))
+                        .filter(|(_, &s)| matches(&stages[s].0, &doc))
+                        .map(|(p, &s)| (p, keys(&doc, &stages[s].1)))
                         .collect(),
                     until: match &until {
                         Some((f, k)) if matches(f, &doc) => keys(&doc, k),
@@ -177,12 +235,36 @@ fn run(query: &eql::Query, events: &[Value]) -> Result<Outcome, String> {
                 };
                 matcher.push(&c, &mut out);
             }
+            let none: Vec<Ordinal> = Vec::new();
             out.iter()
-                .map(|m| {
-                    m.events
+                .filter(|m| {
+                    if !missing.contains(&true) {
+                        return true;
+                    }
+                    let positives: Vec<Ordinal> = m
+                        .events
                         .iter()
-                        .map(|&i| events[i]["serial_event_id"].as_i64().unwrap())
-                        .collect()
+                        .map(|&i| Ordinal {
+                            timestamp: data.times[i],
+                            position: i as u64,
+                        })
+                        .collect();
+                    let f: Vec<&[Ordinal]> = (0..stages.len())
+                        .map(|s| fillers[s].get(&m.key).map_or(&none[..], |v| &v[..]))
+                        .collect();
+                    !is_cancelled(&missing, &positives, &f, maxspan)
+                })
+                .map(|m| {
+                    let mut ids = Vec::new();
+                    let mut it = m.events.iter();
+                    for &is_missing in &missing {
+                        ids.push(if is_missing {
+                            -1
+                        } else {
+                            data.id(*it.next().unwrap())
+                        });
+                    }
+                    ids
                 })
                 .collect()
         }
@@ -200,20 +282,18 @@ fn run(query: &eql::Query, events: &[Value]) -> Result<Outcome, String> {
     Ok(Outcome::Ids(results.into_iter().flatten().collect()))
 }
 
-#[test]
-fn elasticsearch_specs_on_endgame_data() {
-    let Some(shared) = common::shared("conformance/elasticsearch-eql") else {
-        return;
-    };
-    let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
-    let events = endgame_events(&root);
+fn check(
+    data: &Dataset,
+    files: &[&str],
+    shared: &std::path::Path,
+) -> (usize, usize, usize, Vec<String>) {
     let (mut passed, mut not_run, mut total) = (0, 0, 0);
     let mut failed = Vec::new();
-    for file in ["test_queries.toml", "additional_test_queries.toml"] {
+    for file in files {
         for spec in specs(&shared.join(file)) {
             total += 1;
             let query = eql::parse(&spec.query).unwrap_or_else(|d| panic!("{}: {d}", spec.name));
-            match run(&query, &events) {
+            match run(&query, data) {
                 Ok(Outcome::Ids(mut ids)) => {
                     // `size` caps results (sequences count as one each).
                     let per = match &query.body {
@@ -242,6 +322,17 @@ fn elasticsearch_specs_on_endgame_data() {
             }
         }
     }
+    (passed, not_run, total, failed)
+}
+
+#[test]
+fn elasticsearch_specs_on_endgame_data() {
+    let Some(shared) = common::shared("conformance/elasticsearch-eql") else {
+        return;
+    };
+    let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
+    let files = ["test_queries.toml", "additional_test_queries.toml"];
+    let (passed, not_run, total, failed) = check(&endgame(&root), &files, &shared);
     println!(
         "Elasticsearch specs on endgame data: {passed} of {total} pass, {not_run} not run yet"
     );
@@ -255,4 +346,25 @@ fn elasticsearch_specs_on_endgame_data() {
         total, 194,
         "test_queries.toml and additional_test_queries.toml hold 194 live specs"
     );
+}
+
+#[test]
+fn elasticsearch_missing_event_specs() {
+    let Some(shared) = common::shared("conformance/elasticsearch-eql") else {
+        return;
+    };
+    let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
+    let (passed, not_run, total, failed) = check(
+        &missing_events(&root),
+        &["test_missing_events.toml"],
+        &shared,
+    );
+    println!("Elasticsearch missing-event specs: {passed} of {total} pass, {not_run} not run yet");
+    assert!(
+        failed.is_empty(),
+        "{} failing specs:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert_eq!(total, 26);
 }

@@ -185,3 +185,142 @@ mod tests {
         assert_eq!(m.pending(), 0);
     }
 }
+
+/// Whether a candidate sequence is cancelled by its missing-event stages.
+///
+/// `missing[i]` says whether stage `i` is a `![...]` stage; `positives` holds
+/// the candidate's events for the other stages, in order; `fillers[i]` holds,
+/// for a missing stage `i`, the events with the candidate's key that match
+/// it, in input order (empty for positive stages).
+///
+/// Elasticsearch's specs fix the rule: a missing stage between two positive
+/// stages cancels the candidate when any matching event lies strictly
+/// between its neighbours, each such stage on its own (so `runs=2` on a
+/// missing stage needs only one event). The leading and trailing missing
+/// stages count together: they cancel only when all of them can be filled,
+/// in order, with the whole sequence still within `maxspan`
+/// (`![m] [n] ![m]` with maxspan=19m keeps `n` when the two `m` events are 20
+/// minutes apart). Choosing the fillers nearest the positive events keeps
+/// the span smallest, so a greedy choice decides.
+pub fn is_cancelled(
+    missing: &[bool],
+    positives: &[Ordinal],
+    fillers: &[&[Ordinal]],
+    maxspan: Option<i64>,
+) -> bool {
+    let n = missing.len();
+    let key = |o: &Ordinal| (o.timestamp, o.position);
+    let mut positive_at: Vec<Option<Ordinal>> = vec![None; n];
+    let mut it = positives.iter();
+    for i in 0..n {
+        if !missing[i] {
+            positive_at[i] = it.next().copied();
+        }
+    }
+    let (Some(first), Some(last)) = (
+        (0..n).find(|&i| !missing[i]),
+        (0..n).rfind(|&i| !missing[i]),
+    ) else {
+        return false;
+    };
+    // Stages between two positive events: any matching event between them cancels.
+    for i in first + 1..last {
+        if !missing[i] {
+            continue;
+        }
+        let prev = (0..i)
+            .rev()
+            .find_map(|j| positive_at[j])
+            .expect("a positive stage precedes");
+        let next = (i + 1..n)
+            .find_map(|j| positive_at[j])
+            .expect("a positive stage follows");
+        if fillers[i]
+            .iter()
+            .any(|o| key(o) > key(&prev) && key(o) < key(&next))
+        {
+            return true;
+        }
+    }
+    if first == 0 && last == n - 1 {
+        return false;
+    }
+    // Leading stages, filled backwards with the latest events before the first positive.
+    let mut lo = positive_at[first].expect("first positive").timestamp;
+    let mut bound = positive_at[first].expect("first positive");
+    for i in (0..first).rev() {
+        match fillers[i].iter().rev().find(|o| key(o) < key(&bound)) {
+            Some(o) => {
+                bound = *o;
+                lo = o.timestamp;
+            }
+            None => return false,
+        }
+    }
+    // Trailing stages, filled forwards with the earliest events after the last positive.
+    let mut hi = positive_at[last].expect("last positive").timestamp;
+    let mut bound = positive_at[last].expect("last positive");
+    for i in last + 1..n {
+        match fillers[i].iter().find(|o| key(o) > key(&bound)) {
+            Some(o) => {
+                bound = *o;
+                hi = o.timestamp;
+            }
+            None => return false,
+        }
+    }
+    maxspan.is_none_or(|m| hi - lo <= m)
+}
+
+#[cfg(test)]
+mod missing_tests {
+    use super::*;
+
+    fn o(t: i64) -> Ordinal {
+        Ordinal {
+            timestamp: t,
+            position: t as u64,
+        }
+    }
+
+    #[test]
+    fn middle_stages_cancel_on_their_own() {
+        // [a] ![m] [b]: an event between a and b cancels.
+        assert!(is_cancelled(
+            &[false, true, false],
+            &[o(1), o(4)],
+            &[&[], &[o(3)], &[]],
+            None
+        ));
+        assert!(!is_cancelled(
+            &[false, true, false],
+            &[o(1), o(4)],
+            &[&[], &[o(5)], &[]],
+            None
+        ));
+        // Two middle missing stages: either one alone cancels.
+        let m = [o(3)];
+        let f: [&[Ordinal]; 4] = [&[], &m, &[], &[]];
+        assert!(is_cancelled(
+            &[false, true, true, false],
+            &[o(1), o(9)],
+            &f,
+            None
+        ));
+    }
+
+    #[test]
+    fn leading_and_trailing_cancel_together_within_maxspan() {
+        let fill = [o(0), o(20)];
+        let f: [&[Ordinal]; 3] = [&fill, &[], &fill];
+        assert!(!is_cancelled(&[true, false, true], &[o(10)], &f, Some(19)));
+        assert!(is_cancelled(&[true, false, true], &[o(10)], &f, Some(21)));
+        // Only a leading event: a trailing stage left empty keeps the candidate.
+        let before = [o(9)];
+        let f: [&[Ordinal]; 3] = [&before, &[], &[]];
+        assert!(!is_cancelled(&[true, false, true], &[o(10)], &f, Some(19)));
+        let f: [&[Ordinal]; 2] = [&before, &[]];
+        assert!(is_cancelled(&[true, false], &[o(10)], &f, Some(3)));
+        assert!(!is_cancelled(&[true, false], &[o(20)], &f, Some(3)));
+    }
+}
