@@ -260,8 +260,8 @@ pub fn is_cancelled(
     // Trailing stages, filled forwards with the earliest events after the last positive.
     let mut hi = positive_at[last].expect("last positive").timestamp;
     let mut bound = positive_at[last].expect("last positive");
-    for i in last + 1..n {
-        match fillers[i].iter().find(|o| key(o) > key(&bound)) {
+    for stage in &fillers[last + 1..] {
+        match stage.iter().find(|o| key(o) > key(&bound)) {
             Some(o) => {
                 bound = *o;
                 hi = o.timestamp;
