@@ -162,6 +162,10 @@ fn key_fields(exprs: &[&Expr], fields: &mut FieldTable) -> Vec<(u32, bool)> {
         .collect()
 }
 
+/// One expanded sequence stage: its filter, key fields (id, optional) and
+/// whether it is a missing-event stage.
+type Stage = (Filter, Vec<(u32, bool)>, bool);
+
 enum Outcome {
     Ids(Vec<i64>),
     NotRun(&'static str),
@@ -181,7 +185,7 @@ fn run(query: &eql::Query, data: &Dataset) -> Result<Outcome, String> {
         }
         QueryBody::Sequence(seq) => {
             // Expand `with runs=N` into N identical stages.
-            let mut stages: Vec<(Filter, Vec<(u32, bool)>, bool)> = Vec::new();
+            let mut stages: Vec<Stage> = Vec::new();
             for step in &seq.steps {
                 let plan =
                     event_filter(&step.filter, cat, &mut fields).map_err(|d| d.to_string())?;
