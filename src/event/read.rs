@@ -504,6 +504,7 @@ impl Reader {
                 }
                 (Some(b']'), _) => {
                     self.inner.consume(1);
+                    stats.bytes += 1;
                     self.done = true;
                     return Ok(match self.peek_non_ws(stats)? {
                         None => Step::End,
