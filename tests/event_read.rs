@@ -95,7 +95,9 @@ fn ndjson_with_blank_and_malformed_lines() {
 
 #[test]
 fn ndjson_edge_cases() {
-    let cases: &[(&str, &[(u64, &str)], u64)] = &[
+    // text, events as (line, id), blank lines
+    type Case<'a> = (&'a str, &'a [(u64, &'a str)], u64);
+    let cases: &[Case] = &[
         ("", &[], 0),
         ("\n\n", &[], 2),
         ("{\"id\": 1}", &[(1, "1")], 0),
