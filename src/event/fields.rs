@@ -74,7 +74,17 @@ enum Children {
 impl Children {
     fn get(&self, seg: &str) -> Option<u32> {
         match self {
-            Children::Few(v) => v.iter().find(|(s, _)| &**s == seg).map(|&(_, n)| n),
+            Children::Few(v) => {
+                // Most keys of an event match no child: reject on length and
+                // first byte before comparing whole strings.
+                let b = seg.as_bytes();
+                let first = b.first().copied();
+                v.iter()
+                    .find(|(s, _)| {
+                        s.len() == b.len() && s.as_bytes().first().copied() == first && &**s == seg
+                    })
+                    .map(|&(_, n)| n)
+            }
             Children::Many(m) => m.get(seg).copied(),
         }
     }
@@ -212,10 +222,18 @@ impl FieldTable {
     /// key `"parent.name"` under `process` reaches `process.parent.name`.
     /// `None` when the key leads to nothing the rules read.
     pub fn walk(&self, from: NodeId, key: &str) -> Option<NodeId> {
+        // A plain byte loop: `str::split` costs more than the lookups for
+        // the short keys of an event, and this runs for every key read.
+        let bytes = key.as_bytes();
         let mut cur = from.0;
-        for seg in key.split('.') {
-            cur = self.nodes[cur as usize].children.get(seg)?;
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'.' {
+                cur = self.nodes[cur as usize].children.get(&key[start..i])?;
+                start = i + 1;
+            }
         }
+        cur = self.nodes[cur as usize].children.get(&key[start..])?;
         Some(NodeId(cur))
     }
 
