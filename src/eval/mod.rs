@@ -2,7 +2,7 @@
 //!
 //! Events are seen through the [`Document`] trait: the values of a field by
 //! [`FieldId`], nothing else, so the reader behind it (the event layer's
-//! projected [`Record`]) decodes only the fields a plan uses. [`matches`]
+//! projected [`Record`]) decodes only the fields a plan uses. [`matches`](fn@matches)
 //! runs a [`Filter`] with index-query semantics; scripts run three-valued in
 //! [`script`]. An explicit JSON `null` is no value, like a missing field.
 
