@@ -17,6 +17,8 @@
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 
+#![warn(missing_docs)]
+
 pub mod compile;
 pub mod diag;
 pub mod eval;
