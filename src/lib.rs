@@ -21,6 +21,7 @@
 
 pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod eval;
 pub mod event;
 pub mod mapping;

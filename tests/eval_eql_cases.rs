@@ -2,7 +2,7 @@
 //! query, events, expected ids, and the Elasticsearch behaviour each pins.
 
 use ruleq::compile::eql::event_filter;
-use ruleq::compile::ir::FieldTable;
+use ruleq::compile::ir::Fields;
 use ruleq::eval::matches;
 use ruleq::event::Projector;
 use ruleq::syntax::eql::{self, QueryBody};
@@ -40,9 +40,9 @@ fn eql_cases() {
         let QueryBody::Event { filter } = &query.body else {
             panic!("{text}: not an event query")
         };
-        let mut fields = FieldTable::new();
+        let mut fields = Fields::new(None);
         let plan = event_filter(filter, "event.category", &mut fields).unwrap();
-        let mut projector = Projector::new(&fields);
+        let mut projector = Projector::new(&fields.table);
         let mut got = Vec::new();
         for (bytes, id) in &events {
             let record = projector.project(bytes).unwrap();

@@ -365,3 +365,22 @@ fn fields_interned_later_than_a_record_read_as_missing() {
     assert!(!rec.contains(late));
     assert_eq!(rec.values(late).count(), 0);
 }
+
+#[test]
+fn a_recycled_record_forgets_the_previous_events_fields() {
+    let mut table = FieldTable::new();
+    let x = table.intern("x");
+    let y = table.intern("y");
+    let mut p = Projector::new(&table);
+    let first = p.project(br#"{"x": 1, "y": 2}"#).unwrap();
+    assert_eq!(first.values(x).count(), 1);
+    p.recycle(first);
+    let second = p.project(br#"{"y": 3}"#).unwrap();
+    assert_eq!(
+        second.values(x).count(),
+        0,
+        "x is missing from the second event"
+    );
+    assert!(!second.contains(x));
+    assert_eq!(second.values(y).map(show).collect::<Vec<_>>(), ["#3"]);
+}

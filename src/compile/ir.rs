@@ -19,6 +19,34 @@ use super::wildcard::Wildcard;
 use crate::syntax::eql::{ArithOp, CompareOp, Function};
 
 pub use crate::event::{FieldId, FieldTable};
+use crate::mapping::Mapping;
+
+/// Interns the fields a query names, through the mapping's aliases when a
+/// mapping is known (an alias reads its target field).
+#[derive(Debug, Clone, Default)]
+pub struct Fields<'m> {
+    /// The interned fields.
+    pub table: FieldTable,
+    mapping: Option<&'m Mapping>,
+}
+
+impl<'m> Fields<'m> {
+    /// An empty set of fields, resolving aliases through `mapping`.
+    pub fn new(mapping: Option<&'m Mapping>) -> Self {
+        Fields {
+            table: FieldTable::new(),
+            mapping,
+        }
+    }
+
+    /// The id of the field `name` reads.
+    pub fn intern(&mut self, name: &str) -> FieldId {
+        match self.mapping {
+            Some(m) => self.table.intern(m.resolve(name)),
+            None => self.table.intern(name),
+        }
+    }
+}
 
 /// A literal a field is compared with.
 #[derive(Debug, Clone, PartialEq)]

@@ -349,11 +349,18 @@ impl<'t> Projector<'t> {
         let Record {
             slots,
             mut next,
-            heads,
+            mut heads,
             mut elems,
             mut scratch,
             ..
         } = rec;
+        // `finish` resets only the heads of fields the next event has, so
+        // the fields this event had must not point into reused slots.
+        for s in &slots {
+            if let Some(h) = heads.get_mut(s.field.index()) {
+                *h = END;
+            }
+        }
         next.clear();
         elems.clear();
         scratch.clear();
