@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod parse;
+mod query;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]
@@ -20,6 +21,8 @@ enum Command {
     Parse(parse::ParseArgs),
     /// Print a query in canonical form.
     Fmt(parse::FmtArgs),
+    /// Run a query over event files and print the results as NDJSON.
+    Query(query::QueryArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -28,5 +31,6 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Parse(args) => parse::parse(args),
         Command::Fmt(args) => parse::fmt(args),
+        Command::Query(args) => query::query(args),
     }
 }
