@@ -164,18 +164,18 @@ impl ValueExpr {
     /// The node's span.
     pub fn span(&self) -> Span {
         match self {
-            ValueExpr::Or { span, .. } | ValueExpr::And { span, .. } | ValueExpr::Not { span, .. } => {
-                *span
-            }
+            ValueExpr::Or { span, .. }
+            | ValueExpr::And { span, .. }
+            | ValueExpr::Not { span, .. } => *span,
             ValueExpr::Value(v) => v.span(),
         }
     }
 
     pub(crate) fn span_mut(&mut self) -> &mut Span {
         match self {
-            ValueExpr::Or { span, .. } | ValueExpr::And { span, .. } | ValueExpr::Not { span, .. } => {
-                span
-            }
+            ValueExpr::Or { span, .. }
+            | ValueExpr::And { span, .. }
+            | ValueExpr::Not { span, .. } => span,
             ValueExpr::Value(v) => v.span_mut(),
         }
     }

@@ -27,8 +27,12 @@ pub fn parse(src: &str) -> Result<Query> {
         let diag = syntax_error(src, e);
         // A bracket or quote left open explains the error better than
         // "unexpected end of query" where the grammar gave up.
+        // A stray closer anywhere up to the token the grammar stopped at is
+        // the better report; an opener left open is, when the grammar ran
+        // out of text looking for its closer.
+        let ran_out = diag.message == "unexpected end of query";
         match scan.unbalanced {
-            Some(u) if u.span.start <= diag.span.start => u,
+            Some(u) if u.span.start <= diag.span.end || ran_out => u,
             _ => diag,
         }
     })?;
@@ -114,6 +118,7 @@ fn scan(src: &str) -> Scan {
                     Some((o, _)) if o == want => {}
                     Some((o, at)) => {
                         if out.unbalanced.is_none() {
+                            let (line, col) = crate::diag::line_col(src, at);
                             let close = if o == b'(' { ')' } else { '}' };
                             out.unbalanced = Some(
                                 Diagnostic::error(
@@ -123,7 +128,7 @@ fn scan(src: &str) -> Scan {
                                 )
                                 .with_label(format!("expected `{close}`"))
                                 .with_help(format!(
-                                    "the `{}` at offset {at} is still open here",
+                                    "the `{}` at {line}:{col} is still open here",
                                     o as char
                                 )),
                             );
@@ -186,7 +191,13 @@ fn syntax_error(src: &str, err: pest::error::Error<Rule>) -> Diagnostic {
     } else {
         format!("`{found}`")
     };
-    let span = Span::new(pos, pos + found.len());
+    let span = if found.is_empty() {
+        // Nothing to underline at the end: point at the last character.
+        let last = src[..pos].chars().next_back().map_or(0, char::len_utf8);
+        Span::new(pos - last, pos)
+    } else {
+        Span::new(pos, pos + found.len())
+    };
     let (message, label, help) = explain(src, pos, found, &shown);
     let mut diag = Diagnostic::error("kql::syntax", message, span).with_label(label);
     if let Some(help) = help {
@@ -245,6 +256,13 @@ fn explain(src: &str, pos: usize, found: &str, shown: &str) -> (String, String, 
     let before = &src[..pos];
     let prev = before.chars().next_back();
     // A bad escape in an unquoted value.
+    if found == "\\u" && !in_quotes(src, pos) {
+        return (
+            "`\\u` must be followed by four hexadecimal digits".into(),
+            "invalid escape".into(),
+            Some("write a character as `\\u00e9`, or a backslash as `\\\\`".into()),
+        );
+    }
     if found.starts_with('\\') && !in_quotes(src, pos) {
         return (
             format!("`{found}` is not an escape KQL knows"),
@@ -263,18 +281,39 @@ fn explain(src: &str, pos: usize, found: &str, shown: &str) -> (String, String, 
         let stands_alone =
             start == 0 || src[..start].ends_with(is_space) || src[..start].ends_with([')', '"']);
         if is_keyword(word) && glued_after && stands_alone && !found.is_empty() {
-            let lower = word.to_ascii_lowercase();
-            let fix = if lower == "not" {
-                format!("write `{word} {found}`")
-            } else {
-                format!("write `... {word} {found}...`, or quote the value if `{word}` is part of it")
-            };
             return (
                 format!("`{word}` must be followed by a space"),
                 format!("unexpected {shown}"),
-                Some(format!("KQL keywords need a space on both sides: {fix}")),
+                Some(format!(
+                    "KQL keywords need a space on both sides: write `{word} {found}`; if \
+                     `{word}` belongs to the value, quote the value"
+                )),
             );
         }
+    }
+    // `"x" or"y"`: the grammar stops at the keyword whose right side is bare.
+    if is_keyword(found) && src[pos + found.len()..].starts_with(['(', '"', '{']) {
+        let next = &src[pos + found.len()..pos + found.len() + 1];
+        return (
+            format!("`{found}` must be followed by a space"),
+            format!("unexpected {shown}"),
+            Some(format!(
+                "KQL keywords need a space on both sides: write `{found} {next}`"
+            )),
+        );
+    }
+    // `cannot stop`: a `not` followed by a space ends an unquoted value even
+    // inside a word.
+    if found.eq_ignore_ascii_case("not") && prev.is_some_and(|c| !is_space(c) && c != '(') {
+        return (
+            "an unquoted value cannot contain `not` followed by a space".into(),
+            "Kibana reads a `not` keyword here".into(),
+            Some(
+                "quote values that contain spaces and keywords (`\"cannot stop\"`), \
+                 or escape the keyword as `\\NOT`"
+                    .into(),
+            ),
+        );
     }
     if let Some(kw) = leading_keyword(&src[pos..]) {
         if prev.is_some_and(|c| [')', '"'].contains(&c)) {
@@ -323,12 +362,41 @@ fn explain(src: &str, pos: usize, found: &str, shown: &str) -> (String, String, 
                 "`{w}` needs something after it; to match the word itself, quote the \
                  value that contains it"
             )),
+            _ if before.trim_end().ends_with(['<', '>', '=']) => {
+                Some("give the value to compare with: `field >= 10`".into())
+            }
             _ if before.trim_end().ends_with(':') => {
                 Some("give a value after `:`, or `*` to test that the field exists".into())
             }
             _ => None,
         };
-        return ("unexpected end of query".into(), "the query ends here".into(), help);
+        return (
+            "unexpected end of query".into(),
+            "the query ends here".into(),
+            help,
+        );
+    }
+    // `"quick brown" fox`
+    if before.ends_with(is_space)
+        && before.trim_end_matches(is_space).ends_with('"')
+        && !in_quotes(src, pos)
+    {
+        return (
+            format!("unexpected {shown} after a quoted value"),
+            format!("unexpected {shown}"),
+            Some(
+                "a quoted value ends at its closing quote: put all the words inside the \
+                 quotes, or combine values with `and` / `or`"
+                    .into(),
+            ),
+        );
+    }
+    if before.contains("&&") || before.contains("||") {
+        return (
+            format!("unexpected {shown}"),
+            format!("unexpected {shown}"),
+            Some("KQL combines conditions with `and` and `or`, not `&&` and `||`".into()),
+        );
     }
     let help = match found {
         ":" | "<" | ">" | "<=" | ">=" => Some(
@@ -341,8 +409,9 @@ fn explain(src: &str, pos: usize, found: &str, shown: &str) -> (String, String, 
              bracket with a backslash; keywords need a space on both sides"
                 .into(),
         ),
-        "&&" | "&" => Some("combine conditions with `and`".into()),
-        "|" | "||" => Some("combine conditions with `or`".into()),
+        "}" if before.trim_end_matches(is_space).ends_with('{') => {
+            Some("a nested query needs a query inside the braces: `path:{ field:value }`".into())
+        }
         "'" => Some("quote values with double quotes, not single quotes".into()),
         _ => None,
     };
@@ -387,20 +456,14 @@ fn is_space(c: char) -> bool {
 fn is_js_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{b}'
-            | '\u{c}'
-            | '\r'
-            | ' '
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-            | '\u{feff}'
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
     )
 }
 
@@ -537,7 +600,10 @@ impl<'s> Builder<'s> {
         }
         let whole = Span::from(pair.as_span());
         self.enter(Span::new(whole.start, whole.start + 1))?;
-        let inner = pair.into_inner().next().expect("a value group holds values");
+        let inner = pair
+            .into_inner()
+            .next()
+            .expect("a value group holds values");
         let mut list = self.or_values(inner)?;
         self.depth -= 1;
         *list.span_mut() = whole;

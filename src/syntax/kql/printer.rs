@@ -10,18 +10,28 @@ use super::ast::*;
 pub fn print(query: &Query) -> String {
     let mut out = String::new();
     if let Some(expr) = &query.expr {
-        expr_text(expr, &mut out);
+        expr_text(expr, false, &mut out);
     }
     out
 }
 
-fn expr_text(expr: &Expr, out: &mut String) {
+// Every printing function takes `spaced`: whether a raw space follows what it
+// prints (a ` or `/` and ` separator or a range operator). An unquoted value
+// ending in `not`, or in ` or`/` and`, must then escape that word, or Kibana
+// would read a keyword there.
+
+fn expr_text(expr: &Expr, spaced: bool, out: &mut String) {
     match expr {
-        Expr::Or { operands, .. } => join(operands, " or ", out, |e, out| {
-            wrapped(e, matches!(e, Expr::Or { .. }), out)
+        Expr::Or { operands, .. } => join(operands, " or ", spaced, out, |e, spaced, out| {
+            wrapped(e, matches!(e, Expr::Or { .. }), spaced, out)
         }),
-        Expr::And { operands, .. } => join(operands, " and ", out, |e, out| {
-            wrapped(e, matches!(e, Expr::Or { .. } | Expr::And { .. }), out)
+        Expr::And { operands, .. } => join(operands, " and ", spaced, out, |e, spaced, out| {
+            wrapped(
+                e,
+                matches!(e, Expr::Or { .. } | Expr::And { .. }),
+                spaced,
+                out,
+            )
         }),
         Expr::Not { operand, .. } => {
             out.push_str("not ");
@@ -29,101 +39,124 @@ fn expr_text(expr: &Expr, out: &mut String) {
                 **operand,
                 Expr::Or { .. } | Expr::And { .. } | Expr::Not { .. }
             );
-            wrapped(operand, group, out);
+            wrapped(operand, group, spaced, out);
         }
         Expr::Match { field, value, .. } => {
-            field_text(field, out);
+            field_text(field, false, out);
             out.push(':');
-            value_list_text(value, true, out);
+            value_list_text(value, true, spaced, out);
         }
         Expr::Range {
             field, op, value, ..
         } => {
-            field_text(field, out);
+            field_text(field, true, out);
             out.push(' ');
             out.push_str(op.as_str());
             out.push(' ');
-            value_text(value, out);
+            value_text(value, spaced, out);
         }
         Expr::Nested { path, query, .. } => {
-            field_text(path, out);
+            field_text(path, false, out);
             out.push_str(":{");
-            expr_text(query, out);
+            expr_text(query, false, out);
             out.push('}');
         }
-        Expr::FreeText { value, .. } => value_text(value, out),
+        Expr::FreeText { value, .. } => value_text(value, spaced, out),
     }
 }
 
-fn join<T>(items: &[T], sep: &str, out: &mut String, mut each: impl FnMut(&T, &mut String)) {
+/// Items separated by `sep`; all but the last are followed by a space.
+fn join<T>(
+    items: &[T],
+    sep: &str,
+    spaced: bool,
+    out: &mut String,
+    mut each: impl FnMut(&T, bool, &mut String),
+) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(sep);
         }
-        each(item, out);
+        each(item, spaced || i + 1 < items.len(), out);
     }
 }
 
-fn wrapped(expr: &Expr, group: bool, out: &mut String) {
+fn wrapped(expr: &Expr, group: bool, spaced: bool, out: &mut String) {
     if group {
         out.push('(');
-        expr_text(expr, out);
+        expr_text(expr, false, out);
         out.push(')');
     } else {
-        expr_text(expr, out);
+        expr_text(expr, spaced, out);
     }
 }
 
 /// A value list; `top` is the position right after `field:`, where a bare
 /// `or`/`and`/`not` would end the list, so anything but a value is grouped.
-fn value_list_text(list: &ValueExpr, top: bool, out: &mut String) {
+fn value_list_text(list: &ValueExpr, top: bool, spaced: bool, out: &mut String) {
     let group = |inner: &ValueExpr, out: &mut String| {
         out.push('(');
-        value_list_text(inner, false, out);
+        value_list_text(inner, false, false, out);
         out.push(')');
     };
     match list {
-        ValueExpr::Value(v) => value_text(v, out),
+        ValueExpr::Value(v) => value_text(v, spaced, out),
         _ if top => group(list, out),
-        ValueExpr::Or { operands, .. } => join(operands, " or ", out, |v, out| {
+        ValueExpr::Or { operands, .. } => join(operands, " or ", spaced, out, |v, spaced, out| {
             if matches!(v, ValueExpr::Or { .. }) {
                 group(v, out)
             } else {
-                value_list_text(v, false, out)
+                value_list_text(v, false, spaced, out)
             }
         }),
-        ValueExpr::And { operands, .. } => join(operands, " and ", out, |v, out| {
-            if matches!(v, ValueExpr::Or { .. } | ValueExpr::And { .. }) {
-                group(v, out)
-            } else {
-                value_list_text(v, false, out)
-            }
-        }),
+        ValueExpr::And { operands, .. } => {
+            join(operands, " and ", spaced, out, |v, spaced, out| {
+                if matches!(v, ValueExpr::Or { .. } | ValueExpr::And { .. }) {
+                    group(v, out)
+                } else {
+                    value_list_text(v, false, spaced, out)
+                }
+            })
+        }
         ValueExpr::Not { operand, .. } => {
             out.push_str("not ");
             match **operand {
-                ValueExpr::Value(_) => value_list_text(operand, false, out),
+                ValueExpr::Value(_) => value_list_text(operand, false, spaced, out),
                 _ => group(operand, out),
             }
         }
     }
 }
 
-fn field_text(field: &Field, out: &mut String) {
+fn field_text(field: &Field, spaced: bool, out: &mut String) {
     match field {
         Field::Name {
             name, quoted: true, ..
         } => quoted_text(name, out),
-        Field::Name { name, .. } => unquoted_text(&[Part::Text { value: name.clone() }], out),
-        Field::Pattern { parts, .. } => unquoted_text(parts, out),
+        Field::Name { name, .. } => unquoted_text(
+            &[Part::Text {
+                value: name.clone(),
+            }],
+            spaced,
+            out,
+        ),
+        Field::Pattern { parts, .. } => unquoted_text(parts, spaced, out),
     }
 }
 
-fn value_text(value: &Value, out: &mut String) {
+/// A value. An unquoted text that reads as `true`, `false` or `null` cannot
+/// occur (Kibana types it), so it needs no special spelling.
+fn value_text(value: &Value, spaced: bool, out: &mut String) {
     match value {
         Value::Quoted { value, .. } => quoted_text(value, out),
-        Value::Unquoted { value, .. } => unquoted_text(&[Part::Text { value: value.clone() }], out),
-        Value::Wildcard { parts, .. } => unquoted_text(parts, out),
+        Value::Unquoted { value, .. } => unquoted_text(
+            &[Part::Text {
+                value: value.clone(),
+            }],
+            spaced,
+            out,
+        ),
+        Value::Wildcard { parts, .. } => unquoted_text(parts, spaced, out),
         Value::Bool { value, .. } => out.push_str(if *value { "true" } else { "false" }),
         Value::Null { .. } => out.push_str("null"),
     }
@@ -147,11 +180,11 @@ fn quoted_text(text: &str, out: &mut String) {
 /// An unquoted literal. Special characters are escaped; TAB, CR and LF are
 /// written as escapes (so they never sit next to a keyword as raw spaces);
 /// and every `or`/`and` between raw spaces and every `not` before one is
-/// escaped, since Kibana would read it as a keyword. The end of the literal
-/// counts as a space, because a separator such as ` or ` may follow it.
+/// escaped, since Kibana would read it as a keyword; the end of the literal
+/// counts as a space when `spaced`.
 /// `not` gets `\u006e` (or `\N`) because `\n` is a newline before it is an
 /// escaped keyword.
-fn unquoted_text(parts: &[Part], out: &mut String) {
+fn unquoted_text(parts: &[Part], spaced: bool, out: &mut String) {
     if let [Part::Text { value }] = parts {
         if value.is_empty() {
             // Only escaped whitespace trims down to nothing.
@@ -172,7 +205,7 @@ fn unquoted_text(parts: &[Part], out: &mut String) {
         let chars: Vec<char> = text.chars().collect();
         let space_at = |at: usize| match chars.get(at) {
             Some(c) => *c == ' ' || *c == '\u{a0}',
-            None => last,
+            None => last && spaced,
         };
         let word_at = |k: &str, at: usize| {
             k.chars().enumerate().all(|(j, kc)| {
