@@ -26,7 +26,9 @@ fn check(what: &str, text: &str, counts: &mut (usize, usize), failures: &mut Vec
     let printed = kql::print(&ast);
     match kql::parse(&printed) {
         Ok(again) if again.without_spans() == ast.without_spans() => counts.1 += 1,
-        Ok(_) => failures.push(format!("{what}: printed text parses differently:\n{printed}")),
+        Ok(_) => failures.push(format!(
+            "{what}: printed text parses differently:\n{printed}"
+        )),
         Err(d) => failures.push(format!(
             "{what}: printed text fails to parse:\n{}",
             d.render("printed", &printed, false)
