@@ -248,3 +248,23 @@ fn bad_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn escaped_backslash_comes_before_unicode_escapes() {
+    // From Kibana's own tests: `\\u00A0` is a backslash and "u00A0", quoted
+    // or not; `\u00A0` is the character.
+    assert_eq!(value(r"p:\\u00A0")["value"], "\\u00A0");
+    assert_eq!(value(r#"p:"\\u00A0""#)["value"], "\\u00A0");
+    assert_eq!(value(r"p:a\u00A0b")["value"], "a\u{a0}b");
+    assert_eq!(value(r#"p:"\():<>\"*""#)["value"], "\\():<>\"*");
+}
+
+#[test]
+fn numbers_and_number_like_text_stay_as_written() {
+    for text in [".3", "070", "-0", "3.", "..4", "0.0.1", "96565646732345"] {
+        assert_eq!(
+            value(&format!("p:{text}")),
+            json!({"kind": "unquoted", "value": text})
+        );
+    }
+}
