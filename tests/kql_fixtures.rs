@@ -211,14 +211,25 @@ fn nesting_up_to_the_limit_parses_on_a_test_thread_stack() {
             ")".repeat(depth / 2)
         ),
     ];
-    for text in texts {
-        let q = kql::parse(&text).unwrap_or_else(|d| panic!("{}", d.render("q", &text, false)));
-        let printed = kql::print(&q);
-        let again = kql::parse(&printed).expect("printed text parses");
-        assert_eq!(again.without_spans(), q.without_spans());
-        let json = serde_json::to_string(&q).unwrap();
-        assert!(json.contains("\"kind\""));
-    }
+    // An explicit 2 MiB thread, so that RUST_MIN_STACK cannot hide a regression.
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for text in texts {
+                let q =
+                    kql::parse(&text).unwrap_or_else(|d| panic!("{}", d.render("q", &text, false)));
+                let printed = kql::print(&q);
+                let again = kql::parse(&printed).expect("printed text parses");
+                assert_eq!(again.without_spans(), q.without_spans());
+                let json = serde_json::to_string(&q).unwrap();
+                assert!(json.contains("\"kind\""));
+            }
+            let deep = format!("{}a:1{}", "(".repeat(5000), ")".repeat(5000));
+            assert_eq!(kql::parse(&deep).unwrap_err().code, "kql::too-deep");
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow on a 2 MiB stack");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //!
 //! [`parse`] accepts exactly what Kibana's grammar (`@kbn/es-query`) accepts,
 //! quirks included, and rejects the rest with a located
-//! [`Diagnostic`](crate::diag::Diagnostic) and a hint; [`print`] renders the
+//! [`Diagnostic`](crate::diag::Diagnostic) and a hint; [`print()`] renders the
 //! AST back as canonical text, so that `parse(print(ast)) == ast` up to spans.
 //!
 //! ```
