@@ -6,10 +6,22 @@
 //! * [`syntax`]: the EQL and KQL front ends. Pest grammars under `grammar/` turn a
 //!   query into a typed AST whose every node carries a byte [`syntax::Span`];
 //!   printers turn an AST back into canonical text.
+//! * [`event`]: reading event files (NDJSON, JSON arrays, `.gz`, `.zst`) and
+//!   projecting each event onto the fields the rules read.
+//! * [`mapping`]: Elasticsearch index mappings (field types, aliases,
+//!   `null_value`, date formats).
+//! * [`compile`]: queries lowered into one predicate IR, with literals
+//!   prepared once (wildcards, Lucene regexes, CIDR sets, dates).
+//! * [`eval`]: the IR evaluated against events (index-query and script
+//!   semantics) and the sequence state machine.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
+
+#![warn(missing_docs)]
 
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod event;
+pub mod mapping;
 pub mod syntax;

@@ -8,10 +8,10 @@ mod common;
 
 use ruleq::compile::date;
 use ruleq::compile::eql::event_filter;
-use ruleq::compile::ir::{FieldTable, Filter};
-use ruleq::eval::json::JsonDocument;
+use ruleq::compile::ir::{FieldId, FieldTable, Filter};
 use ruleq::eval::sequence::{is_cancelled, Candidate, Key, Ordinal, SequenceMatcher};
-use ruleq::eval::{matches, Document, Scalar};
+use ruleq::eval::{matches, Document};
+use ruleq::event::{Num, Projector, Record};
 use ruleq::syntax::eql::{self, Expr, Pipe, QueryBody};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ use std::collections::HashMap;
 /// Events as one Elasticsearch test index holds them, in search order.
 struct Dataset {
     events: Vec<Value>,
+    /// Each event serialized once, as the projector reads it.
+    bytes: Vec<Vec<u8>>,
     /// `@timestamp` of each event, in nanoseconds.
     times: Vec<i64>,
     /// The field holding each event's id (also the tiebreaker).
@@ -41,8 +43,13 @@ impl Dataset {
         // Elasticsearch orders by @timestamp, then the tiebreaker.
         events.sort_by_key(|e| (time(e), e[id_field].as_i64().unwrap()));
         let times = events.iter().map(time).collect();
+        let bytes = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap())
+            .collect();
         Dataset {
             events,
+            bytes,
             times,
             id_field,
             category_field,
@@ -115,22 +122,26 @@ fn specs(path: &std::path::Path) -> Vec<Spec> {
 }
 
 /// Canonical text of a join-key value.
-fn key_text(s: &Scalar) -> String {
-    match s {
-        Scalar::Str(s) => s.to_string(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => ruleq::eval::script::java_double(*f),
-        Scalar::Bool(b) => b.to_string(),
+fn key_text(v: &ruleq::event::Value) -> String {
+    match v {
+        ruleq::event::Value::Str(s) => s.to_string(),
+        ruleq::event::Value::Number(n) => match n.value() {
+            Num::Int(i) => i.to_string(),
+            _ => ruleq::eval::script::java_double(n.as_f64()),
+        },
+        ruleq::event::Value::Bool(b) => b.to_string(),
+        ruleq::event::Value::Null => "null".to_string(),
     }
 }
 
 /// The keys an event joins on: the cartesian product of the key fields'
 /// values; a null non-optional key means the event does not join.
-fn keys(doc: &JsonDocument, fields: &[(u32, bool)]) -> Vec<Key> {
+fn keys(doc: &Record, fields: &[(FieldId, bool)]) -> Vec<Key> {
     let mut out: Vec<Key> = vec![Vec::new()];
     for &(id, optional) in fields {
-        let mut values: Vec<Option<String>> =
-            doc.values(id).iter().map(|v| Some(key_text(v))).collect();
+        let mut values: Vec<Option<String>> = Document::present(doc, id)
+            .map(|v| Some(key_text(&v)))
+            .collect();
         values.dedup();
         if values.is_empty() {
             if !optional {
@@ -152,7 +163,7 @@ fn keys(doc: &JsonDocument, fields: &[(u32, bool)]) -> Vec<Key> {
     out
 }
 
-fn key_fields(exprs: &[&Expr], fields: &mut FieldTable) -> Vec<(u32, bool)> {
+fn key_fields(exprs: &[&Expr], fields: &mut FieldTable) -> Vec<(FieldId, bool)> {
     exprs
         .iter()
         .map(|e| match e {
@@ -164,7 +175,7 @@ fn key_fields(exprs: &[&Expr], fields: &mut FieldTable) -> Vec<(u32, bool)> {
 
 /// One expanded sequence stage: its filter, key fields (id, optional) and
 /// whether it is a missing-event stage.
-type Stage = (Filter, Vec<(u32, bool)>, bool);
+type Stage = (Filter, Vec<(FieldId, bool)>, bool);
 
 enum Outcome {
     Ids(Vec<i64>),
@@ -178,8 +189,9 @@ fn run(query: &eql::Query, data: &Dataset) -> Result<Outcome, String> {
     let mut results: Vec<Vec<i64>> = match &query.body {
         QueryBody::Event { filter } => {
             let plan = event_filter(filter, cat, &mut fields).map_err(|d| d.to_string())?;
+            let mut projector = Projector::new(&fields);
             (0..events.len())
-                .filter(|&i| matches(&plan.filter, &JsonDocument::new(&events[i], &fields)))
+                .filter(|&i| matches(&plan.filter, &projector.project(&data.bytes[i]).unwrap()))
                 .map(|i| vec![data.id(i)])
                 .collect()
         }
@@ -210,8 +222,9 @@ fn run(query: &eql::Query, data: &Dataset) -> Result<Outcome, String> {
             let mut matcher = SequenceMatcher::new(positive.len(), maxspan);
             let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
             let mut out = Vec::new();
-            for (i, e) in events.iter().enumerate() {
-                let doc = JsonDocument::new(e, &fields);
+            let mut projector = Projector::new(&fields);
+            for i in 0..events.len() {
+                let doc = projector.project(&data.bytes[i]).unwrap();
                 let ordinal = Ordinal {
                     timestamp: data.times[i],
                     position: i as u64,

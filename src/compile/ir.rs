@@ -17,60 +17,8 @@ use super::cidr::CidrSet;
 use super::lucene_regex::LuceneRegex;
 use super::wildcard::Wildcard;
 use crate::syntax::eql::{ArithOp, CompareOp, Function};
-use std::collections::HashMap;
 
-/// Index of a field in a [`FieldTable`].
-pub type FieldId = u32;
-
-/// The dotted field names a plan reads, each with a stable id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldTable {
-    names: Vec<String>,
-    index: HashMap<String, FieldId>,
-}
-
-impl FieldTable {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The id of `name`, adding it if new.
-    pub fn intern(&mut self, name: &str) -> FieldId {
-        if let Some(&id) = self.index.get(name) {
-            return id;
-        }
-        let id = FieldId::try_from(self.names.len()).expect("fewer than 2^32 fields");
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), id);
-        id
-    }
-
-    /// The id of `name`, if interned.
-    pub fn get(&self, name: &str) -> Option<FieldId> {
-        self.index.get(name).copied()
-    }
-
-    /// The name of a field.
-    pub fn name(&self, id: FieldId) -> &str {
-        &self.names[id as usize]
-    }
-
-    /// All names, in id order.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether no field is interned.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-}
+pub use crate::event::{FieldId, FieldTable};
 
 /// A literal a field is compared with.
 #[derive(Debug, Clone, PartialEq)]
