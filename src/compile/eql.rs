@@ -171,7 +171,7 @@ fn compare(op: CompareOp, left: &Expr, right: &Expr, fields: &mut Fields) -> Res
                     ..
                 })
             );
-            if is_null && !matches!(side, Expr::Field(_) | Expr::Literal(_)) {
+            if is_null && !matches!(side, Expr::Field(_)) {
                 let test = Script::IsNull(Box::new(script(side, fields)?));
                 return Ok(Filter::Script(if op == CompareOp::Eq {
                     test
@@ -469,4 +469,38 @@ pub fn event_filter(
         ]),
     };
     Ok(EventPlan { filter })
+}
+
+/// Replaces `?optional` fields that `known` does not know with `null`, as
+/// Elasticsearch does for optional fields missing from the mapping (so
+/// `?x == null` holds and `?x` alone is false).
+pub fn nullify_unknown_optionals(expr: &mut Expr, known: &dyn Fn(&str) -> bool) {
+    match expr {
+        Expr::Field(f) if f.optional && !known(&f.name) => {
+            *expr = Expr::Literal(Literal {
+                value: Value::Null,
+                span: f.span,
+            });
+        }
+        Expr::Field(_) | Expr::Literal(_) => {}
+        Expr::Logical { operands, .. } => operands
+            .iter_mut()
+            .for_each(|e| nullify_unknown_optionals(e, known)),
+        Expr::Not { operand, .. } | Expr::Negate { operand, .. } => {
+            nullify_unknown_optionals(operand, known)
+        }
+        Expr::Compare { left, right, .. } | Expr::Arithmetic { left, right, .. } => {
+            nullify_unknown_optionals(left, known);
+            nullify_unknown_optionals(right, known);
+        }
+        Expr::In { value, list, .. } => {
+            nullify_unknown_optionals(value, known);
+            list.iter_mut()
+                .for_each(|e| nullify_unknown_optionals(e, known));
+        }
+        Expr::Match { value, .. } => nullify_unknown_optionals(value, known),
+        Expr::Call { args, .. } => args
+            .iter_mut()
+            .for_each(|e| nullify_unknown_optionals(e, known)),
+    }
 }

@@ -74,6 +74,8 @@ pub enum Filter {
     Not(Box<Filter>),
     /// The field has at least one non-null value.
     Exists(FieldId),
+    /// The field holds an explicit JSON `null` (for a mapping's `null_value`).
+    ExplicitNull(FieldId),
     /// Some value of the field passes the test.
     Test {
         /// The field tested.
@@ -100,6 +102,17 @@ pub enum Test {
     Regex(LuceneRegex),
     /// The value is an IP address inside one of the blocks.
     Cidr(CidrSet),
+    /// A date field compared with a date literal (see [`crate::compile::typed`]).
+    Date {
+        /// The comparison.
+        op: CompareOp,
+        /// The literal and the span of time it names.
+        bound: super::date::Instant,
+        /// How the field's values are written.
+        format: super::date::DateFormat,
+    },
+    /// A `version` field against a bound, in semantic-version order.
+    Version(CompareOp, String),
 }
 
 /// A script expression (three-valued: any part may be null).

@@ -9,4 +9,5 @@ pub mod eql;
 pub mod ir;
 pub mod kql;
 pub mod lucene_regex;
+pub mod typed;
 pub mod wildcard;

@@ -10,8 +10,9 @@
 //! checks) runs in [`Collector::finish`].
 
 use crate::compile::date;
-use crate::compile::eql::event_filter;
+use crate::compile::eql::{event_filter, nullify_unknown_optionals};
 use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
+use crate::compile::typed::apply_mapping;
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
     is_cancelled, Candidate, Key, KeyPart, Match, Ordinal, SequenceMatcher,
@@ -100,6 +101,18 @@ pub fn compile_eql(
     query: &eql::Query,
     options: &QueryOptions,
 ) -> Result<CompiledQuery, Diagnostic> {
+    // With a mapping, `?optional` fields it does not know are null.
+    let owned;
+    let query = match &options.mapping {
+        Some(m) => {
+            let mut q = query.clone();
+            let known = |name: &str| m.contains(m.resolve(name));
+            for_each_condition(&mut q, |e| nullify_unknown_optionals(e, &known));
+            owned = q;
+            &owned
+        }
+        None => query,
+    };
     let mut fields = Fields::new(options.mapping.as_ref());
     let category = &options.category_field;
     let plan = match &query.body {
@@ -160,6 +173,7 @@ pub fn compile_eql(
     };
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    let plan = typed_plan(plan, &fields.table, options.mapping.as_ref());
     Ok(CompiledQuery {
         plan,
         fields: fields.table,
@@ -170,6 +184,46 @@ pub fn compile_eql(
     })
 }
 
+/// Applies `f` to every `where` condition of a query.
+fn for_each_condition(query: &mut eql::Query, mut f: impl FnMut(&mut Expr)) {
+    match &mut query.body {
+        QueryBody::Event { filter } => f(&mut filter.condition),
+        QueryBody::Sequence(seq) => {
+            for step in seq.steps.iter_mut().chain(seq.until.iter_mut()) {
+                f(&mut step.filter.condition);
+            }
+        }
+        QueryBody::Sample(sample) => {
+            for step in &mut sample.steps {
+                f(&mut step.filter.condition);
+            }
+        }
+    }
+}
+
+/// Refines every filter of a plan with the mapping's field types.
+fn typed_plan(plan: Plan, table: &FieldTable, mapping: Option<&Mapping>) -> Plan {
+    let Some(m) = mapping else {
+        return plan;
+    };
+    let stage = |s: Stage| Stage {
+        filter: apply_mapping(s.filter, table, m),
+        ..s
+    };
+    match plan {
+        Plan::Events(f) => Plan::Events(apply_mapping(f, table, m)),
+        Plan::Sequence {
+            stages,
+            until,
+            maxspan,
+        } => Plan::Sequence {
+            stages: stages.into_iter().map(stage).collect(),
+            until: until.map(stage),
+            maxspan,
+        },
+    }
+}
+
 /// Compiles a KQL query for [`Collector`]: its matching events, in time order.
 pub fn compile_kql(
     query: &crate::syntax::kql::Query,
@@ -177,6 +231,10 @@ pub fn compile_kql(
 ) -> Result<CompiledQuery, Diagnostic> {
     let mut fields = Fields::new(options.mapping.as_ref());
     let filter = crate::compile::kql::query(query, &mut fields)?;
+    let filter = match &options.mapping {
+        Some(m) => apply_mapping(filter, &fields.table, m),
+        None => filter,
+    };
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
     Ok(CompiledQuery {

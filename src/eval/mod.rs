@@ -11,6 +11,7 @@ pub mod sequence;
 
 use crate::compile::cidr::parse_ip;
 use crate::compile::ir::{FieldId, Filter, Lit, Test};
+use crate::compile::typed;
 use crate::event::{Num, Record, Value};
 use crate::syntax::eql::CompareOp;
 use std::cmp::Ordering;
@@ -43,6 +44,7 @@ pub fn matches(filter: &Filter, doc: &impl Document) -> bool {
         Filter::Or(children) => children.iter().any(|c| matches(c, doc)),
         Filter::Not(child) => !matches(child, doc),
         Filter::Exists(field) => doc.present(*field).next().is_some(),
+        Filter::ExplicitNull(field) => doc.values(*field).any(|v| v.is_null()),
         Filter::Test { field, test } => doc.present(*field).any(|v| passes(test, &v)),
         Filter::Script(s) => script::eval(s, doc) == script::Value::Bool(true),
     }
@@ -61,6 +63,13 @@ pub fn passes(test: &Test, value: &Value) -> bool {
         Test::Regex(r) => matches!(value, Value::Str(s) if r.matches(s)),
         Test::Cidr(set) => match value {
             Value::Str(s) => parse_ip(s).is_some_and(|a| set.contains(a)),
+            _ => false,
+        },
+        Test::Date { op, bound, format } => {
+            typed::date_value(value, format).is_some_and(|v| typed::date_holds(v, *op, *bound))
+        }
+        Test::Version(op, bound) => match value {
+            Value::Str(s) => op_holds(*op, typed::version_cmp(s, bound)),
             _ => false,
         },
     }

@@ -79,16 +79,20 @@ impl SequenceMatcher {
 
     /// Feeds the next event (in order) and appends completed sequences to `out`.
     pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) {
-        for key in &c.until {
-            for stage in &mut self.pending {
-                stage.remove(key);
-            }
-        }
         let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
         stages.sort_by_key(|s| std::cmp::Reverse(s.0));
         for (stage, keys) in stages {
             for key in keys {
                 self.offer(*stage, key, c, out);
+            }
+        }
+        // `until` closes the partial sequences of its key after the event's
+        // own steps ran: an event that is both the last step and the `until`
+        // still completes its sequence, one that only extends a sequence
+        // closes it (Elasticsearch's specs fix both).
+        for key in &c.until {
+            for stage in &mut self.pending {
+                stage.remove(key);
             }
         }
     }

@@ -1,0 +1,253 @@
+//! Mapping-aware refinement of a compiled filter: with an index mapping,
+//! a field's type decides how its tests compare, as in Elasticsearch.
+//!
+//! * `date` / `date_nanos`: literals and values are read with the field's
+//!   formats; a literal covers the span its precision names, so `==` on a
+//!   second-precision date matches the whole second, and range bounds round
+//!   as Elasticsearch rounds them.
+//! * `ip`: an address literal is compared as an address (any spelling), a
+//!   CIDR literal as a block.
+//! * `version`: ranges follow semantic-version precedence; strings that are
+//!   not versions sort after every version.
+//! * `null_value`: an explicit JSON `null` is indexed as that value, so it
+//!   passes the tests the value passes and counts as present.
+
+use super::cidr::CidrSet;
+use super::date::{self, DateFormat, Instant};
+use super::ir::{FieldId, FieldTable, Filter, Lit, Test};
+use crate::eval::passes;
+use crate::event::Value;
+use crate::mapping::{FieldType, Mapping};
+use crate::syntax::eql::CompareOp;
+use std::cmp::Ordering;
+
+/// Refines `filter` with the field types and `null_value`s of `mapping`.
+pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> Filter {
+    match filter {
+        Filter::And(children) => Filter::And(
+            children
+                .into_iter()
+                .map(|c| apply_mapping(c, table, mapping))
+                .collect(),
+        ),
+        Filter::Or(children) => Filter::Or(
+            children
+                .into_iter()
+                .map(|c| apply_mapping(c, table, mapping))
+                .collect(),
+        ),
+        Filter::Not(child) => Filter::Not(Box::new(apply_mapping(*child, table, mapping))),
+        Filter::Test { field, test } => {
+            let Some(fm) = mapping.field(table.path(field)) else {
+                return Filter::Test { field, test };
+            };
+            let typed = match fm.ty {
+                FieldType::Date | FieldType::DateNanos => date_test(test, &fm.date_formats()),
+                FieldType::Ip => ip_test(test),
+                FieldType::Version => version_test(test),
+                _ => Some(test),
+            };
+            let Some(test) = typed else {
+                // A literal the field cannot hold matches nothing.
+                return Filter::Const(false);
+            };
+            with_null_value(field, test, fm.null_value.as_ref())
+        }
+        Filter::Exists(field) => {
+            let has_null_value = mapping
+                .field(table.path(field))
+                .is_some_and(|fm| fm.null_value.is_some());
+            if has_null_value {
+                Filter::Or(vec![Filter::Exists(field), Filter::ExplicitNull(field)])
+            } else {
+                Filter::Exists(field)
+            }
+        }
+        other => other,
+    }
+}
+
+fn with_null_value(field: FieldId, test: Test, null_value: Option<&serde_json::Value>) -> Filter {
+    let plain = Filter::Test {
+        field,
+        test: test.clone(),
+    };
+    let Some(nv) = null_value else {
+        return plain;
+    };
+    let text = match nv {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if passes(&test, &Value::Str(&text)) {
+        Filter::Or(vec![plain, Filter::ExplicitNull(field)])
+    } else {
+        plain
+    }
+}
+
+fn date_formats(formats: &[&str]) -> Option<DateFormat> {
+    DateFormat::parse(&formats.join("||"))
+}
+
+fn lit_instant(lit: &Lit, format: &DateFormat) -> Option<Instant> {
+    match lit {
+        Lit::Str(s) => format.read(s).or_else(|| date::parse_default(s)),
+        Lit::Int(ms) => {
+            let ns = ms.checked_mul(1_000_000)?;
+            Some(Instant { lo: ns, hi: ns })
+        }
+        Lit::Float(ms) => {
+            let ns = (ms * 1e6) as i64;
+            Some(Instant { lo: ns, hi: ns })
+        }
+        Lit::Bool(_) => None,
+    }
+}
+
+fn date_test(test: Test, formats: &[&str]) -> Option<Test> {
+    let format = date_formats(formats)?;
+    Some(match test {
+        Test::Eq(lit) => Test::Date {
+            op: CompareOp::Eq,
+            bound: lit_instant(&lit, &format)?,
+            format,
+        },
+        Test::Range(op, lit) => Test::Date {
+            op,
+            bound: lit_instant(&lit, &format)?,
+            format,
+        },
+        other => other,
+    })
+}
+
+fn ip_test(test: Test) -> Option<Test> {
+    Some(match test {
+        Test::Eq(Lit::Str(s)) => match CidrSet::parse([s.as_str()]) {
+            Ok(set) => Test::Cidr(set),
+            Err(_) => return None,
+        },
+        other => other,
+    })
+}
+
+fn version_test(test: Test) -> Option<Test> {
+    Some(match test {
+        Test::Range(op, Lit::Str(s)) => Test::Version(op, s),
+        other => other,
+    })
+}
+
+/// Whether a date value (as read from the event) satisfies `value OP bound`,
+/// with Elasticsearch's rounding: `<` and `>=` use the bound's first
+/// instant, `<=` and `>` its last, `==` the whole span.
+pub fn date_holds(value: i64, op: CompareOp, bound: Instant) -> bool {
+    match op {
+        CompareOp::Eq => bound.lo <= value && value <= bound.hi,
+        CompareOp::Ne => !(bound.lo <= value && value <= bound.hi),
+        CompareOp::Lt => value < bound.lo,
+        CompareOp::Le => value <= bound.hi,
+        CompareOp::Gt => value > bound.hi,
+        CompareOp::Ge => value >= bound.lo,
+    }
+}
+
+/// Reads a date field's value: numbers are epoch milliseconds, strings are
+/// read with the field's formats.
+pub fn date_value(value: &Value, format: &DateFormat) -> Option<i64> {
+    match value {
+        Value::Number(n) => match n.as_i64() {
+            // Whole milliseconds stay exact; f64 cannot hold epoch nanoseconds.
+            Some(ms) => ms.checked_mul(1_000_000),
+            None => Some((n.as_f64() * 1e6) as i64),
+        },
+        Value::Str(s) => format.read(s).map(|t| t.lo),
+        _ => None,
+    }
+}
+
+/// A parsed semantic version: numeric core, then pre-release identifiers.
+fn semver(s: &str) -> Option<(Vec<u64>, Vec<&str>)> {
+    let s = s.split('+').next()?;
+    let (core, pre) = match s.split_once('-') {
+        Some((c, p)) => (c, p.split('.').collect()),
+        None => (s, Vec::new()),
+    };
+    let nums = core
+        .split('.')
+        .map(|p| {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                None
+            } else {
+                p.parse().ok()
+            }
+        })
+        .collect::<Option<Vec<u64>>>()?;
+    if nums.is_empty() || nums.len() > 3 {
+        return None;
+    }
+    Some((nums, pre))
+}
+
+/// Orders two values of a `version` field: semantic-version precedence
+/// (a pre-release sorts before its release), strings that are not versions
+/// after all versions, in byte order among themselves.
+pub fn version_cmp(a: &str, b: &str) -> Ordering {
+    match (semver(a), semver(b)) {
+        (Some((na, pa)), Some((nb, pb))) => {
+            na.cmp(&nb)
+                .then_with(|| match (pa.is_empty(), pb.is_empty()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    (false, false) => {
+                        for (x, y) in pa.iter().zip(&pb) {
+                            let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                                (Ok(i), Ok(j)) => i.cmp(&j),
+                                (Ok(_), Err(_)) => Ordering::Less,
+                                (Err(_), Ok(_)) => Ordering::Greater,
+                                (Err(_), Err(_)) => x.cmp(y),
+                            };
+                            if o != Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        pa.len().cmp(&pb.len())
+                    }
+                })
+        }
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.as_bytes().cmp(b.as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_semantically() {
+        assert_eq!(version_cmp("1.11.3", "1.5.0"), Ordering::Greater);
+        assert_eq!(version_cmp("1.2.4-SNAPSHOT", "1.5.0"), Ordering::Less);
+        assert_eq!(version_cmp("1.2.4-SNAPSHOT", "1.2.4"), Ordering::Less);
+        assert_eq!(
+            version_cmp("1.0.0-alpha.1", "1.0.0-alpha.beta"),
+            Ordering::Less
+        );
+        assert_eq!(version_cmp("bad", "99.0.0"), Ordering::Greater);
+        assert_eq!(version_cmp("bad", "bad"), Ordering::Equal);
+    }
+
+    #[test]
+    fn date_rounding() {
+        let second = date::parse_iso("2017-08-30T20:47:33Z").unwrap();
+        let inside = second.lo + 500_000_000;
+        assert!(date_holds(inside, CompareOp::Eq, second));
+        assert!(date_holds(inside, CompareOp::Le, second));
+        assert!(!date_holds(inside, CompareOp::Gt, second));
+        assert!(!date_holds(inside, CompareOp::Lt, second));
+        assert!(date_holds(second.lo - 1, CompareOp::Lt, second));
+    }
+}
