@@ -6,10 +6,13 @@
 //! * [`syntax`]: the EQL and KQL front ends. Pest grammars under `grammar/` turn a
 //!   query into a typed AST whose every node carries a byte [`syntax::Span`];
 //!   printers turn an AST back into canonical text.
+//! * [`rule`]: rule files (detection-rules TOML, Kibana JSON and NDJSON) read
+//!   into a typed rule model whose every value keeps its span in the file.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod rule;
 pub mod syntax;
