@@ -8,9 +8,11 @@
 //!   printers turn an AST back into canonical text.
 //! * [`rule`]: rule files (detection-rules TOML, Kibana JSON and NDJSON) read
 //!   into a typed rule model whose every value keeps its span in the file.
+//! * [`check`]: the checks of `ruleq check` and their output formats.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 
+pub mod check;
 pub mod compile;
 pub mod diag;
 pub mod eval;

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod parse;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
@@ -20,6 +21,8 @@ enum Command {
     Parse(parse::ParseArgs),
     /// Print a query in canonical form.
     Fmt(parse::FmtArgs),
+    /// Check rule files (TOML, JSON, NDJSON) for CI.
+    Check(check::CheckArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -28,5 +31,6 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Parse(args) => parse::parse(args),
         Command::Fmt(args) => parse::fmt(args),
+        Command::Check(args) => check::check(args),
     }
 }

@@ -46,7 +46,11 @@ impl Parser<'_> {
         while !self.src.is_char_boundary(span.end) {
             span.end += 1;
         }
-        Diagnostic::error("rule::syntax", format!("invalid JSON: {}", message.into()), span)
+        Diagnostic::error(
+            "rule::syntax",
+            format!("invalid JSON: {}", message.into()),
+            span,
+        )
     }
 
     fn peek(&self) -> Option<u8> {

@@ -185,20 +185,19 @@ pub fn toml_rule(source: &str, doc: &Node, diags: &mut Vec<Diagnostic>) -> Rule 
     }
     if rule.metadata.is_none() {
         l.diags.push(
-            Diagnostic::error("rule::missing-key", "the file has no `[metadata]` table", top)
-                .with_help("add `[metadata]` with `creation_date`, `updated_date` and `maturity`"),
+            Diagnostic::error(
+                "rule::missing-key",
+                "the file has no `[metadata]` table",
+                top,
+            )
+            .with_help("add `[metadata]` with `creation_date`, `updated_date` and `maturity`"),
         );
     }
     rule
 }
 
 /// Reads one Kibana rule object (from a `.json` file or an export line).
-pub fn json_rule(
-    source: &str,
-    format: Format,
-    object: &Node,
-    diags: &mut Vec<Diagnostic>,
-) -> Rule {
+pub fn json_rule(source: &str, format: Format, object: &Node, diags: &mut Vec<Diagnostic>) -> Rule {
     let mut l = Loader {
         source,
         format,
@@ -250,19 +249,17 @@ impl Loader<'_> {
         .with_label("not part of the rule schema");
         d = match nearest {
             Some((_, k)) => d.with_help(format!("did you mean `{k}`?")),
-            None => d.with_help("Kibana ignores keys it does not know; remove it or check its spelling"),
+            None => {
+                d.with_help("Kibana ignores keys it does not know; remove it or check its spelling")
+            }
         };
         self.diags.push(d);
     }
 
     fn missing(&mut self, key: &str, place: &str, span: Span) {
         self.diags.push(
-            Diagnostic::error(
-                "rule::missing-key",
-                format!("{place} has no `{key}`"),
-                span,
-            )
-            .with_label(format!("`{key}` is required here")),
+            Diagnostic::error("rule::missing-key", format!("{place} has no `{key}`"), span)
+                .with_label(format!("`{key}` is required here")),
         );
     }
 
@@ -368,11 +365,20 @@ impl Loader<'_> {
         let all: Vec<String> = T::ALL.iter().map(|(k, _)| format!("`{k}`")).collect();
         let nearest = T::ALL
             .iter()
-            .map(|(k, _)| (edit_distance(&s.value.to_lowercase(), &k.to_lowercase()), *k))
+            .map(|(k, _)| {
+                (
+                    edit_distance(&s.value.to_lowercase(), &k.to_lowercase()),
+                    *k,
+                )
+            })
             .filter(|&(d, _)| d <= 2)
             .min();
         let help = match nearest {
-            Some((_, k)) => format!("did you mean `{k}`? {} is one of {}", T::WHAT, all.join(", ")),
+            Some((_, k)) => format!(
+                "did you mean `{k}`? {} is one of {}",
+                T::WHAT,
+                all.join(", ")
+            ),
             None => format!("the {} is one of {}", T::WHAT, all.join(", ")),
         };
         self.diags.push(
@@ -586,7 +592,14 @@ impl Loader<'_> {
                 }
             }
         }
-        let mut required = vec!["name", "description", "type", "severity", "risk_score", "rule_id"];
+        let mut required = vec![
+            "name",
+            "description",
+            "type",
+            "severity",
+            "risk_score",
+            "rule_id",
+        ];
         if !json {
             required.push("author");
         }
@@ -834,7 +847,9 @@ impl Loader<'_> {
                         "field" => entry.field = self.string(ie),
                         "type" => entry.kind = self.string(ie),
                         "value" => entry.value = self.string(ie),
-                        _ => self.unknown(ie, "a threat mapping entry", &["field", "type", "value"]),
+                        _ => {
+                            self.unknown(ie, "a threat mapping entry", &["field", "type", "value"])
+                        }
                     }
                 }
                 m.entries.push(entry);
@@ -921,7 +936,13 @@ impl Loader<'_> {
                 _ => self.unknown(
                     e,
                     "an investigate transform",
-                    &["label", "description", "relativeFrom", "relativeTo", "providers"],
+                    &[
+                        "label",
+                        "description",
+                        "relativeFrom",
+                        "relativeTo",
+                        "providers",
+                    ],
                 ),
             }
         }

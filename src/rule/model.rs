@@ -273,7 +273,9 @@ impl DateMath {
             rest = &rest[1..];
             match op {
                 '+' | '-' => {
-                    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                    let digits = rest
+                        .find(|c: char| !c.is_ascii_digit())
+                        .unwrap_or(rest.len());
                     let amount: i64 = rest[..digits].parse().ok()?;
                     let unit = rest[digits..].chars().next().filter(|&c| is_unit(c))?;
                     rest = &rest[digits + 1..];
@@ -331,7 +333,9 @@ impl Date {
         }
         let num = |r: std::ops::Range<usize>| -> Option<u16> {
             let s = &text[r];
-            s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse().ok())?
+            s.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| s.parse().ok())?
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -697,7 +701,10 @@ mod tests {
 
     #[test]
     fn date_math() {
-        assert_eq!(DateMath::parse("now-9m").unwrap().offset_seconds(), Some(-540));
+        assert_eq!(
+            DateMath::parse("now-9m").unwrap().offset_seconds(),
+            Some(-540)
+        );
         assert_eq!(DateMath::parse("now").unwrap().offset_seconds(), Some(0));
         assert_eq!(
             DateMath::parse("now-1h+5m").unwrap().offset_seconds(),
