@@ -43,7 +43,7 @@ fn requirements(rule: &Rule, format: Format, diags: &mut Vec<Diagnostic>) {
     let Some(ty) = rule.rule_type.as_ref().map(|t| t.value) else {
         return;
     };
-    let why = format!("a `{}` rule", ty.keyword());
+    let why = format!("rule type `{}`", ty.keyword());
     let toml = format == Format::Toml;
     let queried = matches!(
         ty,
@@ -127,7 +127,7 @@ fn language(rule: &Rule, diags: &mut Vec<Diagnostic>) {
             Diagnostic::error(
                 "rule::language",
                 format!(
-                    "a `{}` rule cannot have a `{}` query",
+                    "rule type `{}` does not run `{}` queries",
                     ty.value.keyword(),
                     lang.value.keyword()
                 ),

@@ -271,7 +271,7 @@ fn json_object(file: &mut RuleFile, format: Format, node: &Node) {
             Diagnostic::note(
                 "rule::not-a-rule",
                 format!("{what}: not a rule, not checked"),
-                node.span,
+                Span::new(node.span.start, node.span.start + 1),
             ),
         );
         return;

@@ -203,13 +203,16 @@ pub fn json_rule(source: &str, format: Format, object: &Node, diags: &mut Vec<Di
         format,
         diags,
     };
+    // Rule-level findings point at the opening brace: the whole object would
+    // draw the entire rule as the location.
+    let brace = Span::new(object.span.start, object.span.start + 1);
     let mut rule = Rule {
         span: object.span,
-        table_span: object.span,
+        table_span: brace,
         ..Rule::default()
     };
     let entries = object.entries().unwrap_or_default();
-    l.rule_table(&mut rule, object.span, entries, "the rule");
+    l.rule_table(&mut rule, brace, entries, "the rule");
     rule
 }
 

@@ -580,7 +580,7 @@ pub struct Rule {
     /// The rule's extent in the file: the whole TOML file, one NDJSON line.
     #[serde(skip)]
     pub span: Span,
-    /// The `[rule]` table header in TOML; the object in JSON.
+    /// The `[rule]` table header in TOML; the opening brace in JSON.
     #[serde(skip)]
     pub table_span: Span,
     /// detection-rules metadata (TOML only).
