@@ -9,12 +9,25 @@
 //! * [`rule`]: rule files (detection-rules TOML, Kibana JSON and NDJSON) read
 //!   into a typed rule model whose every value keeps its span in the file.
 //! * [`check`]: the checks of `ruleq check` and their output formats.
+//! * [`event`]: reading event files (NDJSON, JSON arrays, `.gz`, `.zst`) and
+//!   projecting each event onto the fields the rules read.
+//! * [`mapping`]: Elasticsearch index mappings (field types, aliases,
+//!   `null_value`, date formats).
+//! * [`compile`]: queries lowered into one predicate IR, with literals
+//!   prepared once (wildcards, Lucene regexes, CIDR sets, dates).
+//! * [`eval`]: the IR evaluated against events (index-query and script
+//!   semantics) and the sequence state machine.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
+
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod compile;
 pub mod diag;
+pub mod engine;
 pub mod eval;
+pub mod event;
+pub mod mapping;
 pub mod rule;
 pub mod syntax;

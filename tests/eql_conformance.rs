@@ -7,20 +7,15 @@
 mod common;
 
 use ruleq::compile::date;
-use ruleq::compile::eql::event_filter;
-use ruleq::compile::ir::{FieldTable, Filter};
-use ruleq::eval::json::JsonDocument;
-use ruleq::eval::sequence::{is_cancelled, Candidate, Key, Ordinal, SequenceMatcher};
-use ruleq::eval::{matches, Document, Scalar};
-use ruleq::syntax::eql::{self, Expr, Pipe, QueryBody};
+use ruleq::engine::{compile_eql, Collector, Hit, Origin, Output, QueryOptions};
+use ruleq::syntax::eql::{self, QueryBody};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// Events as one Elasticsearch test index holds them, in search order.
 struct Dataset {
     events: Vec<Value>,
-    /// `@timestamp` of each event, in nanoseconds.
-    times: Vec<i64>,
+    /// Each event serialized once, as the projector reads it.
+    bytes: Vec<Vec<u8>>,
     /// The field holding each event's id (also the tiebreaker).
     id_field: &'static str,
     /// The event category field.
@@ -40,10 +35,13 @@ impl Dataset {
         };
         // Elasticsearch orders by @timestamp, then the tiebreaker.
         events.sort_by_key(|e| (time(e), e[id_field].as_i64().unwrap()));
-        let times = events.iter().map(time).collect();
+        let bytes = events
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap())
+            .collect();
         Dataset {
             events,
-            times,
+            bytes,
             id_field,
             category_field,
         }
@@ -114,176 +112,40 @@ fn specs(path: &std::path::Path) -> Vec<Spec> {
         .collect()
 }
 
-/// Canonical text of a join-key value.
-fn key_text(s: &Scalar) -> String {
-    match s {
-        Scalar::Str(s) => s.to_string(),
-        Scalar::Int(i) => i.to_string(),
-        Scalar::Float(f) => ruleq::eval::script::java_double(*f),
-        Scalar::Bool(b) => b.to_string(),
-    }
-}
-
-/// The keys an event joins on: the cartesian product of the key fields'
-/// values; a null non-optional key means the event does not join.
-fn keys(doc: &JsonDocument, fields: &[(u32, bool)]) -> Vec<Key> {
-    let mut out: Vec<Key> = vec![Vec::new()];
-    for &(id, optional) in fields {
-        let mut values: Vec<Option<String>> =
-            doc.values(id).iter().map(|v| Some(key_text(v))).collect();
-        values.dedup();
-        if values.is_empty() {
-            if !optional {
-                return Vec::new();
-            }
-            values.push(None);
-        }
-        out = out
-            .into_iter()
-            .flat_map(|k| {
-                values.iter().map(move |v| {
-                    let mut k = k.clone();
-                    k.push(v.clone());
-                    k
-                })
-            })
-            .collect();
-    }
-    out
-}
-
-fn key_fields(exprs: &[&Expr], fields: &mut FieldTable) -> Vec<(u32, bool)> {
-    exprs
-        .iter()
-        .map(|e| match e {
-            Expr::Field(f) => (fields.intern(&f.name), f.optional),
-            other => panic!("join keys must be fields, found {other:?}"),
-        })
-        .collect()
-}
-
-/// One expanded sequence stage: its filter, key fields (id, optional) and
-/// whether it is a missing-event stage.
-type Stage = (Filter, Vec<(u32, bool)>, bool);
-
 enum Outcome {
     Ids(Vec<i64>),
     NotRun(&'static str),
 }
 
 fn run(query: &eql::Query, data: &Dataset) -> Result<Outcome, String> {
-    let events = &data.events;
-    let cat = data.category_field;
-    let mut fields = FieldTable::new();
-    let mut results: Vec<Vec<i64>> = match &query.body {
-        QueryBody::Event { filter } => {
-            let plan = event_filter(filter, cat, &mut fields).map_err(|d| d.to_string())?;
-            (0..events.len())
-                .filter(|&i| matches(&plan.filter, &JsonDocument::new(&events[i], &fields)))
-                .map(|i| vec![data.id(i)])
-                .collect()
-        }
-        QueryBody::Sequence(seq) => {
-            // Expand `with runs=N` into N identical stages.
-            let mut stages: Vec<Stage> = Vec::new();
-            for step in &seq.steps {
-                let plan =
-                    event_filter(&step.filter, cat, &mut fields).map_err(|d| d.to_string())?;
-                let exprs: Vec<&Expr> = seq.by.iter().chain(&step.by).collect();
-                let keys = key_fields(&exprs, &mut fields);
-                for _ in 0..step.runs.unwrap_or(1) {
-                    stages.push((plan.filter.clone(), keys.clone(), step.missing));
-                }
-            }
-            let until = match &seq.until {
-                Some(u) => {
-                    let plan =
-                        event_filter(&u.filter, cat, &mut fields).map_err(|d| d.to_string())?;
-                    let exprs: Vec<&Expr> = seq.by.iter().chain(&u.by).collect();
-                    Some((plan.filter, key_fields(&exprs, &mut fields)))
-                }
-                None => None,
-            };
-            let missing: Vec<bool> = stages.iter().map(|s| s.2).collect();
-            let positive: Vec<usize> = (0..stages.len()).filter(|&i| !missing[i]).collect();
-            let maxspan = seq.maxspan.as_ref().map(|d| d.millis as i64 * 1_000_000);
-            let mut matcher = SequenceMatcher::new(positive.len(), maxspan);
-            let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
-            let mut out = Vec::new();
-            for (i, e) in events.iter().enumerate() {
-                let doc = JsonDocument::new(e, &fields);
-                let ordinal = Ordinal {
-                    timestamp: data.times[i],
-                    position: i as u64,
-                };
-                for (s, (f, k, _)) in stages.iter().enumerate().filter(|(s, _)| missing[*s]) {
-                    if matches(f, &doc) {
-                        for key in keys(&doc, k) {
-                            fillers[s].entry(key).or_default().push(ordinal);
-                        }
-                    }
-                }
-                let c = Candidate {
-                    ordinal,
-                    event: i,
-                    stages: positive
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &s)| matches(&stages[s].0, &doc))
-                        .map(|(p, &s)| (p, keys(&doc, &stages[s].1)))
-                        .collect(),
-                    until: match &until {
-                        Some((f, k)) if matches(f, &doc) => keys(&doc, k),
-                        _ => Vec::new(),
-                    },
-                };
-                matcher.push(&c, &mut out);
-            }
-            let none: Vec<Ordinal> = Vec::new();
-            out.iter()
-                .filter(|m| {
-                    if !missing.contains(&true) {
-                        return true;
-                    }
-                    let positives: Vec<Ordinal> = m
-                        .events
-                        .iter()
-                        .map(|&i| Ordinal {
-                            timestamp: data.times[i],
-                            position: i as u64,
-                        })
-                        .collect();
-                    let f: Vec<&[Ordinal]> = (0..stages.len())
-                        .map(|s| fillers[s].get(&m.key).map_or(&none[..], |v| &v[..]))
-                        .collect();
-                    !is_cancelled(&missing, &positives, &f, maxspan)
-                })
-                .map(|m| {
-                    let mut ids = Vec::new();
-                    let mut it = m.events.iter();
-                    for &is_missing in &missing {
-                        ids.push(if is_missing {
-                            -1
-                        } else {
-                            data.id(*it.next().unwrap())
-                        });
-                    }
-                    ids
-                })
-                .collect()
-        }
-        QueryBody::Sample(_) => return Ok(Outcome::NotRun("samples")),
+    if matches!(query.body, QueryBody::Sample(_)) {
+        return Ok(Outcome::NotRun("samples"));
+    }
+    let options = QueryOptions {
+        category_field: data.category_field.into(),
+        tiebreaker_field: Some(data.id_field.into()),
+        ..QueryOptions::default()
     };
-    for pipe in &query.pipes {
-        match pipe {
-            Pipe::Head { count, .. } => results.truncate(*count as usize),
-            Pipe::Tail { count, .. } => {
-                let n = results.len().saturating_sub(*count as usize);
-                results.drain(..n);
+    let compiled = compile_eql(query, &options).map_err(|d| d.to_string())?;
+    let mut collector = Collector::new(&compiled);
+    for (i, bytes) in data.bytes.iter().enumerate() {
+        let origin = Origin {
+            file: 0,
+            line: i as u64 + 1,
+        };
+        collector.offer(origin, bytes).map_err(|e| e.to_string())?;
+    }
+    let id = |h: &Hit| data.id((h.origin.line - 1) as usize);
+    let mut ids = Vec::new();
+    for out in collector.finish() {
+        match out {
+            Output::Event(h) => ids.push(id(&h)),
+            Output::Sequence { events, .. } => {
+                ids.extend(events.iter().map(|e| e.as_ref().map_or(-1, id)));
             }
         }
     }
-    Ok(Outcome::Ids(results.into_iter().flatten().collect()))
+    Ok(Outcome::Ids(ids))
 }
 
 fn check(

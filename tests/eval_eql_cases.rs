@@ -2,9 +2,9 @@
 //! query, events, expected ids, and the Elasticsearch behaviour each pins.
 
 use ruleq::compile::eql::event_filter;
-use ruleq::compile::ir::FieldTable;
-use ruleq::eval::json::JsonDocument;
+use ruleq::compile::ir::Fields;
 use ruleq::eval::matches;
+use ruleq::event::Projector;
 use ruleq::syntax::eql::{self, QueryBody};
 
 fn fixture(name: &str) -> String {
@@ -16,9 +16,13 @@ fn fixture(name: &str) -> String {
 
 #[test]
 fn eql_cases() {
-    let events: Vec<serde_json::Value> = fixture("eql_events.ndjson")
+    let text = fixture("eql_events.ndjson");
+    let events: Vec<(&[u8], i64)> = text
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (l.as_bytes(), v["id"].as_i64().unwrap())
+        })
         .collect();
     let cases: toml::Table = fixture("eql_cases.toml").parse().unwrap();
     let cases = cases["case"].as_array().unwrap();
@@ -36,13 +40,17 @@ fn eql_cases() {
         let QueryBody::Event { filter } = &query.body else {
             panic!("{text}: not an event query")
         };
-        let mut fields = FieldTable::new();
+        let mut fields = Fields::new(None);
         let plan = event_filter(filter, "event.category", &mut fields).unwrap();
-        let got: Vec<i64> = events
-            .iter()
-            .filter(|e| matches(&plan.filter, &JsonDocument::new(e, &fields)))
-            .map(|e| e["id"].as_i64().unwrap())
-            .collect();
+        let mut projector = Projector::new(&fields.table);
+        let mut got = Vec::new();
+        for (bytes, id) in &events {
+            let record = projector.project(bytes).unwrap();
+            if matches(&plan.filter, &record) {
+                got.push(*id);
+            }
+            projector.recycle(record);
+        }
         if got != want {
             failures.push(format!(
                 "{text}\n  got {got:?}, want {want:?} ({})",

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod parse;
+mod query;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]
@@ -23,6 +24,8 @@ enum Command {
     Fmt(parse::FmtArgs),
     /// Check rule files (TOML, JSON, NDJSON) for CI.
     Check(check::CheckArgs),
+    /// Run a query over event files and print the results as NDJSON.
+    Query(query::QueryArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -32,5 +35,6 @@ pub fn run() -> i32 {
         Command::Parse(args) => parse::parse(args),
         Command::Fmt(args) => parse::fmt(args),
         Command::Check(args) => check::check(args),
+        Command::Query(args) => query::query(args),
     }
 }

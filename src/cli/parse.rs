@@ -8,10 +8,10 @@ use std::io::IsTerminal;
 /// Where the query comes from.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
-pub struct QueryInput {
+pub(crate) struct QueryInput {
     /// An EQL query (Elasticsearch Event Query Language).
     #[arg(long, value_name = "QUERY")]
-    eql: Option<String>,
+    pub(crate) eql: Option<String>,
 }
 
 /// Arguments of `ruleq parse`.
@@ -45,7 +45,7 @@ fn parse_input(input: &QueryInput) -> Result<Parsed, i32> {
 }
 
 /// Prints the diagnostic on stderr and returns exit code 1.
-fn report(name: &str, source: &str, diag: &Diagnostic) -> i32 {
+pub(crate) fn report(name: &str, source: &str, diag: &Diagnostic) -> i32 {
     let color = std::io::stderr().is_terminal();
     eprint!("{}", diag.render(name, source, color));
     1

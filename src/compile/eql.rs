@@ -11,7 +11,7 @@
 //! optimizer does, so `cidrMatch(ip, ...) == true` is an index query too.
 
 use super::cidr::CidrSet;
-use super::ir::{FieldTable, Filter, Lit, Script, ScriptLit, Test};
+use super::ir::{Fields, Filter, Lit, Script, ScriptLit, Test};
 use super::lucene_regex::LuceneRegex;
 use super::wildcard::{Piece, Wildcard};
 use crate::diag::Diagnostic;
@@ -21,7 +21,7 @@ use crate::syntax::Span;
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 /// Lowers a `where` condition into an index-query filter.
-pub fn condition(expr: &Expr, fields: &mut FieldTable) -> Result<Filter> {
+pub fn condition(expr: &Expr, fields: &mut Fields) -> Result<Filter> {
     match expr {
         Expr::Logical { op, operands, .. } => {
             let children = operands
@@ -136,7 +136,7 @@ pub fn condition(expr: &Expr, fields: &mut FieldTable) -> Result<Filter> {
     }
 }
 
-fn compare(op: CompareOp, left: &Expr, right: &Expr, fields: &mut FieldTable) -> Result<Filter> {
+fn compare(op: CompareOp, left: &Expr, right: &Expr, fields: &mut Fields) -> Result<Filter> {
     // `f(...) == true` is `f(...)`; `== false` and `!= true` negate it.
     if matches!(op, CompareOp::Eq | CompareOp::Ne) {
         for (side, other) in [(left, right), (right, left)] {
@@ -213,12 +213,7 @@ fn compare(op: CompareOp, left: &Expr, right: &Expr, fields: &mut FieldTable) ->
     })
 }
 
-fn script_compare(
-    op: CompareOp,
-    left: &Expr,
-    right: &Expr,
-    fields: &mut FieldTable,
-) -> Result<Script> {
+fn script_compare(op: CompareOp, left: &Expr, right: &Expr, fields: &mut Fields) -> Result<Script> {
     Ok(Script::Compare(
         op,
         Box::new(script(left, fields)?),
@@ -332,8 +327,8 @@ fn regex(text: &str, case_insensitive: bool, span: Span) -> Result<LuceneRegex> 
 }
 
 /// Lowers an expression that Elasticsearch evaluates as a script.
-pub fn script(expr: &Expr, fields: &mut FieldTable) -> Result<Script> {
-    let boxed = |e: &Expr, fields: &mut FieldTable| script(e, fields).map(Box::new);
+pub fn script(expr: &Expr, fields: &mut Fields) -> Result<Script> {
+    let boxed = |e: &Expr, fields: &mut Fields| script(e, fields).map(Box::new);
     Ok(match expr {
         Expr::Logical { op, operands, .. } => {
             let parts = operands
@@ -460,7 +455,7 @@ pub struct EventPlan {
 pub fn event_filter(
     filter: &crate::syntax::eql::EventFilter,
     category_field: &str,
-    fields: &mut FieldTable,
+    fields: &mut Fields,
 ) -> Result<EventPlan> {
     let condition = condition(&filter.condition, fields)?;
     let filter = match &filter.category {

@@ -17,58 +17,34 @@ use super::cidr::CidrSet;
 use super::lucene_regex::LuceneRegex;
 use super::wildcard::Wildcard;
 use crate::syntax::eql::{ArithOp, CompareOp, Function};
-use std::collections::HashMap;
 
-/// Index of a field in a [`FieldTable`].
-pub type FieldId = u32;
+pub use crate::event::{FieldId, FieldTable};
+use crate::mapping::Mapping;
 
-/// The dotted field names a plan reads, each with a stable id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldTable {
-    names: Vec<String>,
-    index: HashMap<String, FieldId>,
+/// Interns the fields a query names, through the mapping's aliases when a
+/// mapping is known (an alias reads its target field).
+#[derive(Debug, Clone, Default)]
+pub struct Fields<'m> {
+    /// The interned fields.
+    pub table: FieldTable,
+    mapping: Option<&'m Mapping>,
 }
 
-impl FieldTable {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The id of `name`, adding it if new.
-    pub fn intern(&mut self, name: &str) -> FieldId {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+impl<'m> Fields<'m> {
+    /// An empty set of fields, resolving aliases through `mapping`.
+    pub fn new(mapping: Option<&'m Mapping>) -> Self {
+        Fields {
+            table: FieldTable::new(),
+            mapping,
         }
-        let id = FieldId::try_from(self.names.len()).expect("fewer than 2^32 fields");
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), id);
-        id
     }
 
-    /// The id of `name`, if interned.
-    pub fn get(&self, name: &str) -> Option<FieldId> {
-        self.index.get(name).copied()
-    }
-
-    /// The name of a field.
-    pub fn name(&self, id: FieldId) -> &str {
-        &self.names[id as usize]
-    }
-
-    /// All names, in id order.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
-    /// Whether no field is interned.
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+    /// The id of the field `name` reads.
+    pub fn intern(&mut self, name: &str) -> FieldId {
+        match self.mapping {
+            Some(m) => self.table.intern(m.resolve(name)),
+            None => self.table.intern(name),
+        }
     }
 }
 

@@ -6,9 +6,10 @@
 //! value. Strings are measured and indexed in UTF-16 code units, as the Java
 //! implementation does.
 
-use super::{op_holds, Document, Scalar};
+use super::{op_holds, Document};
 use crate::compile::cidr::{parse_ip, CidrSet};
 use crate::compile::ir::{Script, ScriptLit};
+use crate::event::{self, Num};
 use crate::syntax::eql::{ArithOp, Function};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -85,12 +86,15 @@ pub fn java_double(f: f64) -> String {
     format!("{mantissa}E{exp}")
 }
 
-fn scalar<'a>(s: &Scalar<'a>) -> Value<'a> {
-    match s {
-        Scalar::Bool(b) => Value::Bool(*b),
-        Scalar::Int(i) => Value::Int(*i),
-        Scalar::Float(f) => Value::Float(*f),
-        Scalar::Str(s) => Value::Str(Cow::Borrowed(s)),
+fn from_event(v: event::Value<'_>) -> Value<'_> {
+    match v {
+        event::Value::Null => Value::Null,
+        event::Value::Bool(b) => Value::Bool(b),
+        event::Value::Number(n) => match n.value() {
+            Num::Int(i) => Value::Int(i),
+            _ => Value::Float(n.as_f64()),
+        },
+        event::Value::Str(s) => Value::Str(Cow::Borrowed(s)),
     }
 }
 
@@ -104,7 +108,7 @@ pub fn eval<'d, D: Document>(s: &Script, doc: &'d D) -> Value<'d> {
             ScriptLit::Float(f) => Value::Float(*f),
             ScriptLit::Str(s) => Value::Str(Cow::Owned(s.clone())),
         },
-        Script::Field(f) => doc.values(*f).first().map_or(Value::Null, scalar),
+        Script::Field(f) => doc.present(*f).next().map_or(Value::Null, from_event),
         Script::Not(inner) => match eval(inner, doc) {
             Value::Bool(b) => Value::Bool(!b),
             _ => Value::Null,

@@ -2,7 +2,7 @@
 //!
 //! [`parse`] accepts exactly what Elasticsearch accepts and rejects the rest
 //! with a located [`Diagnostic`](crate::diag::Diagnostic) and a hint;
-//! [`print`] renders the AST back as canonical text, so that
+//! [`print`](fn@print) renders the AST back as canonical text, so that
 //! `parse(print(ast)) == ast` up to spans.
 //!
 //! ```

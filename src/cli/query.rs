@@ -1,0 +1,183 @@
+//! `ruleq query`: one query over event files, results as NDJSON on stdout.
+
+use super::parse::{report, QueryInput};
+use clap::Args;
+use ruleq::engine::{compile_eql, Collector, Hit, Origin, Output, QueryOptions};
+use ruleq::event::{EventSource, Input, Item, Malformed};
+use ruleq::mapping::Mapping;
+use ruleq::syntax::eql;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `ruleq query`.
+#[derive(Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    input: QueryInput,
+    /// Event files or folders: NDJSON or JSON arrays, optionally .gz or .zst
+    /// (standard input when none is given).
+    #[arg(value_name = "EVENTS")]
+    events: Vec<PathBuf>,
+    /// An Elasticsearch index mapping (repeatable; merged). Aliases resolve
+    /// through it.
+    #[arg(long = "mapping", value_name = "FILE")]
+    mappings: Vec<PathBuf>,
+    /// The field holding each event's time.
+    #[arg(long, value_name = "FIELD", default_value = "@timestamp")]
+    timestamp_field: String,
+    /// A field ordering events with equal timestamps (default: input order).
+    #[arg(long, value_name = "FIELD")]
+    tiebreaker_field: Option<String>,
+    /// The field holding the event category.
+    #[arg(long, value_name = "FIELD", default_value = "event.category")]
+    event_category_field: String,
+    /// At most this many results (events or sequences); default unlimited.
+    #[arg(long, value_name = "N")]
+    size: Option<usize>,
+}
+
+/// Runs `ruleq query`.
+pub fn query(args: QueryArgs) -> i32 {
+    let Some(text) = &args.input.eql else {
+        unreachable!("clap requires one query source")
+    };
+    let parsed = match eql::parse(text) {
+        Ok(q) => q,
+        Err(d) => return report("query", text, &d),
+    };
+    let mut mapping: Option<Mapping> = None;
+    for path in &args.mappings {
+        match Mapping::from_file(path) {
+            Ok(m) => match &mut mapping {
+                Some(all) => all.merge(m),
+                None => mapping = Some(m),
+            },
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        }
+    }
+    let options = QueryOptions {
+        category_field: args.event_category_field.clone(),
+        timestamp_field: args.timestamp_field.clone(),
+        tiebreaker_field: args.tiebreaker_field.clone(),
+        size: args.size,
+        mapping,
+    };
+    let compiled = match compile_eql(&parsed, &options) {
+        Ok(c) => c,
+        Err(d) => return report("query", text, &d),
+    };
+    let inputs: Vec<Input> = if args.events.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        args.events.iter().cloned().map(Input::Path).collect()
+    };
+    let mut source = match EventSource::new(&inputs) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut collector = Collector::new(&compiled);
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut malformed = 0u64;
+    let mut io_failed = false;
+    while let Some(item) = source.next_item() {
+        match item {
+            Ok(Item::Event(raw)) => {
+                if files.last().map(PathBuf::as_path) != Some(raw.path) {
+                    files.push(raw.path.to_path_buf());
+                }
+                let origin = Origin {
+                    file: files.len() - 1,
+                    line: raw.pos.number(),
+                };
+                if let Err(e) = collector.offer(origin, raw.bytes) {
+                    eprintln!("{}", Malformed::new(&raw, &e));
+                    malformed += 1;
+                }
+            }
+            Ok(Item::Malformed(m)) => {
+                eprintln!("{m}");
+                malformed += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                io_failed = true;
+            }
+        }
+    }
+    if collector.without_timestamp > 0 {
+        eprintln!(
+            "note: {} matching events have no usable `{}` and take no part in sequences",
+            collector.without_timestamp, args.timestamp_field
+        );
+    }
+    let results = collector.finish();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for r in &results {
+        let line = render(r, &files);
+        if writeln!(out, "{line}").is_err() {
+            // A closed pipe (`| head`) is not an error worth reporting.
+            return 0;
+        }
+    }
+    if out.flush().is_err() {
+        return 0;
+    }
+    if malformed > 0 {
+        eprintln!("{malformed} malformed events skipped");
+    }
+    if io_failed {
+        2
+    } else {
+        0
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
+    let file = files
+        .get(hit.origin.file)
+        .map_or(Path::new(""), PathBuf::as_path);
+    format!(
+        "{{\"_file\":{},\"_line\":{},\"_source\":{}}}",
+        json_string(&file.display().to_string()),
+        hit.origin.line,
+        String::from_utf8_lossy(&hit.source)
+    )
+}
+
+fn render(result: &Output, files: &[PathBuf]) -> String {
+    match result {
+        Output::Event(hit) => render_hit(hit, files),
+        Output::Sequence { join_keys, events } => {
+            let keys: Vec<String> = join_keys
+                .iter()
+                .map(|k| match k {
+                    None => "null".to_string(),
+                    Some(text) => json_string(text),
+                })
+                .collect();
+            let events: Vec<String> = events
+                .iter()
+                .map(|e| match e {
+                    Some(hit) => render_hit(hit, files),
+                    None => "{\"missing\":true}".to_string(),
+                })
+                .collect();
+            format!(
+                "{{\"join_keys\":[{}],\"events\":[{}]}}",
+                keys.join(","),
+                events.join(",")
+            )
+        }
+    }
+}

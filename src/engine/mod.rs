@@ -1,0 +1,502 @@
+//! Running one compiled query over a stream of events, the way the EQL
+//! search API answers it: results in (timestamp, tiebreaker, input order)
+//! order, sequences in the order they complete, `head`/`tail` and `size`
+//! applied last.
+//!
+//! Events are offered one at a time as raw bytes; each is projected onto the
+//! plan's fields and evaluated at once. Only events that can appear in a
+//! result (those matching a filter) are kept, with their source text; the
+//! ordered, stateful part (sorting, the sequence state machine, missing-event
+//! checks) runs in [`Collector::finish`].
+
+use crate::compile::date;
+use crate::compile::eql::event_filter;
+use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
+use crate::diag::Diagnostic;
+use crate::eval::sequence::{
+    is_cancelled, Candidate, Key, KeyPart, Match, Ordinal, SequenceMatcher,
+};
+use crate::eval::{matches, Document};
+use crate::event::{Num, Projector, Record, Value};
+use crate::mapping::Mapping;
+use crate::syntax::eql::{self, Expr, Pipe, QueryBody};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Search parameters, as the EQL search API takes them.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    /// The event category field (`event.category`).
+    pub category_field: String,
+    /// The timestamp field (`@timestamp`).
+    pub timestamp_field: String,
+    /// A field that orders events with equal timestamps (none: input order).
+    pub tiebreaker_field: Option<String>,
+    /// At most this many results (events or sequences).
+    pub size: Option<usize>,
+    /// The index mapping, when known: aliases resolve through it.
+    pub mapping: Option<Mapping>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            category_field: "event.category".into(),
+            timestamp_field: "@timestamp".into(),
+            tiebreaker_field: None,
+            size: None,
+            mapping: None,
+        }
+    }
+}
+
+/// One sequence stage, runs expanded.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// The stage's filter, category included.
+    pub filter: Filter,
+    /// Join-key fields (shared keys first), each with its `?optional` flag.
+    pub keys: Vec<(FieldId, bool)>,
+    /// A missing-event stage `![...]`.
+    pub missing: bool,
+}
+
+/// What a query computes.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Matching events.
+    Events(Filter),
+    /// Sequences of events.
+    Sequence {
+        /// The stages, runs expanded.
+        stages: Vec<Stage>,
+        /// The `until` stage.
+        until: Option<Stage>,
+        /// `maxspan` in nanoseconds.
+        maxspan: Option<i64>,
+    },
+}
+
+/// A query ready to run.
+#[derive(Debug, Clone)]
+pub struct CompiledQuery {
+    /// What to compute.
+    pub plan: Plan,
+    /// Every field the plan reads.
+    pub fields: FieldTable,
+    /// The timestamp field.
+    pub timestamp: FieldId,
+    /// The tiebreaker field.
+    pub tiebreaker: Option<FieldId>,
+    /// `head` / `tail`, in order.
+    pub pipes: Vec<Pipe>,
+    /// The result cap.
+    pub size: Option<usize>,
+}
+
+/// Compiles an EQL query for [`Collector`]. Samples are not evaluated yet
+/// and give an error.
+pub fn compile_eql(
+    query: &eql::Query,
+    options: &QueryOptions,
+) -> Result<CompiledQuery, Diagnostic> {
+    let mut fields = Fields::new(options.mapping.as_ref());
+    let category = &options.category_field;
+    let plan = match &query.body {
+        QueryBody::Event { filter } => {
+            Plan::Events(event_filter(filter, category, &mut fields)?.filter)
+        }
+        QueryBody::Sequence(seq) => {
+            let mut stage = |filter: &eql::EventFilter,
+                             by: &[Expr],
+                             missing: bool|
+             -> Result<Stage, Diagnostic> {
+                let plan = event_filter(filter, category, &mut fields)?;
+                let mut keys = Vec::new();
+                for e in seq.by.iter().chain(by) {
+                    match e {
+                        Expr::Field(f) => keys.push((fields.intern(&f.name), f.optional)),
+                        other => {
+                            return Err(Diagnostic::error(
+                                "eql::join-key",
+                                "join keys must be fields",
+                                other.span(),
+                            )
+                            .with_help("Elasticsearch joins sequences on field values: write `by process.entity_id`"))
+                        }
+                    }
+                }
+                Ok(Stage {
+                    filter: plan.filter,
+                    keys,
+                    missing,
+                })
+            };
+            let mut stages = Vec::new();
+            for step in &seq.steps {
+                let s = stage(&step.filter, &step.by, step.missing)?;
+                for _ in 0..step.runs.unwrap_or(1) {
+                    stages.push(s.clone());
+                }
+            }
+            let until = match &seq.until {
+                Some(u) => Some(stage(&u.filter, &u.by, false)?),
+                None => None,
+            };
+            Plan::Sequence {
+                stages,
+                until,
+                maxspan: seq.maxspan.as_ref().map(|d| d.millis as i64 * 1_000_000),
+            }
+        }
+        QueryBody::Sample(_) => return Err(Diagnostic::error(
+            "eql::unsupported",
+            "sample queries are not evaluated by ruleq yet",
+            query.span,
+        )
+        .with_help(
+            "`ruleq parse` and `ruleq check` accept them; evaluation comes with the sample engine",
+        )),
+    };
+    let timestamp = fields.intern(&options.timestamp_field);
+    let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    Ok(CompiledQuery {
+        plan,
+        fields: fields.table,
+        timestamp,
+        tiebreaker,
+        pipes: query.pipes.clone(),
+        size: options.size,
+    })
+}
+
+/// Where an event came from, for output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Index of the file in the caller's list.
+    pub file: usize,
+    /// 1-based line (NDJSON) or element (JSON array).
+    pub line: u64,
+}
+
+/// An event kept for the result, with its original text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Where it came from.
+    pub origin: Origin,
+    /// The event's `_source` text, as written.
+    pub source: Box<[u8]>,
+    /// Its timestamp in nanoseconds, when it has one.
+    pub timestamp: Option<i64>,
+}
+
+/// One query result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A matching event.
+    Event(Hit),
+    /// A sequence: its join keys and its events (`None` for a missing-event stage).
+    Sequence {
+        /// The join-key values.
+        join_keys: Vec<KeyPart>,
+        /// The events, in stage order.
+        events: Vec<Option<Hit>>,
+    },
+}
+
+/// An event that matched some part of the plan.
+struct Kept {
+    hit: Hit,
+    sort: (i64, Tie, u64),
+    /// For each positive stage it matches: its index among positive stages and keys.
+    stages: Vec<(usize, Vec<Key>)>,
+    /// For each missing stage it matches: the stage index and keys.
+    missing: Vec<(usize, Vec<Key>)>,
+    until: Vec<Key>,
+}
+
+/// A tiebreaker value: missing first, then numbers, then strings, each in
+/// natural order.
+#[derive(Debug, Clone, PartialEq)]
+enum Tie {
+    None,
+    Num(f64),
+    Str(String),
+}
+
+impl Eq for Tie {}
+
+impl PartialOrd for Tie {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Tie {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Tie::None, Tie::None) => Ordering::Equal,
+            (Tie::None, _) => Ordering::Less,
+            (_, Tie::None) => Ordering::Greater,
+            (Tie::Num(a), Tie::Num(b)) => a.total_cmp(b),
+            (Tie::Num(_), Tie::Str(_)) => Ordering::Less,
+            (Tie::Str(_), Tie::Num(_)) => Ordering::Greater,
+            (Tie::Str(a), Tie::Str(b)) => a.cmp(b),
+        }
+    }
+}
+
+/// Canonical text of a join-key value.
+fn key_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.to_string()),
+        Value::Number(n) => Some(match n.value() {
+            Num::Int(i) => i.to_string(),
+            Num::UInt(u) => u.to_string(),
+            Num::Float(f) => crate::eval::script::java_double(f),
+        }),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => None,
+    }
+}
+
+/// The keys an event joins on for one stage: the cartesian product of the
+/// key fields' distinct values. A key field without a value means the event
+/// does not join, unless the key is `?optional`, where null is a value.
+fn keys(doc: &Record, fields: &[(FieldId, bool)]) -> Vec<Key> {
+    let mut out: Vec<Key> = vec![Vec::new()];
+    for &(id, optional) in fields {
+        let mut values: Vec<KeyPart> = Vec::new();
+        for v in doc.present(id) {
+            let t = key_text(&v);
+            if !values.contains(&t) {
+                values.push(t);
+            }
+        }
+        if values.is_empty() {
+            if !optional {
+                return Vec::new();
+            }
+            values.push(None);
+        }
+        out = out
+            .into_iter()
+            .flat_map(|k| {
+                values.iter().map(move |v| {
+                    let mut k = k.clone();
+                    k.push(v.clone());
+                    k
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Event time in nanoseconds: epoch milliseconds for numbers, the default
+/// date format for strings.
+fn timestamp(doc: &Record, field: FieldId) -> Option<i64> {
+    match doc.present(field).next()? {
+        Value::Number(n) => match n.value() {
+            Num::Int(ms) => ms.checked_mul(1_000_000),
+            _ => Some((n.as_f64() * 1e6) as i64),
+        },
+        Value::Str(s) => date::parse_default(s).map(|t| t.lo),
+        _ => None,
+    }
+}
+
+fn tie(doc: &Record, field: Option<FieldId>) -> Tie {
+    match field.and_then(|f| doc.present(f).next()) {
+        Some(Value::Number(n)) => Tie::Num(n.as_f64()),
+        Some(Value::Str(s)) => Tie::Str(s.to_string()),
+        Some(Value::Bool(b)) => Tie::Num(f64::from(u8::from(b))),
+        _ => Tie::None,
+    }
+}
+
+/// Evaluates events one by one and keeps those that can appear in a result.
+pub struct Collector<'q> {
+    query: &'q CompiledQuery,
+    projector: Projector<'q>,
+    kept: Vec<Kept>,
+    seq: u64,
+    /// Events offered that had no usable timestamp, for the caller's report.
+    pub without_timestamp: u64,
+}
+
+impl<'q> Collector<'q> {
+    /// A collector for one query.
+    pub fn new(query: &'q CompiledQuery) -> Self {
+        Collector {
+            query,
+            projector: Projector::new(&query.fields),
+            kept: Vec::new(),
+            seq: 0,
+            without_timestamp: 0,
+        }
+    }
+
+    /// Projects and evaluates one event. A parse error is returned for the
+    /// caller to report; nothing is kept then.
+    pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        let record = self.projector.project(bytes)?;
+        let seq = self.seq;
+        self.seq += 1;
+        let q = self.query;
+        let ts = timestamp(&record, q.timestamp);
+        let kept = match &q.plan {
+            Plan::Events(filter) => matches(filter, &record).then(|| Kept {
+                hit: hit(&record, origin.clone(), ts),
+                sort: (ts.unwrap_or(i64::MAX), tie(&record, q.tiebreaker), seq),
+                stages: Vec::new(),
+                missing: Vec::new(),
+                until: Vec::new(),
+            }),
+            Plan::Sequence { stages, until, .. } => {
+                let mut positive = Vec::new();
+                let mut missing = Vec::new();
+                let mut p = 0;
+                for (i, s) in stages.iter().enumerate() {
+                    let m = matches(&s.filter, &record);
+                    if s.missing {
+                        if m {
+                            missing.push((i, keys(&record, &s.keys)));
+                        }
+                    } else {
+                        if m {
+                            positive.push((p, keys(&record, &s.keys)));
+                        }
+                        p += 1;
+                    }
+                }
+                let until_keys = match until {
+                    Some(u) if matches(&u.filter, &record) => keys(&record, &u.keys),
+                    _ => Vec::new(),
+                };
+                let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
+                match ts {
+                    // Sequences need time; events without it take no part.
+                    None if any => {
+                        self.without_timestamp += 1;
+                        None
+                    }
+                    Some(t) if any => Some(Kept {
+                        hit: hit(&record, origin.clone(), ts),
+                        sort: (t, tie(&record, q.tiebreaker), seq),
+                        stages: positive,
+                        missing,
+                        until: until_keys,
+                    }),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(k) = kept {
+            self.kept.push(k);
+        }
+        self.projector.recycle(record);
+        Ok(())
+    }
+
+    /// Orders what was kept and computes the results.
+    pub fn finish(mut self) -> Vec<Output> {
+        self.kept.sort_by(|a, b| a.sort.cmp(&b.sort));
+        let q = self.query;
+        let mut results: Vec<Output> = match &q.plan {
+            Plan::Events(_) => self
+                .kept
+                .into_iter()
+                .map(|k| Output::Event(k.hit))
+                .collect(),
+            Plan::Sequence {
+                stages, maxspan, ..
+            } => sequences(self.kept, stages, *maxspan),
+        };
+        for pipe in &q.pipes {
+            match pipe {
+                Pipe::Head { count, .. } => results.truncate(*count as usize),
+                Pipe::Tail { count, .. } => {
+                    let n = results.len().saturating_sub(*count as usize);
+                    results.drain(..n);
+                }
+            }
+        }
+        if let Some(size) = q.size {
+            results.truncate(size);
+        }
+        results
+    }
+}
+
+fn hit(record: &Record, origin: Origin, timestamp: Option<i64>) -> Hit {
+    Hit {
+        origin,
+        source: record.source().into(),
+        timestamp,
+    }
+}
+
+fn sequences(kept: Vec<Kept>, stages: &[Stage], maxspan: Option<i64>) -> Vec<Output> {
+    let missing: Vec<bool> = stages.iter().map(|s| s.missing).collect();
+    let positives = missing.iter().filter(|m| !**m).count();
+    let mut matcher = SequenceMatcher::new(positives, maxspan);
+    let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
+    let mut complete: Vec<Match> = Vec::new();
+    let ordinal = |i: usize, k: &Kept| Ordinal {
+        timestamp: k.sort.0,
+        position: i as u64,
+    };
+    for (i, k) in kept.iter().enumerate() {
+        for (s, ks) in &k.missing {
+            for key in ks {
+                fillers[*s]
+                    .entry(key.clone())
+                    .or_default()
+                    .push(ordinal(i, k));
+            }
+        }
+        let c = Candidate {
+            ordinal: ordinal(i, k),
+            event: i,
+            stages: k.stages.clone(),
+            until: k.until.clone(),
+        };
+        matcher.push(&c, &mut complete);
+    }
+    let none: Vec<Ordinal> = Vec::new();
+    complete
+        .into_iter()
+        .filter(|m| {
+            if !missing.contains(&true) {
+                return true;
+            }
+            let positives: Vec<Ordinal> = m.events.iter().map(|&i| ordinal(i, &kept[i])).collect();
+            let f: Vec<&[Ordinal]> = (0..stages.len())
+                .map(|s| fillers[s].get(&m.key).map_or(&none[..], |v| &v[..]))
+                .collect();
+            !is_cancelled(&missing, &positives, &f, maxspan)
+        })
+        .map(|m| {
+            let mut it = m.events.iter();
+            let events = missing
+                .iter()
+                .map(|&is_missing| {
+                    if is_missing {
+                        None
+                    } else {
+                        Some(
+                            kept[*it.next().expect("one event per positive stage")]
+                                .hit
+                                .clone(),
+                        )
+                    }
+                })
+                .collect();
+            Output::Sequence {
+                join_keys: m.key,
+                events,
+            }
+        })
+        .collect()
+}

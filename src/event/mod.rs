@@ -1,0 +1,25 @@
+//! The event layer: reading event files and projecting each event onto the
+//! fields the compiled rules read.
+//!
+//! * [`fields`]: the [`FieldTable`] of interned field paths, a trie over path
+//!   segments.
+//! * [`record`]: the [`Projector`], a serde deserializer driven by that trie
+//!   that reads one event's bytes into a [`Record`] of only those fields'
+//!   values (no `serde_json::Value` per event, no allocation in the steady
+//!   state), unwrapping exported search hits.
+//! * [`read`]: the [`EventSource`] over files, folders and stdin (NDJSON or a
+//!   JSON array, plain, `.gz` or `.zst`), streamed, yielding each event's raw
+//!   bytes with its file and line.
+//!
+//! Typical use: intern the rules' fields, then for each raw event call
+//! [`Projector::project`], evaluate, and give the record back with
+//! [`Projector::recycle`].
+
+pub mod fields;
+mod project;
+pub mod read;
+pub mod record;
+
+pub use fields::{FieldId, FieldTable, NodeId};
+pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};
+pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};

@@ -1,0 +1,96 @@
+//! `ruleq query` as a user runs it: NDJSON results on stdout, malformed
+//! events reported with their line and skipped, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn ruleq(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const EVENTS: &str = r#"{"@timestamp": "2024-01-01T00:00:03Z", "event": {"category": "process"}, "process": {"name": "telnet", "entity_id": "p1"}}
+not json
+
+{"@timestamp": "2024-01-01T00:00:01Z", "event": {"category": "process"}, "process": {"name": "ssh", "entity_id": "p2"}}
+{"@timestamp": "2024-01-01T00:00:05Z", "event": {"category": ["network"]}, "process": {"name": "telnet", "entity_id": "p1"}, "destination": {"ip": "8.8.8.8"}}
+{"@timestamp": "2024-01-01T00:00:06Z", "event": {"category": ["network"]}, "process": {"name": "telnet", "entity_id": "p1"}, "destination": {"ip": "10.1.1.1"}}
+"#;
+
+#[test]
+fn event_query_results_in_time_order_with_file_and_line() {
+    let out = ruleq(&["query", "--eql", "process where true"], EVENTS);
+    assert_eq!(out.status.code(), Some(0));
+    let hits = lines(&out);
+    assert_eq!(hits.len(), 2);
+    // Sorted by @timestamp: line 4 (00:01) before line 1 (00:03).
+    assert_eq!(hits[0]["_line"], 4);
+    assert_eq!(hits[1]["_line"], 1);
+    assert_eq!(hits[0]["_file"], "<stdin>");
+    assert_eq!(hits[0]["_source"]["process"]["name"], "ssh");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("<stdin>:2: malformed event"), "{err}");
+    assert!(err.contains("1 malformed events skipped"), "{err}");
+}
+
+#[test]
+fn sequences_print_join_keys_and_events() {
+    let q = r#"sequence by process.entity_id
+      [process where process.name == "telnet"]
+      [network where not cidrmatch(destination.ip, "10.0.0.0/8")]"#;
+    let out = ruleq(&["query", "--eql", q], EVENTS);
+    assert_eq!(out.status.code(), Some(0));
+    let seqs = lines(&out);
+    assert_eq!(seqs.len(), 1);
+    assert_eq!(seqs[0]["join_keys"], serde_json::json!(["p1"]));
+    let lines: Vec<_> = seqs[0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["_line"].clone())
+        .collect();
+    assert_eq!(lines, [1, 5]);
+}
+
+#[test]
+fn pipes_and_size_limit_results() {
+    let out = ruleq(&["query", "--eql", "any where true | tail 2"], EVENTS);
+    let got: Vec<_> = lines(&out).iter().map(|h| h["_line"].clone()).collect();
+    assert_eq!(got, [5, 6]);
+    let out = ruleq(&["query", "--size", "1", "--eql", "any where true"], EVENTS);
+    assert_eq!(lines(&out).len(), 1);
+}
+
+#[test]
+fn errors_exit_1_for_queries_and_2_for_missing_files() {
+    let out = ruleq(&["query", "--eql", "any where x = 1"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let out = ruleq(
+        &["query", "--eql", "any where true", "/no/such/file.ndjson"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/no/such/file.ndjson"));
+}
