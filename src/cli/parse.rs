@@ -2,7 +2,7 @@
 
 use clap::Args;
 use ruleq::diag::Diagnostic;
-use ruleq::syntax::{self, eql};
+use ruleq::syntax::{self, eql, kql};
 use std::io::IsTerminal;
 
 /// Where the query comes from.
@@ -12,6 +12,9 @@ pub(crate) struct QueryInput {
     /// An EQL query (Elasticsearch Event Query Language).
     #[arg(long, value_name = "QUERY")]
     pub(crate) eql: Option<String>,
+    /// A KQL query (Kibana Query Language).
+    #[arg(long, value_name = "QUERY")]
+    pub(crate) kql: Option<String>,
 }
 
 /// Arguments of `ruleq parse`.
@@ -33,12 +36,18 @@ pub struct FmtArgs {
 
 enum Parsed {
     Eql(eql::Query),
+    Kql(kql::Query),
 }
 
 fn parse_input(input: &QueryInput) -> Result<Parsed, i32> {
     if let Some(text) = &input.eql {
         return eql::parse(text)
             .map(Parsed::Eql)
+            .map_err(|d| report("query", text, &d));
+    }
+    if let Some(text) = &input.kql {
+        return kql::parse(text)
+            .map(Parsed::Kql)
             .map_err(|d| report("query", text, &d));
     }
     unreachable!("clap requires one query source")
@@ -59,6 +68,7 @@ pub fn parse(args: ParseArgs) -> i32 {
     };
     let mut json = match &parsed {
         Parsed::Eql(q) => serde_json::to_value(q),
+        Parsed::Kql(q) => serde_json::to_value(q),
     }
     .expect("the AST always serializes");
     if args.no_spans {
@@ -73,6 +83,10 @@ pub fn fmt(args: FmtArgs) -> i32 {
     match parse_input(&args.input) {
         Ok(Parsed::Eql(q)) => {
             println!("{}", eql::print(&q));
+            0
+        }
+        Ok(Parsed::Kql(q)) => {
+            println!("{}", kql::print(&q));
             0
         }
         Err(code) => code,

@@ -2,10 +2,10 @@
 
 use super::parse::{report, QueryInput};
 use clap::Args;
-use ruleq::engine::{compile_eql, Collector, Hit, Origin, Output, QueryOptions};
+use ruleq::engine::{compile_eql, compile_kql, Collector, Hit, Origin, Output, QueryOptions};
 use ruleq::event::{EventSource, Input, Item, Malformed};
 use ruleq::mapping::Mapping;
-use ruleq::syntax::eql;
+use ruleq::syntax::{eql, kql};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -38,13 +38,6 @@ pub struct QueryArgs {
 
 /// Runs `ruleq query`.
 pub fn query(args: QueryArgs) -> i32 {
-    let Some(text) = &args.input.eql else {
-        unreachable!("clap requires one query source")
-    };
-    let parsed = match eql::parse(text) {
-        Ok(q) => q,
-        Err(d) => return report("query", text, &d),
-    };
     let mut mapping: Option<Mapping> = None;
     for path in &args.mappings {
         match Mapping::from_file(path) {
@@ -65,9 +58,17 @@ pub fn query(args: QueryArgs) -> i32 {
         size: args.size,
         mapping,
     };
-    let compiled = match compile_eql(&parsed, &options) {
+    let compiled = match (&args.input.eql, &args.input.kql) {
+        (Some(text), _) => eql::parse(text).and_then(|q| compile_eql(&q, &options)),
+        (_, Some(text)) => kql::parse(text).and_then(|q| compile_kql(&q, &options)),
+        _ => unreachable!("clap requires one query source"),
+    };
+    let compiled = match compiled {
         Ok(c) => c,
-        Err(d) => return report("query", text, &d),
+        Err(d) => {
+            let text = args.input.eql.as_ref().or(args.input.kql.as_ref());
+            return report("query", text.expect("one query source"), &d);
+        }
     };
     let inputs: Vec<Input> = if args.events.is_empty() {
         vec![Input::Stdin]

@@ -7,5 +7,6 @@ pub mod cidr;
 pub mod date;
 pub mod eql;
 pub mod ir;
+pub mod kql;
 pub mod lucene_regex;
 pub mod wildcard;

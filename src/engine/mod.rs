@@ -170,6 +170,25 @@ pub fn compile_eql(
     })
 }
 
+/// Compiles a KQL query for [`Collector`]: its matching events, in time order.
+pub fn compile_kql(
+    query: &crate::syntax::kql::Query,
+    options: &QueryOptions,
+) -> Result<CompiledQuery, Diagnostic> {
+    let mut fields = Fields::new(options.mapping.as_ref());
+    let filter = crate::compile::kql::query(query, &mut fields)?;
+    let timestamp = fields.intern(&options.timestamp_field);
+    let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    Ok(CompiledQuery {
+        plan: Plan::Events(filter),
+        fields: fields.table,
+        timestamp,
+        tiebreaker,
+        pipes: Vec::new(),
+        size: options.size,
+    })
+}
+
 /// Where an event came from, for output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

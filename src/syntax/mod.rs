@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 pub mod eql;
+pub mod kql;
 
 /// The deepest nesting of groups (parentheses, brackets) and prefix operators a
 /// query may have. Deeper queries get an error instead of exhausting the stack:

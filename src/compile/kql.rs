@@ -1,0 +1,177 @@
+//! Lowering of KQL into the predicate IR, as Kibana turns KQL into
+//! Elasticsearch queries: every KQL condition is an index query, so `not`
+//! is `must_not` and matches events that lack the field.
+//!
+//! * `field:value` (quoted or not) is an exact, case-sensitive term on a
+//!   keyword; a number written as text also matches numeric values, a CIDR
+//!   block matches IP addresses inside it.
+//! * An unquoted value with `*` is a wildcard pattern; `field:*` tests that
+//!   the field exists.
+//! * `field:(a or b and not c)` combines the value tests on one field.
+//! * Ranges compare numbers numerically and strings as bytes.
+//!
+//! Free-text search, field-name wildcards and nested queries need every
+//! field of an event (or its array-of-objects structure) and are reported
+//! as not evaluated yet.
+
+use super::cidr::CidrSet;
+use super::ir::{Fields, Filter, Lit, Test};
+use super::wildcard::{Piece, Wildcard};
+use crate::diag::Diagnostic;
+use crate::syntax::eql::CompareOp;
+use crate::syntax::kql::{Expr, Field, Part, Query, RangeOp, Value, ValueExpr};
+use crate::syntax::Span;
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// Lowers a KQL query; the empty query matches everything.
+pub fn query(q: &Query, fields: &mut Fields) -> Result<Filter> {
+    match &q.expr {
+        None => Ok(Filter::Const(true)),
+        Some(e) => expr(e, fields),
+    }
+}
+
+fn unsupported(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "kql::unsupported",
+        format!("{what} is not evaluated by ruleq yet"),
+        span,
+    )
+    .with_help(
+        "`ruleq parse` and `ruleq check` accept it; name the fields explicitly to evaluate it now",
+    )
+}
+
+fn expr(e: &Expr, fields: &mut Fields) -> Result<Filter> {
+    Ok(match e {
+        Expr::Or { operands, .. } => Filter::Or(
+            operands
+                .iter()
+                .map(|o| expr(o, fields))
+                .collect::<Result<_>>()?,
+        ),
+        Expr::And { operands, .. } => Filter::And(
+            operands
+                .iter()
+                .map(|o| expr(o, fields))
+                .collect::<Result<_>>()?,
+        ),
+        Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields)?)),
+        Expr::Match { field, value, .. } => {
+            let name = field_name(field)?;
+            value_expr(value, name, fields)?
+        }
+        Expr::Range {
+            field, op, value, ..
+        } => {
+            let name = field_name(field)?;
+            let op = match op {
+                RangeOp::Lt => CompareOp::Lt,
+                RangeOp::Lte => CompareOp::Le,
+                RangeOp::Gt => CompareOp::Gt,
+                RangeOp::Gte => CompareOp::Ge,
+            };
+            let lit = match value {
+                Value::Quoted { value, .. } | Value::Unquoted { value, .. } => {
+                    Lit::Str(value.clone())
+                }
+                Value::Bool { value, .. } => Lit::Bool(*value),
+                Value::Null { span } | Value::Wildcard { span, .. } => {
+                    return Err(Diagnostic::error(
+                        "kql::range",
+                        "a range needs a number, a date or a string",
+                        *span,
+                    ))
+                }
+            };
+            Filter::Test {
+                field: fields.intern(name),
+                test: Test::Range(op, lit),
+            }
+        }
+        Expr::Nested { span, .. } => return Err(unsupported("a nested query `path:{...}`", *span)),
+        Expr::FreeText { span, .. } => {
+            return Err(unsupported(
+                "free-text search (a value with no field)",
+                *span,
+            ))
+        }
+    })
+}
+
+fn field_name(f: &Field) -> Result<&str> {
+    match f {
+        Field::Name { name, .. } => Ok(name),
+        Field::Pattern { span, .. } => Err(unsupported("a field name with wildcards", *span)),
+    }
+}
+
+fn value_expr(v: &ValueExpr, name: &str, fields: &mut Fields) -> Result<Filter> {
+    Ok(match v {
+        ValueExpr::Or { operands, .. } => Filter::Or(
+            operands
+                .iter()
+                .map(|o| value_expr(o, name, fields))
+                .collect::<Result<_>>()?,
+        ),
+        ValueExpr::And { operands, .. } => Filter::And(
+            operands
+                .iter()
+                .map(|o| value_expr(o, name, fields))
+                .collect::<Result<_>>()?,
+        ),
+        ValueExpr::Not { operand, .. } => Filter::Not(Box::new(value_expr(operand, name, fields)?)),
+        ValueExpr::Value(value) => {
+            let field = fields.intern(name);
+            match value {
+                Value::Wildcard { parts, .. } if parts.iter().all(|p| *p == Part::Wildcard) => {
+                    Filter::Exists(field)
+                }
+                Value::Wildcard { parts, .. } => {
+                    let pieces: Vec<Piece> = parts
+                        .iter()
+                        .map(|p| match p {
+                            Part::Text { value } => Piece::Literal(value.clone()),
+                            Part::Wildcard => Piece::Any,
+                        })
+                        .collect();
+                    Filter::Test {
+                        field,
+                        test: Test::Wildcard(Wildcard::from_pieces(&pieces, false)),
+                    }
+                }
+                Value::Quoted { value, .. } | Value::Unquoted { value, .. } => term(field, value),
+                Value::Bool { value, .. } => Filter::Test {
+                    field,
+                    test: Test::Eq(Lit::Bool(*value)),
+                },
+                Value::Null { .. } => Filter::Test {
+                    field,
+                    test: Test::Eq(Lit::Str("null".into())),
+                },
+            }
+        }
+    })
+}
+
+/// A term: the exact text, and, when the text is a CIDR block, IP addresses
+/// inside it (as a term query on an `ip` field does).
+fn term(field: crate::compile::ir::FieldId, text: &str) -> Filter {
+    let eq = Filter::Test {
+        field,
+        test: Test::Eq(Lit::Str(text.to_string())),
+    };
+    if text.contains('/') {
+        if let Ok(set) = CidrSet::parse([text]) {
+            return Filter::Or(vec![
+                eq,
+                Filter::Test {
+                    field,
+                    test: Test::Cidr(set),
+                },
+            ]);
+        }
+    }
+    eq
+}
