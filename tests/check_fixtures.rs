@@ -30,6 +30,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("from_date_math.toml", &["rule::date-math"]),
     ("interval.toml", &["rule::interval"]),
     ("json_syntax.json", &["rule::syntax"]),
+    ("kql_error.toml", &["kql::syntax"]),
     ("language_mismatch.toml", &["rule::language"]),
     ("lucene_not_evaluated.toml", &["rule::not-evaluated"]),
     ("max_signals.toml", &["rule::max-signals"]),
@@ -48,6 +49,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("tactic_id.toml", &["mitre::tactic-id"]),
     ("tactic_name.toml", &["mitre::tactic-name"]),
     ("technique_id.toml", &["mitre::technique-id"]),
+    ("threat_query_error.toml", &["kql::syntax"]),
     ("toml_syntax.toml", &["rule::syntax"]),
     ("unknown_key.toml", &["rule::unknown-key"]),
     ("unknown_severity.toml", &["rule::enum"]),
@@ -146,39 +148,41 @@ fn json_output_locates_every_diagnostic() {
     }
 }
 
-/// Where the query errors land in the file, through `'''`, `"""` with
-/// escapes, and JSON escapes.
+/// Where EQL and KQL query errors land in the file, through `'''`, `"""`
+/// with escapes (`query` and `threat_query`), and JSON escapes.
 #[test]
 fn query_errors_point_into_the_file() {
     let cases = [
-        ("eql_error.toml", 25, 31),
-        ("eql_error_escaped.toml", 23, 113),
-        ("export_eql_error.ndjson", 2, 347),
+        ("eql_error.toml", "eql::syntax", 25, 31, "="),
+        ("eql_error_escaped.toml", "eql::syntax", 23, 113, "="),
+        ("export_eql_error.ndjson", "eql::syntax", 2, 347, "="),
+        ("kql_error.toml", "kql::syntax", 24, 25, "("),
+        ("threat_query_error.toml", "kql::syntax", 30, 87, "("),
     ];
-    for (fixture, line, column) in cases {
+    for (fixture, code, line, column, caret) in cases {
         let report = run(&Path::new(DIR).join(fixture));
         let json = output::json(&report);
         let d = json["diagnostics"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|d| d["code"] == "eql::syntax")
+            .find(|d| d["code"] == code)
             .unwrap();
         assert_eq!(
             (d["line"].as_u64(), d["column"].as_u64()),
             (Some(line), Some(column)),
             "{fixture}"
         );
-        // The caret sits on the `=` in the file itself.
-        let f = &report
+        // The caret sits on the offending text in the file itself.
+        let f = report
             .findings
             .iter()
-            .find(|f| f.diagnostic.code == "eql::syntax")
+            .find(|f| f.diagnostic.code == code)
             .unwrap();
         let src = &report.files[f.file].source;
         assert_eq!(
             &src[f.diagnostic.span.start..f.diagnostic.span.end],
-            "=",
+            caret,
             "{fixture}"
         );
         assert!(d["rule_id"].is_string(), "{fixture}");

@@ -2,13 +2,13 @@
 //! language its rule names, and parse errors are moved from query offsets to
 //! file offsets through the string literal's escapes.
 //!
-//! Languages ruleq does not evaluate (ES|QL, Lucene) get a note, and so do
-//! machine learning rules, which have no query. KQL queries wait for the KQL
-//! front end.
+//! EQL and KQL queries (and KQL `threat_query` values) are parsed. Languages
+//! ruleq does not evaluate (ES|QL, Lucene) get a note, and so do machine
+//! learning rules, which have no query.
 
 use crate::diag::Diagnostic;
 use crate::rule::{Language, QueryText, Rule, RuleType, Spanned};
-use crate::syntax::eql;
+use crate::syntax::{eql, kql};
 
 /// Checks the rule's `query` and `threat_query`; returns the EQL query when
 /// the rule has one that parses, for checks that need its structure.
@@ -30,7 +30,15 @@ pub fn check_queries(rule: &Rule, diags: &mut Vec<Diagnostic>) -> Option<eql::Qu
         return None;
     }
     if let (Some(query), Some(language)) = (&rule.query, &rule.language) {
-        parsed = check_query(query, language, diags, not_evaluated);
+        // A language the rule type does not run is already an error; parsing
+        // the query in it would only add noise.
+        let fits = rule
+            .rule_type
+            .as_ref()
+            .is_none_or(|t| super::rules::language_fits(t.value, language.value));
+        if fits {
+            parsed = check_query(query, language, diags, not_evaluated);
+        }
     }
     if let (Some(query), Some(language)) = (&rule.threat_query, &rule.threat_language) {
         check_query(query, language, diags, not_evaluated);
@@ -57,9 +65,11 @@ fn check_query(
             "Lucene queries are not evaluated by ruleq".into(),
             language.span,
         )),
-        // The KQL front end is not merged yet; until it is, KQL queries are
-        // neither parsed nor reported.
-        Language::Kuery => {}
+        Language::Kuery => {
+            if let Err(d) = kql::parse(&query.text) {
+                diags.push(into_file(d, query));
+            }
+        }
     }
     None
 }

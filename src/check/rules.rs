@@ -107,18 +107,34 @@ fn requirements(rule: &Rule, format: Format, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The query languages a rule type runs.
+fn allowed_languages(ty: RuleType) -> &'static [Language] {
+    match ty {
+        RuleType::Eql => &[Language::Eql],
+        RuleType::Esql => &[Language::Esql],
+        // Machine learning rules have no query; any language is moot.
+        RuleType::MachineLearning => &[
+            Language::Kuery,
+            Language::Lucene,
+            Language::Eql,
+            Language::Esql,
+        ],
+        _ => &[Language::Kuery, Language::Lucene],
+    }
+}
+
+/// Whether a rule of type `ty` runs queries in `lang`.
+pub fn language_fits(ty: RuleType, lang: Language) -> bool {
+    allowed_languages(ty).contains(&lang)
+}
+
 /// The language must be one the rule type runs.
 fn language(rule: &Rule, diags: &mut Vec<Diagnostic>) {
     let (Some(ty), Some(lang)) = (&rule.rule_type, &rule.language) else {
         return;
     };
-    let allowed: &[Language] = match ty.value {
-        RuleType::Eql => &[Language::Eql],
-        RuleType::Esql => &[Language::Esql],
-        RuleType::MachineLearning => return,
-        _ => &[Language::Kuery, Language::Lucene],
-    };
-    if !allowed.contains(&lang.value) {
+    if !language_fits(ty.value, lang.value) {
+        let allowed = allowed_languages(ty.value);
         let names: Vec<String> = allowed
             .iter()
             .map(|l| format!("`{}`", l.keyword()))
