@@ -330,7 +330,9 @@ fn schedule(rule: &Rule, eql: Option<&eql::Query>, diags: &mut Vec<Diagnostic>) 
         },
         None => 0,
     };
-    let lookback = (to - from) - interval;
+    // Saturating: absurd offsets in a file must give a warning, not a panic.
+    let window = to.saturating_sub(from);
+    let lookback = window.saturating_sub(interval);
     let span = rule
         .from
         .as_ref()
@@ -347,9 +349,9 @@ fn schedule(rule: &Rule, eql: Option<&eql::Query>, diags: &mut Vec<Diagnostic>) 
                 "rule::lookback",
                 format!(
                     "each run searches {} but runs every {}: {} of events are never searched",
-                    human(to - from),
+                    human(window),
                     human(interval),
-                    human(-lookback)
+                    human(lookback.saturating_neg())
                 ),
                 span,
             )
@@ -362,7 +364,7 @@ fn schedule(rule: &Rule, eql: Option<&eql::Query>, diags: &mut Vec<Diagnostic>) 
         _ => None,
     };
     if let Some(maxspan) = maxspan {
-        let maxspan_seconds = (maxspan.millis / 1000) as i64;
+        let maxspan_seconds = i64::try_from(maxspan.millis / 1000).unwrap_or(i64::MAX);
         if maxspan_seconds > lookback {
             diags.push(defaulted(
                 Diagnostic::warning(
@@ -378,7 +380,7 @@ fn schedule(rule: &Rule, eql: Option<&eql::Query>, diags: &mut Vec<Diagnostic>) 
                 .with_help(format!(
                     "a sequence that starts before one run and ends in the next is missed; \
                      widen `from` to at least `now-{}`",
-                    human(interval + maxspan_seconds - to)
+                    human(interval.saturating_add(maxspan_seconds).saturating_sub(to))
                 )),
             ));
         }
