@@ -6,6 +6,9 @@
 //! * [`syntax`]: the EQL and KQL front ends. Pest grammars under `grammar/` turn a
 //!   query into a typed AST whose every node carries a byte [`syntax::Span`];
 //!   printers turn an AST back into canonical text.
+//! * [`rule`]: rule files (detection-rules TOML, Kibana JSON and NDJSON) read
+//!   into a typed rule model whose every value keeps its span in the file.
+//! * [`check`]: the checks of `ruleq check` and their output formats.
 //! * [`event`]: reading event files (NDJSON, JSON arrays, `.gz`, `.zst`) and
 //!   projecting each event onto the fields the rules read.
 //! * [`mapping`]: Elasticsearch index mappings (field types, aliases,
@@ -19,10 +22,12 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod compile;
 pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod event;
 pub mod mapping;
+pub mod rule;
 pub mod syntax;

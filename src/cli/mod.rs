@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod parse;
 mod query;
 
@@ -21,6 +22,8 @@ enum Command {
     Parse(parse::ParseArgs),
     /// Print a query in canonical form.
     Fmt(parse::FmtArgs),
+    /// Check rule files (TOML, JSON, NDJSON) for CI.
+    Check(check::CheckArgs),
     /// Run a query over event files and print the results as NDJSON.
     Query(query::QueryArgs),
 }
@@ -31,6 +34,7 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Parse(args) => parse::parse(args),
         Command::Fmt(args) => parse::fmt(args),
+        Command::Check(args) => check::check(args),
         Command::Query(args) => query::query(args),
     }
 }
