@@ -89,3 +89,46 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("nests more than"));
 }
+
+fn fixture_rule(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ruleq-cli-parse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn parse_and_fmt_take_a_rule_file() {
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules/command_and_control_telnet_port_activity.toml"
+    );
+    let out = ruleq(&["fmt", seed]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "event.category:(network or network_traffic) and network.transport:tcp and destination.port:23\n"
+    );
+    let out = ruleq(&["parse", "--no-spans", seed]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["rule"]["rule_id"],
+        "34fde489-94b0-4500-a76f-b8a157cf9269"
+    );
+    assert_eq!(json["query_ast"]["expr"]["kind"], "and");
+}
+
+#[test]
+fn a_query_error_in_a_rule_file_points_into_the_file() {
+    let path = fixture_rule(
+        "bad.toml",
+        "[metadata]\nmaturity = \"production\"\n\n[rule]\nlanguage = \"eql\"\ntype = \"eql\"\nquery = '''\nprocess where\n  process.name = \"x\"\n'''\n",
+    );
+    let out = ruleq(&["parse", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad.toml:9:16"), "{err}");
+    assert!(err.contains("use `==`"), "{err}");
+}
