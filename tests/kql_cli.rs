@@ -2,22 +2,9 @@
 //! stdout, diagnostics on stderr, and the exit codes (0 ok, 1 query error,
 //! 2 usage error).
 
-use std::process::{Command, Output};
+mod common;
 
-fn ruleq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .args(args)
-        .output()
-        .expect("the ruleq binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use common::{ruleq, stderr, stdout};
 
 #[test]
 fn parse_prints_the_ast_as_json() {

@@ -136,3 +136,21 @@ pub fn loose_spans(value: &serde_json::Value, text: &str) -> Vec<String> {
     }
     out
 }
+
+/// Runs the `ruleq` binary with `args` (no standard input).
+pub fn ruleq(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .args(args)
+        .output()
+        .expect("the ruleq binary runs")
+}
+
+/// A command's standard output as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+/// A command's standard error as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("UTF-8 output")
+}
