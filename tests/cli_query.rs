@@ -94,3 +94,55 @@ fn errors_exit_1_for_queries_and_2_for_missing_files() {
         .unwrap()
         .contains("/no/such/file.ndjson"));
 }
+
+#[test]
+fn timestamps_compare_as_dates_and_kql_date_math_uses_now() {
+    let events = "{\"@timestamp\": \"2024-04-30T10:00:00Z\", \"id\": 1}\n\
+                  {\"@timestamp\": \"2024-05-01T09:00:00.250Z\", \"id\": 2}\n\
+                  {\"@timestamp\": 1714555200000, \"id\": 3}\n";
+    let ids = |o: &Output| -> Vec<i64> {
+        lines(o)
+            .iter()
+            .map(|h| h["_source"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    let out = ruleq(
+        &[
+            "query",
+            "--now",
+            "2024-05-01T12:00:00Z",
+            "--kql",
+            "@timestamp >= now-1d/d",
+        ],
+        events,
+    );
+    assert_eq!(ids(&out), [1, 2, 3]);
+    let out = ruleq(
+        &[
+            "query",
+            "--now",
+            "2024-05-01T12:00:00Z",
+            "--kql",
+            "@timestamp > now-12h",
+        ],
+        events,
+    );
+    assert_eq!(ids(&out), [2, 3]);
+    // A second-precision literal covers its whole second; epoch milliseconds work too.
+    let out = ruleq(
+        &[
+            "query",
+            "--eql",
+            r#"any where @timestamp == "2024-05-01T09:00:00Z""#,
+        ],
+        events,
+    );
+    assert_eq!(ids(&out), [2]);
+    let out = ruleq(
+        &["query", "--eql", "any where @timestamp == 1714555200000"],
+        events,
+    );
+    assert_eq!(ids(&out), [3]);
+    let out = ruleq(&["query", "--now", "yesterday", "--kql", "a:1"], events);
+    assert_eq!(out.status.code(), Some(2));
+}

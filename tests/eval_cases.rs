@@ -76,7 +76,7 @@ fn eql_cases() {
 fn kql_cases() {
     let n = run_cases("kql_cases.toml", |text, fields| {
         let query = kql::parse(text).unwrap_or_else(|d| panic!("{text}: {d}"));
-        ruleq::compile::kql::query(&query, fields).unwrap_or_else(|d| panic!("{text}: {d}"))
+        ruleq::compile::kql::query(&query, fields, 0).unwrap_or_else(|d| panic!("{text}: {d}"))
     });
     assert!(n >= 13);
 }

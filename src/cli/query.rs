@@ -1,19 +1,33 @@
 //! `ruleq query`: one query over event files, results as NDJSON on stdout.
 
-use super::parse::{report, QueryInput};
+use super::parse::report;
 use clap::Args;
-use ruleq::engine::{compile_eql, compile_kql, Collector, Hit, Origin, Output, QueryOptions};
+use ruleq::engine::{
+    compile_eql, compile_kql, now_nanos, Collector, Hit, Origin, Output, QueryOptions,
+};
 use ruleq::event::{EventSource, Input, Item, Malformed};
 use ruleq::mapping::Mapping;
 use ruleq::syntax::{eql, kql};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// The query to run.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct QueryText {
+    /// An EQL query (Elasticsearch Event Query Language).
+    #[arg(long, value_name = "QUERY")]
+    eql: Option<String>,
+    /// A KQL query (Kibana Query Language).
+    #[arg(long, value_name = "QUERY")]
+    kql: Option<String>,
+}
+
 /// Arguments of `ruleq query`.
 #[derive(Args)]
 pub struct QueryArgs {
     #[command(flatten)]
-    input: QueryInput,
+    input: QueryText,
     /// Event files or folders: NDJSON or JSON arrays, optionally .gz or .zst
     /// (standard input when none is given).
     #[arg(value_name = "EVENTS")]
@@ -34,6 +48,10 @@ pub struct QueryArgs {
     /// At most this many results (events or sequences); default unlimited.
     #[arg(long, value_name = "N")]
     size: Option<usize>,
+    /// The current time for KQL date math (`now-30d`), as RFC 3339
+    /// (default: the clock).
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
 }
 
 /// Runs `ruleq query`.
@@ -51,7 +69,21 @@ pub fn query(args: QueryArgs) -> i32 {
             }
         }
     }
+    let now = match &args.now {
+        None => now_nanos(),
+        Some(text) => {
+            match ruleq::compile::date::parse_iso(text) {
+                // RFC 3339 names a full time with its zone.
+                Some(t) if text.contains('T') || text.contains('t') => t.lo,
+                _ => {
+                    eprintln!("error: --now {text}: expected an RFC 3339 time such as 2024-05-01T10:00:00Z");
+                    return 2;
+                }
+            }
+        }
+    };
     let options = QueryOptions {
+        now,
         category_field: args.event_category_field.clone(),
         timestamp_field: args.timestamp_field.clone(),
         tiebreaker_field: args.tiebreaker_field.clone(),

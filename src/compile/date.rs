@@ -452,3 +452,131 @@ mod tests {
         assert_eq!(format_iso(-1, false), "1969-12-31T23:59:59.999Z");
     }
 }
+
+/// Adds `months` to a civil date, clamping the day to the month's length.
+fn add_months(y: i64, m: u32, d: u32, months: i64) -> (i64, u32, u32) {
+    let total = y * 12 + i64::from(m) - 1 + months;
+    let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+    (ny, nm, d.min(days_in_month(ny, nm)))
+}
+
+/// Elasticsearch date math: `now` or `DATE||`, then any number of `+N<unit>`,
+/// `-N<unit>` and `/<unit>` (units `y M w d h H m s`). Rounding (`/d`) makes
+/// the result span the whole unit, so range bounds round the way
+/// Elasticsearch rounds them (see [`Instant`]). `now` is in nanoseconds.
+pub fn parse_date_math(text: &str, now: i64) -> Option<Instant> {
+    let text = text.trim();
+    let (anchor, ops) = if let Some(rest) = text.strip_prefix("now") {
+        (now, rest)
+    } else {
+        let (date, rest) = text.split_once("||")?;
+        (parse_default(date)?.lo, rest)
+    };
+    let mut t = anchor;
+    let mut hi = anchor;
+    let mut rest = ops.as_bytes();
+    while let Some(&op) = rest.first() {
+        rest = &rest[1..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let n: i64 = if digits == 0 {
+            1
+        } else {
+            std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?
+        };
+        rest = &rest[digits..];
+        let unit = *rest.first()?;
+        rest = &rest[1..];
+        let secs = t.div_euclid(NANOS_PER_SEC);
+        let frac = t.rem_euclid(NANOS_PER_SEC);
+        let days = secs.div_euclid(86_400);
+        let in_day = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let unit_nanos = |u: u8| -> Option<i64> {
+            Some(match u {
+                b'w' => 7 * 86_400 * NANOS_PER_SEC,
+                b'd' => 86_400 * NANOS_PER_SEC,
+                b'h' | b'H' => 3_600 * NANOS_PER_SEC,
+                b'm' => 60 * NANOS_PER_SEC,
+                b's' => NANOS_PER_SEC,
+                _ => return None,
+            })
+        };
+        match op {
+            b'+' | b'-' => {
+                let n = if op == b'-' { -n } else { n };
+                t = match unit {
+                    b'y' | b'M' => {
+                        let months = if unit == b'y' { n * 12 } else { n };
+                        let (ny, nm, nd) = add_months(y, m, d, months);
+                        (days_from_civil(ny, nm, nd) * 86_400 + in_day) * NANOS_PER_SEC + frac
+                    }
+                    u => t.checked_add(n.checked_mul(unit_nanos(u)?)?)?,
+                };
+                hi = t;
+            }
+            b'/' if digits == 0 => {
+                let (start, end) = match unit {
+                    b'y' => (
+                        days_from_civil(y, 1, 1) * 86_400 * NANOS_PER_SEC,
+                        days_from_civil(y + 1, 1, 1) * 86_400 * NANOS_PER_SEC,
+                    ),
+                    b'M' => {
+                        let (ny, nm, _) = add_months(y, m, 1, 1);
+                        (
+                            days_from_civil(y, m, 1) * 86_400 * NANOS_PER_SEC,
+                            days_from_civil(ny, nm, 1) * 86_400 * NANOS_PER_SEC,
+                        )
+                    }
+                    b'w' => {
+                        // Weeks start on Monday; 1970-01-01 was a Thursday.
+                        let monday = days - (days + 3).rem_euclid(7);
+                        let s = monday * 86_400 * NANOS_PER_SEC;
+                        (s, s + 7 * 86_400 * NANOS_PER_SEC)
+                    }
+                    u => {
+                        let size = unit_nanos(u)?;
+                        let s = t.div_euclid(size) * size;
+                        (s, s + size)
+                    }
+                };
+                t = start;
+                hi = end - 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(Instant { lo: t, hi })
+}
+
+#[cfg(test)]
+mod math_tests {
+    use super::*;
+
+    #[test]
+    fn date_math() {
+        let now = parse_iso("2024-03-31T15:20:30Z").unwrap().lo;
+        let day = |s: &str| parse_iso(s).unwrap();
+        assert_eq!(parse_date_math("now", now).unwrap().lo, now);
+        assert_eq!(
+            parse_date_math("now-30d", now).unwrap().lo,
+            day("2024-03-01T15:20:30Z").lo
+        );
+        let d = parse_date_math("now-1d/d", now).unwrap();
+        assert_eq!(d.lo, day("2024-03-30").lo);
+        assert_eq!(d.hi, day("2024-03-30").hi);
+        assert_eq!(
+            parse_date_math("now-1M", now).unwrap().lo,
+            day("2024-02-29T15:20:30Z").lo
+        );
+        assert_eq!(
+            parse_date_math("2024-01-31||+1M/d", now).unwrap().lo,
+            day("2024-02-29").lo
+        );
+        assert_eq!(
+            parse_date_math("now/w", now).unwrap().lo,
+            day("2024-03-25").lo
+        );
+        assert!(parse_date_math("now-1x", now).is_none());
+        assert!(parse_date_math("yesterday", now).is_none());
+    }
+}

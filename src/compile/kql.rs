@@ -8,13 +8,15 @@
 //! * An unquoted value with `*` is a wildcard pattern; `field:*` tests that
 //!   the field exists.
 //! * `field:(a or b and not c)` combines the value tests on one field.
-//! * Ranges compare numbers numerically and strings as bytes.
+//! * Ranges compare numbers numerically and strings as bytes; date math
+//!   (`now-30d/d`) compares as a date, relative to the given `now`.
 //!
 //! Free-text search, field-name wildcards and nested queries need every
 //! field of an event (or its array-of-objects structure) and are reported
 //! as not evaluated yet.
 
 use super::cidr::CidrSet;
+use super::date::{self, DateFormat};
 use super::ir::{Fields, Filter, Lit, Test};
 use super::wildcard::{Piece, Wildcard};
 use crate::diag::Diagnostic;
@@ -24,11 +26,12 @@ use crate::syntax::Span;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-/// Lowers a KQL query; the empty query matches everything.
-pub fn query(q: &Query, fields: &mut Fields) -> Result<Filter> {
+/// Lowers a KQL query; the empty query matches everything. `now` (in
+/// nanoseconds since the epoch) anchors date math such as `now-30d/d`.
+pub fn query(q: &Query, fields: &mut Fields, now: i64) -> Result<Filter> {
     match &q.expr {
         None => Ok(Filter::Const(true)),
-        Some(e) => expr(e, fields),
+        Some(e) => expr(e, fields, now),
     }
 }
 
@@ -43,21 +46,21 @@ fn unsupported(what: &str, span: Span) -> Diagnostic {
     )
 }
 
-fn expr(e: &Expr, fields: &mut Fields) -> Result<Filter> {
+fn expr(e: &Expr, fields: &mut Fields, now: i64) -> Result<Filter> {
     Ok(match e {
         Expr::Or { operands, .. } => Filter::Or(
             operands
                 .iter()
-                .map(|o| expr(o, fields))
+                .map(|o| expr(o, fields, now))
                 .collect::<Result<_>>()?,
         ),
         Expr::And { operands, .. } => Filter::And(
             operands
                 .iter()
-                .map(|o| expr(o, fields))
+                .map(|o| expr(o, fields, now))
                 .collect::<Result<_>>()?,
         ),
-        Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields)?)),
+        Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields, now)?)),
         Expr::Match { field, value, .. } => {
             let name = field_name(field)?;
             value_expr(value, name, fields)?
@@ -85,9 +88,29 @@ fn expr(e: &Expr, fields: &mut Fields) -> Result<Filter> {
                     ))
                 }
             };
+            let test = match &lit {
+                // Date math is relative to `now` and compares as a date.
+                Lit::Str(text) if text.trim_start().starts_with("now") || text.contains("||") => {
+                    let bound = date::parse_date_math(text, now).ok_or_else(|| {
+                        Diagnostic::error(
+                            "kql::date-math",
+                            format!("[{text}] is not valid date math"),
+                            value.span(),
+                        )
+                        .with_help("write e.g. now-30d, now-1h/h or 2024-01-01||+1M/d (units y M w d h m s)")
+                    })?;
+                    Test::Date {
+                        op,
+                        bound,
+                        format: DateFormat::parse("strict_date_optional_time||epoch_millis")
+                            .expect("built-in formats parse"),
+                    }
+                }
+                _ => Test::Range(op, lit),
+            };
             Filter::Test {
                 field: fields.intern(name),
-                test: Test::Range(op, lit),
+                test,
             }
         }
         Expr::Nested { span, .. } => return Err(unsupported("a nested query `path:{...}`", *span)),

@@ -67,6 +67,29 @@ pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> F
     }
 }
 
+/// Makes every test on `field` a date comparison with `formats` (the
+/// timestamp field is a date even when no mapping says so).
+pub fn as_date_field(filter: Filter, field: FieldId, formats: &[&str]) -> Filter {
+    match filter {
+        Filter::And(c) => Filter::And(
+            c.into_iter()
+                .map(|f| as_date_field(f, field, formats))
+                .collect(),
+        ),
+        Filter::Or(c) => Filter::Or(
+            c.into_iter()
+                .map(|f| as_date_field(f, field, formats))
+                .collect(),
+        ),
+        Filter::Not(c) => Filter::Not(Box::new(as_date_field(*c, field, formats))),
+        Filter::Test { field: f, test } if f == field => match date_test(test, formats) {
+            Some(test) => Filter::Test { field, test },
+            None => Filter::Const(false),
+        },
+        other => other,
+    }
+}
+
 fn with_null_value(field: FieldId, test: Test, null_value: Option<&serde_json::Value>) -> Filter {
     let plain = Filter::Test {
         field,

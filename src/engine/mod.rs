@@ -12,7 +12,7 @@
 use crate::compile::date;
 use crate::compile::eql::{event_filter, nullify_unknown_optionals};
 use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
-use crate::compile::typed::apply_mapping;
+use crate::compile::typed::{apply_mapping, as_date_field};
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
     is_cancelled, Candidate, Key, KeyPart, Match, Ordinal, SequenceMatcher,
@@ -37,6 +37,8 @@ pub struct QueryOptions {
     pub size: Option<usize>,
     /// The index mapping, when known: aliases resolve through it.
     pub mapping: Option<Mapping>,
+    /// The current time for KQL date math, in nanoseconds since the epoch.
+    pub now: i64,
 }
 
 impl Default for QueryOptions {
@@ -47,8 +49,16 @@ impl Default for QueryOptions {
             tiebreaker_field: None,
             size: None,
             mapping: None,
+            now: now_nanos(),
         }
     }
+}
+
+/// The current time in nanoseconds since the epoch.
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// One sequence stage, runs expanded.
@@ -173,7 +183,7 @@ pub fn compile_eql(
     };
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
-    let plan = typed_plan(plan, &fields.table, options.mapping.as_ref());
+    let plan = typed_plan(plan, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan,
         fields: fields.table,
@@ -201,17 +211,39 @@ fn for_each_condition(query: &mut eql::Query, mut f: impl FnMut(&mut Expr)) {
     }
 }
 
-/// Refines every filter of a plan with the mapping's field types.
-fn typed_plan(plan: Plan, table: &FieldTable, mapping: Option<&Mapping>) -> Plan {
-    let Some(m) = mapping else {
-        return plan;
+/// Refines a filter with the mapping's field types; the timestamp field is
+/// a date even when the mapping does not name it.
+fn typed(
+    filter: Filter,
+    table: &FieldTable,
+    mapping: Option<&Mapping>,
+    timestamp: FieldId,
+) -> Filter {
+    let mapped = mapping.is_some_and(|m| m.field(table.path(timestamp)).is_some());
+    let filter = match mapping {
+        Some(m) => apply_mapping(filter, table, m),
+        None => filter,
     };
+    if mapped {
+        filter
+    } else {
+        as_date_field(filter, timestamp, crate::mapping::DEFAULT_DATE_FORMATS)
+    }
+}
+
+/// Refines every filter of a plan with [`typed`].
+fn typed_plan(
+    plan: Plan,
+    table: &FieldTable,
+    mapping: Option<&Mapping>,
+    timestamp: FieldId,
+) -> Plan {
     let stage = |s: Stage| Stage {
-        filter: apply_mapping(s.filter, table, m),
+        filter: typed(s.filter, table, mapping, timestamp),
         ..s
     };
     match plan {
-        Plan::Events(f) => Plan::Events(apply_mapping(f, table, m)),
+        Plan::Events(f) => Plan::Events(typed(f, table, mapping, timestamp)),
         Plan::Sequence {
             stages,
             until,
@@ -230,13 +262,10 @@ pub fn compile_kql(
     options: &QueryOptions,
 ) -> Result<CompiledQuery, Diagnostic> {
     let mut fields = Fields::new(options.mapping.as_ref());
-    let filter = crate::compile::kql::query(query, &mut fields)?;
-    let filter = match &options.mapping {
-        Some(m) => apply_mapping(filter, &fields.table, m),
-        None => filter,
-    };
+    let filter = crate::compile::kql::query(query, &mut fields, options.now)?;
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    let filter = typed(filter, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan: Plan::Events(filter),
         fields: fields.table,
