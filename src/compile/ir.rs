@@ -39,6 +39,11 @@ impl<'m> Fields<'m> {
         }
     }
 
+    /// The trie node of `path`, for nested queries.
+    pub fn node(&mut self, path: &str) -> crate::event::NodeId {
+        self.table.intern_node(path)
+    }
+
     /// The id of the field `name` reads.
     pub fn intern(&mut self, name: &str) -> FieldId {
         match self.mapping {
@@ -76,6 +81,16 @@ pub enum Filter {
     Exists(FieldId),
     /// The field holds an explicit JSON `null` (for a mapping's `null_value`).
     ExplicitNull(FieldId),
+    /// KQL `path:{ query }`: some one object of the array at `scope`
+    /// satisfies `inner` on its own.
+    Nested {
+        /// The array of objects (its trie node).
+        scope: crate::event::NodeId,
+        /// The fields `inner` reads (full paths), to find the objects.
+        fields: Vec<FieldId>,
+        /// The condition on one object.
+        inner: Box<Filter>,
+    },
     /// Some value of the field passes the test.
     Test {
         /// The field tested.

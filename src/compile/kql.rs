@@ -11,9 +11,11 @@
 //! * Ranges compare numbers numerically and strings as bytes; date math
 //!   (`now-30d/d`) compares as a date, relative to the given `now`.
 //!
-//! Free-text search, field-name wildcards and nested queries need every
-//! field of an event (or its array-of-objects structure) and are reported
-//! as not evaluated yet.
+//! * `path:{ query }` holds when one object of the array at `path`
+//!   satisfies the query on its own (field names inside are relative).
+//!
+//! Free-text search and field-name wildcards need every field of an event
+//! and are reported as not evaluated yet.
 
 use super::cidr::CidrSet;
 use super::date::{self, DateFormat};
@@ -31,7 +33,20 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 pub fn query(q: &Query, fields: &mut Fields, now: i64) -> Result<Filter> {
     match &q.expr {
         None => Ok(Filter::Const(true)),
-        Some(e) => expr(e, fields, now),
+        Some(e) => expr(e, fields, now, ""),
+    }
+}
+
+/// Every field a filter reads.
+fn fields_of(f: &Filter, out: &mut Vec<crate::compile::ir::FieldId>) {
+    match f {
+        Filter::And(c) | Filter::Or(c) => c.iter().for_each(|x| fields_of(x, out)),
+        Filter::Not(c) => fields_of(c, out),
+        Filter::Exists(id) | Filter::ExplicitNull(id) | Filter::Test { field: id, .. } => {
+            out.push(*id)
+        }
+        Filter::Nested { fields, .. } => out.extend(fields),
+        Filter::Const(_) | Filter::Script(_) => {}
     }
 }
 
@@ -46,29 +61,32 @@ fn unsupported(what: &str, span: Span) -> Diagnostic {
     )
 }
 
-fn expr(e: &Expr, fields: &mut Fields, now: i64) -> Result<Filter> {
+/// Lowers `e`; `prefix` (`path.`) makes field names inside a nested query
+/// full paths.
+fn expr(e: &Expr, fields: &mut Fields, now: i64, prefix: &str) -> Result<Filter> {
     Ok(match e {
         Expr::Or { operands, .. } => Filter::Or(
             operands
                 .iter()
-                .map(|o| expr(o, fields, now))
+                .map(|o| expr(o, fields, now, prefix))
                 .collect::<Result<_>>()?,
         ),
         Expr::And { operands, .. } => Filter::And(
             operands
                 .iter()
-                .map(|o| expr(o, fields, now))
+                .map(|o| expr(o, fields, now, prefix))
                 .collect::<Result<_>>()?,
         ),
-        Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields, now)?)),
+        Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields, now, prefix)?)),
         Expr::Match { field, value, .. } => {
-            let name = field_name(field)?;
-            value_expr(value, name, fields)?
+            let name = format!("{prefix}{}", field_name(field)?);
+            value_expr(value, &name, fields)?
         }
         Expr::Range {
             field, op, value, ..
         } => {
-            let name = field_name(field)?;
+            let name = format!("{prefix}{}", field_name(field)?);
+            let name = name.as_str();
             let op = match op {
                 RangeOp::Lt => CompareOp::Lt,
                 RangeOp::Lte => CompareOp::Le,
@@ -113,7 +131,22 @@ fn expr(e: &Expr, fields: &mut Fields, now: i64) -> Result<Filter> {
                 test,
             }
         }
-        Expr::Nested { span, .. } => return Err(unsupported("a nested query `path:{...}`", *span)),
+        Expr::Nested { path, query, span } => {
+            if !prefix.is_empty() {
+                return Err(unsupported("a nested query inside a nested query", *span));
+            }
+            let path = field_name(path)?.to_string();
+            let inner = expr(query, fields, now, &format!("{path}."))?;
+            let mut read = Vec::new();
+            fields_of(&inner, &mut read);
+            read.sort_by_key(|f| f.index());
+            read.dedup();
+            Filter::Nested {
+                scope: fields.node(&path),
+                fields: read,
+                inner: Box::new(inner),
+            }
+        }
         Expr::FreeText { span, .. } => {
             return Err(unsupported(
                 "free-text search (a value with no field)",

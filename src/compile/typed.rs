@@ -37,6 +37,15 @@ pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> F
                 .collect(),
         ),
         Filter::Not(child) => Filter::Not(Box::new(apply_mapping(*child, table, mapping))),
+        Filter::Nested {
+            scope,
+            fields,
+            inner,
+        } => Filter::Nested {
+            scope,
+            fields,
+            inner: Box::new(apply_mapping(*inner, table, mapping)),
+        },
         Filter::Test { field, test } => {
             let Some(fm) = mapping.field(table.path(field)) else {
                 return Filter::Test { field, test };
@@ -82,6 +91,15 @@ pub fn as_date_field(filter: Filter, field: FieldId, formats: &[&str]) -> Filter
                 .collect(),
         ),
         Filter::Not(c) => Filter::Not(Box::new(as_date_field(*c, field, formats))),
+        Filter::Nested {
+            scope,
+            fields,
+            inner,
+        } => Filter::Nested {
+            scope,
+            fields,
+            inner: Box::new(as_date_field(*inner, field, formats)),
+        },
         Filter::Test { field: f, test } if f == field => match date_test(test, formats) {
             Some(test) => Filter::Test { field, test },
             None => Filter::Const(false),

@@ -12,7 +12,7 @@ pub mod sequence;
 use crate::compile::cidr::parse_ip;
 use crate::compile::ir::{FieldId, Filter, Lit, Test};
 use crate::compile::typed;
-use crate::event::{Num, Record, Value};
+use crate::event::{ElemId, NodeId, Num, Record, Value};
 use crate::syntax::eql::CompareOp;
 use std::cmp::Ordering;
 
@@ -26,11 +26,56 @@ pub trait Document {
     fn present(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
         self.values(field).filter(|v| !v.is_null())
     }
+
+    /// Whether one object of the array at `scope` satisfies `inner` alone
+    /// (KQL nested queries). Documents that do not know their array
+    /// structure have no such object.
+    fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
+        let _ = (scope, fields, inner);
+        false
+    }
 }
 
 impl Document for Record<'_> {
     fn values(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
         Record::values(self, field)
+    }
+
+    fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
+        // A single object (not in an array) counts as an array of one:
+        // its values have no element in `scope`, and form the `None` object.
+        let mut objects: Vec<Option<ElemId>> = fields
+            .iter()
+            .flat_map(|f| self.entries(*f))
+            .map(|(_, e)| self.element_in(e, scope))
+            .collect();
+        objects.sort();
+        objects.dedup();
+        objects.into_iter().any(|object| {
+            let view = Object {
+                record: self,
+                scope,
+                object,
+            };
+            matches(inner, &view)
+        })
+    }
+}
+
+/// One object of an array of objects (or the single object at the path),
+/// seen as a document of its own.
+struct Object<'r, 'a> {
+    record: &'r Record<'a>,
+    scope: NodeId,
+    object: Option<ElemId>,
+}
+
+impl Document for Object<'_, '_> {
+    fn values(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
+        self.record
+            .entries(field)
+            .filter(move |(_, e)| self.record.element_in(*e, self.scope) == self.object)
+            .map(|(v, _)| v)
     }
 }
 
@@ -45,6 +90,11 @@ pub fn matches(filter: &Filter, doc: &impl Document) -> bool {
         Filter::Not(child) => !matches(child, doc),
         Filter::Exists(field) => doc.present(*field).next().is_some(),
         Filter::ExplicitNull(field) => doc.values(*field).any(|v| v.is_null()),
+        Filter::Nested {
+            scope,
+            fields,
+            inner,
+        } => doc.nested(*scope, fields, inner),
         Filter::Test { field, test } => doc.present(*field).any(|v| passes(test, &v)),
         Filter::Script(s) => script::eval(s, doc) == script::Value::Bool(true),
     }
