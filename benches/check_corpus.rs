@@ -35,7 +35,7 @@ fn main() {
             .map(|p| rule::load_file(p).expect("readable file"))
             .collect();
         let t2 = Instant::now();
-        let report = check::check(files);
+        let report = check::check(files, None);
         let t3 = Instant::now();
         let text = output::human(&report, false);
         let t4 = Instant::now();

@@ -20,7 +20,7 @@ fn corpus_loads_and_checks_without_errors() {
         .iter()
         .map(|p| rule::load_file(p).expect("readable corpus file"))
         .collect();
-    let report = check::check(files);
+    let report = check::check(files, None);
     let mut by_code: BTreeMap<(Severity, &str), usize> = BTreeMap::new();
     for f in &report.findings {
         *by_code

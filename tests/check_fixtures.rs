@@ -72,7 +72,7 @@ fn run(path: &Path) -> Report {
         .iter()
         .map(|p| rule::load_file(p).expect("readable fixture"))
         .collect();
-    check::check(files)
+    check::check(files, None)
 }
 
 fn name(path: &Path) -> String {

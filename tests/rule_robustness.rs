@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 fn check_bytes(name: &str, format: Format, bytes: Vec<u8>) -> check::Report {
     let file = load_bytes(PathBuf::from(name), format, bytes);
-    check::check(vec![file])
+    check::check(vec![file], None)
 }
 
 #[test]

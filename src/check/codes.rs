@@ -32,6 +32,14 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("rule::rule-id", "The rule_id is not a UUID."),
     ("rule::duplicate-id", "Two rules share a rule_id."),
+    (
+        "mapping::unknown-field",
+        "A query names a field the index mapping does not have.",
+    ),
+    (
+        "mapping::type",
+        "An operator is used on a field of the wrong type.",
+    ),
     ("rule::duplicate-name", "Two rules share a name."),
     (
         "rule::interval",

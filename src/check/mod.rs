@@ -7,6 +7,7 @@
 //! renders the [`Report`] as text, JSON or SARIF ([`output`]).
 
 pub mod codes;
+pub mod fields;
 pub mod mitre;
 pub mod output;
 pub mod query;
@@ -57,8 +58,9 @@ impl Report {
     }
 }
 
-/// Runs every check on the loaded files.
-pub fn check(files: Vec<RuleFile>) -> Report {
+/// Runs every check on the loaded files; with a mapping, query fields are
+/// checked against it too.
+pub fn check(files: Vec<RuleFile>, mapping: Option<&crate::mapping::Mapping>) -> Report {
     let mut findings = Vec::new();
     for (fi, file) in files.iter().enumerate() {
         for d in &file.diagnostics {
@@ -71,6 +73,9 @@ pub fn check(files: Vec<RuleFile>) -> Report {
         for (ri, rule) in file.rules.iter().enumerate() {
             let mut diags = Vec::new();
             let parsed = query::check_queries(rule, &mut diags);
+            if let Some(m) = mapping {
+                fields::check_fields(rule, parsed.as_ref(), m, &mut diags);
+            }
             rules::check_rule(rule, file.format, parsed.as_ref(), &mut diags);
             mitre::check_threat(rule, &mut diags);
             findings.extend(diags.into_iter().map(|diagnostic| Finding {

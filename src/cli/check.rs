@@ -5,6 +5,7 @@
 use clap::{Args, ValueEnum};
 use ruleq::check::{self, output};
 use ruleq::diag::Severity;
+use ruleq::mapping::Mapping;
 use ruleq::rule;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    /// An Elasticsearch index mapping (repeatable; merged): query fields are
+    /// checked against it (unknown fields, operators on the wrong type).
+    #[arg(long = "mapping", value_name = "FILE")]
+    mappings: Vec<PathBuf>,
 }
 
 /// Runs `ruleq check`: exit 0 clean, 1 findings that fail, 2 usage or I/O.
@@ -54,7 +59,20 @@ pub fn check(args: CheckArgs) -> i32 {
             }
         }
     }
-    let report = check::check(files);
+    let mut mapping: Option<Mapping> = None;
+    for path in &args.mappings {
+        match Mapping::from_file(path) {
+            Ok(m) => match &mut mapping {
+                Some(all) => all.merge(m),
+                None => mapping = Some(m),
+            },
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        }
+    }
+    let report = check::check(files, mapping.as_ref());
     let text = match args.format {
         OutputFormat::Human => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
