@@ -53,12 +53,16 @@ fn unknown(name: &str, span: Span, query: &QueryText, error: bool) -> Diagnostic
             span,
         )
         .with_help(format!(
-            "Elasticsearch rejects the query; check the spelling, or write ?{name} for a field that may be absent"
+            "Elasticsearch rejects the query; check the spelling, or \
+                write ?{name} for a field that may be absent"
         ))
     } else {
         Diagnostic::warning(
             "mapping::unknown-field",
-            format!("unknown field [{name}]: the mapping does not have it, so this condition matches nothing"),
+            format!(
+                "unknown field [{name}]: the mapping does not have \
+                it, so this condition matches nothing"
+            ),
             span,
         )
         .with_help("check the spelling against the index mapping")
@@ -134,7 +138,8 @@ fn eql_fields(q: &eql::Query, query: &QueryText, mapping: &Mapping, diags: &mut 
                         if (wildcard || *op == eql::MatchOp::Regex) && !is_stringy(ty) {
                             diags.push(misuse(
                                 format!(
-                                    "a pattern match on [{}], a [{}] field: patterns need a keyword or text field",
+                                    "a pattern match on [{}], a [{}] field: patterns \
+                                        need a keyword or text field",
                                     f.name,
                                     ty.name()
                                 ),
@@ -238,7 +243,8 @@ fn kql_values(
             if !exists && !is_stringy(ty) {
                 diags.push(misuse(
                     format!(
-                        "a wildcard on [{name}], a [{}] field: Elasticsearch only runs wildcards on keyword and text fields",
+                        "a wildcard on [{name}], a [{}] field: Elasticsearch only \
+                            runs wildcards on keyword and text fields",
                         ty.name()
                     ),
                     *span,
@@ -255,7 +261,8 @@ fn kql_values(
             if cidr && *ty != FieldType::Ip {
                 diags.push(misuse(
                     format!(
-                        "a CIDR block on [{name}], a [{}] field: it matches only the literal text, not addresses",
+                        "a CIDR block on [{name}], a [{}] field: it matches \
+                            only the literal text, not addresses",
                         ty.name()
                     ),
                     *span,
