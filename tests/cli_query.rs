@@ -143,3 +143,36 @@ fn timestamps_compare_as_dates_and_kql_date_math_uses_now() {
     let out = ruleq(&["query", "--now", "yesterday", "--kql", "a:1"], events);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn samples_print_join_keys_and_events_per_key() {
+    let events = "{\"event\": {\"category\": \"process\"}, \"host\": \"b\", \"id\": 1}\n\
+                  {\"event\": {\"category\": \"network\"}, \"host\": \"b\", \"id\": 2}\n\
+                  {\"event\": {\"category\": \"process\"}, \"host\": \"a\", \"id\": 3}\n\
+                  {\"event\": {\"category\": \"network\"}, \"host\": \"a\", \"id\": 4}\n\
+                  {\"event\": {\"category\": \"process\"}, \"host\": \"a\", \"id\": 5}\n";
+    let q = "sample by host [process where true] [network where true]";
+    let out = ruleq(&["query", "--eql", q, "--max-samples-per-key", "2"], events);
+    assert_eq!(out.status.code(), Some(0));
+    let got: Vec<(serde_json::Value, Vec<i64>)> = lines(&out)
+        .iter()
+        .map(|s| {
+            let ids = s["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["_source"]["id"].as_i64().unwrap())
+                .collect();
+            (s["join_keys"].clone(), ids)
+        })
+        .collect();
+    // Keys in order; a second sample for "a" reuses event 4, never repeats a sample.
+    assert_eq!(
+        got,
+        [
+            (serde_json::json!(["a"]), vec![3, 4]),
+            (serde_json::json!(["a"]), vec![5, 4]),
+            (serde_json::json!(["b"]), vec![1, 2]),
+        ]
+    );
+}

@@ -48,6 +48,9 @@ pub struct QueryArgs {
     /// At most this many results (events or sequences); default unlimited.
     #[arg(long, value_name = "N")]
     size: Option<usize>,
+    /// Samples per join key, for `sample` queries.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    max_samples_per_key: usize,
     /// The current time for KQL date math (`now-30d`), as RFC 3339
     /// (default: the clock).
     #[arg(long, value_name = "TIME")]
@@ -84,6 +87,7 @@ pub fn query(args: QueryArgs) -> i32 {
     };
     let options = QueryOptions {
         now,
+        max_samples_per_key: args.max_samples_per_key,
         category_field: args.event_category_field.clone(),
         timestamp_field: args.timestamp_field.clone(),
         tiebreaker_field: args.tiebreaker_field.clone(),
@@ -188,17 +192,21 @@ fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
     )
 }
 
+fn render_keys(join_keys: &[Option<String>]) -> String {
+    let keys: Vec<String> = join_keys
+        .iter()
+        .map(|k| match k {
+            None => "null".to_string(),
+            Some(text) => json_string(text),
+        })
+        .collect();
+    keys.join(",")
+}
+
 fn render(result: &Output, files: &[PathBuf]) -> String {
     match result {
         Output::Event(hit) => render_hit(hit, files),
         Output::Sequence { join_keys, events } => {
-            let keys: Vec<String> = join_keys
-                .iter()
-                .map(|k| match k {
-                    None => "null".to_string(),
-                    Some(text) => json_string(text),
-                })
-                .collect();
             let events: Vec<String> = events
                 .iter()
                 .map(|e| match e {
@@ -208,7 +216,15 @@ fn render(result: &Output, files: &[PathBuf]) -> String {
                 .collect();
             format!(
                 "{{\"join_keys\":[{}],\"events\":[{}]}}",
-                keys.join(","),
+                render_keys(join_keys),
+                events.join(",")
+            )
+        }
+        Output::Sample { join_keys, events } => {
+            let events: Vec<String> = events.iter().map(|h| render_hit(h, files)).collect();
+            format!(
+                "{{\"join_keys\":[{}],\"events\":[{}]}}",
+                render_keys(join_keys),
                 events.join(",")
             )
         }

@@ -39,6 +39,11 @@ impl<'m> Fields<'m> {
         }
     }
 
+    /// How the mapping maps the field `name` reads, if a mapping is known.
+    pub fn field_mapping(&self, name: &str) -> Option<&'m crate::mapping::FieldMapping> {
+        self.mapping?.field(name)
+    }
+
     /// The trie node of `path`, for nested queries.
     pub fn node(&mut self, path: &str) -> crate::event::NodeId {
         self.table.intern_node(path)

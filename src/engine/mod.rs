@@ -39,6 +39,8 @@ pub struct QueryOptions {
     pub mapping: Option<Mapping>,
     /// The current time for KQL date math, in nanoseconds since the epoch.
     pub now: i64,
+    /// Samples per join key (`sample` queries).
+    pub max_samples_per_key: usize,
 }
 
 impl Default for QueryOptions {
@@ -50,6 +52,7 @@ impl Default for QueryOptions {
             size: None,
             mapping: None,
             now: now_nanos(),
+            max_samples_per_key: 1,
         }
     }
 }
@@ -66,10 +69,22 @@ pub fn now_nanos() -> i64 {
 pub struct Stage {
     /// The stage's filter, category included.
     pub filter: Filter,
-    /// Join-key fields (shared keys first), each with its `?optional` flag.
-    pub keys: Vec<(FieldId, bool)>,
+    /// Join-key fields (shared keys first).
+    pub keys: Vec<KeyField>,
     /// A missing-event stage `![...]`.
     pub missing: bool,
+}
+
+/// A join-key field.
+#[derive(Debug, Clone)]
+pub struct KeyField {
+    /// The field.
+    pub id: FieldId,
+    /// `?optional`: a missing value is a null key rather than no key.
+    pub optional: bool,
+    /// For a `date` field, its formats: keys compare as instants and render
+    /// as epoch milliseconds, as Elasticsearch renders date join keys.
+    pub date: Option<crate::compile::date::DateFormat>,
 }
 
 /// What a query computes.
@@ -85,6 +100,13 @@ pub enum Plan {
         until: Option<Stage>,
         /// `maxspan` in nanoseconds.
         maxspan: Option<i64>,
+    },
+    /// Samples: per join key, sets of distinct events, one per stage.
+    Sample {
+        /// The filters with their join keys.
+        stages: Vec<Stage>,
+        /// At most this many samples per join key.
+        per_key: usize,
     },
 }
 
@@ -130,30 +152,8 @@ pub fn compile_eql(
             Plan::Events(event_filter(filter, category, &mut fields)?.filter)
         }
         QueryBody::Sequence(seq) => {
-            let mut stage = |filter: &eql::EventFilter,
-                             by: &[Expr],
-                             missing: bool|
-             -> Result<Stage, Diagnostic> {
-                let plan = event_filter(filter, category, &mut fields)?;
-                let mut keys = Vec::new();
-                for e in seq.by.iter().chain(by) {
-                    match e {
-                        Expr::Field(f) => keys.push((fields.intern(&f.name), f.optional)),
-                        other => {
-                            return Err(Diagnostic::error(
-                                "eql::join-key",
-                                "join keys must be fields",
-                                other.span(),
-                            )
-                            .with_help("Elasticsearch joins sequences on field values: write `by process.entity_id`"))
-                        }
-                    }
-                }
-                Ok(Stage {
-                    filter: plan.filter,
-                    keys,
-                    missing,
-                })
+            let mut stage = |filter: &eql::EventFilter, by: &[Expr], missing: bool| {
+                build_stage(filter, &seq.by, by, missing, category, &mut fields)
             };
             let mut stages = Vec::new();
             for step in &seq.steps {
@@ -172,14 +172,26 @@ pub fn compile_eql(
                 maxspan: seq.maxspan.as_ref().map(|d| d.millis as i64 * 1_000_000),
             }
         }
-        QueryBody::Sample(_) => return Err(Diagnostic::error(
-            "eql::unsupported",
-            "sample queries are not evaluated by ruleq yet",
-            query.span,
-        )
-        .with_help(
-            "`ruleq parse` and `ruleq check` accept them; evaluation comes with the sample engine",
-        )),
+        QueryBody::Sample(sample) => {
+            let stages = sample
+                .steps
+                .iter()
+                .map(|step| {
+                    build_stage(
+                        &step.filter,
+                        &sample.by,
+                        &step.by,
+                        false,
+                        category,
+                        &mut fields,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Plan::Sample {
+                stages,
+                per_key: options.max_samples_per_key.max(1),
+            }
+        }
     };
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
@@ -191,6 +203,50 @@ pub fn compile_eql(
         tiebreaker,
         pipes: query.pipes.clone(),
         size: options.size,
+    })
+}
+
+/// Compiles one sequence or sample step: its filter and join-key fields
+/// (the shared keys first).
+fn build_stage(
+    filter: &eql::EventFilter,
+    shared: &[Expr],
+    own: &[Expr],
+    missing: bool,
+    category: &str,
+    fields: &mut Fields,
+) -> Result<Stage, Diagnostic> {
+    let plan = event_filter(filter, category, fields)?;
+    let mut keys = Vec::new();
+    for e in shared.iter().chain(own) {
+        match e {
+            Expr::Field(f) => {
+                let date = fields
+                    .field_mapping(&f.name)
+                    .filter(|m| m.ty.is_date())
+                    .and_then(|m| {
+                        crate::compile::date::DateFormat::parse(&m.date_formats().join("||"))
+                    });
+                keys.push(KeyField {
+                    id: fields.intern(&f.name),
+                    optional: f.optional,
+                    date,
+                });
+            }
+            other => {
+                return Err(Diagnostic::error(
+                    "eql::join-key",
+                    "join keys must be fields",
+                    other.span(),
+                )
+                .with_help("Elasticsearch joins on field values: write `by process.entity_id`"))
+            }
+        }
+    }
+    Ok(Stage {
+        filter: plan.filter,
+        keys,
+        missing,
     })
 }
 
@@ -253,6 +309,10 @@ fn typed_plan(
             until: until.map(stage),
             maxspan,
         },
+        Plan::Sample { stages, per_key } => Plan::Sample {
+            stages: stages.into_iter().map(stage).collect(),
+            per_key,
+        },
     }
 }
 
@@ -299,6 +359,13 @@ pub struct Hit {
 /// One query result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
+    /// A sample: its join keys and one event per filter.
+    Sample {
+        /// The join-key values.
+        join_keys: Vec<KeyPart>,
+        /// The events, in filter order.
+        events: Vec<Hit>,
+    },
     /// A matching event.
     Event(Hit),
     /// A sequence: its join keys and its events (`None` for a missing-event stage).
@@ -369,12 +436,17 @@ fn key_text(v: &Value) -> Option<String> {
 /// The keys an event joins on for one stage: the cartesian product of the
 /// key fields' distinct values. A key field without a value means the event
 /// does not join, unless the key is `?optional`, where null is a value.
-fn keys(doc: &Record, fields: &[(FieldId, bool)]) -> Vec<Key> {
+fn keys(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
     let mut out: Vec<Key> = vec![Vec::new()];
-    for &(id, optional) in fields {
+    for key in fields {
+        let optional = key.optional;
         let mut values: Vec<KeyPart> = Vec::new();
-        for v in doc.present(id) {
-            let t = key_text(&v);
+        for v in doc.present(key.id) {
+            let t = match &key.date {
+                Some(format) => crate::compile::typed::date_value(&v, format)
+                    .map(|ns| ns.div_euclid(1_000_000).to_string()),
+                None => key_text(&v),
+            };
             if !values.contains(&t) {
                 values.push(t);
             }
@@ -497,6 +569,23 @@ impl<'q> Collector<'q> {
                     _ => None,
                 }
             }
+            Plan::Sample { stages, .. } => {
+                // Samples need no time: input order is kept.
+                let matched: Vec<(usize, Vec<Key>)> = stages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| matches(&s.filter, &record))
+                    .map(|(i, s)| (i, keys(&record, &s.keys)))
+                    .filter(|(_, k)| !k.is_empty())
+                    .collect();
+                (!matched.is_empty()).then(|| Kept {
+                    hit: hit(&record, origin.clone(), ts),
+                    sort: (0, Tie::None, seq),
+                    stages: matched,
+                    missing: Vec::new(),
+                    until: Vec::new(),
+                })
+            }
         };
         if let Some(k) = kept {
             self.kept.push(k);
@@ -518,6 +607,7 @@ impl<'q> Collector<'q> {
             Plan::Sequence {
                 stages, maxspan, ..
             } => sequences(self.kept, stages, *maxspan),
+            Plan::Sample { stages, per_key } => samples(self.kept, stages.len(), *per_key),
         };
         for pipe in &q.pipes {
             match pipe {
@@ -605,4 +695,103 @@ fn sequences(kept: Vec<Kept>, stages: &[Stage], maxspan: Option<i64>) -> Vec<Out
             }
         })
         .collect()
+}
+
+/// Orders join keys as a composite aggregation does: a null key first,
+/// numbers numerically, strings by their bytes.
+fn key_order(a: &Key, b: &Key) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => match (x.parse::<f64>(), y.parse::<f64>()) {
+                (Ok(p), Ok(q)) => p.total_cmp(&q),
+                _ => x.as_bytes().cmp(y.as_bytes()),
+            },
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Samples: for every join key that every filter has events for (in key
+/// order), up to `per_key` samples, each a set of distinct events, one per
+/// filter. Events are tried in input order, those not yet used by an earlier
+/// sample of the key first, so the samples of a key differ as much as they
+/// can; a sample never repeats an earlier one. This reproduces the choices
+/// Elasticsearch's specs accept.
+fn samples(kept: Vec<Kept>, stages: usize, per_key: usize) -> Vec<Output> {
+    // key -> per stage, the events (indices into `kept`) in input order
+    let mut by_key: HashMap<Key, Vec<Vec<usize>>> = HashMap::new();
+    for (i, k) in kept.iter().enumerate() {
+        for (stage, keys) in &k.stages {
+            for key in keys {
+                let lists = by_key
+                    .entry(key.clone())
+                    .or_insert_with(|| vec![Vec::new(); stages]);
+                if lists[*stage].last() != Some(&i) {
+                    lists[*stage].push(i);
+                }
+            }
+        }
+    }
+    let mut keys: Vec<Key> = by_key
+        .iter()
+        .filter(|(_, lists)| lists.iter().all(|l| !l.is_empty()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.sort_by(key_order);
+    let mut out = Vec::new();
+    for key in keys {
+        let lists = &by_key[&key];
+        let mut taken: Vec<Vec<usize>> = Vec::new();
+        let mut used: Vec<Vec<usize>> = vec![Vec::new(); stages];
+        for _ in 0..per_key {
+            let ordered: Vec<Vec<usize>> = lists
+                .iter()
+                .zip(&used)
+                .map(|(list, used)| {
+                    let (fresh, seen): (Vec<usize>, Vec<usize>) =
+                        list.iter().partition(|e| !used.contains(e));
+                    fresh.into_iter().chain(seen).collect()
+                })
+                .collect();
+            let mut chosen = Vec::with_capacity(stages);
+            if !pick(&ordered, &taken, &mut chosen) {
+                break;
+            }
+            for (stage, e) in chosen.iter().enumerate() {
+                used[stage].push(*e);
+            }
+            out.push(Output::Sample {
+                join_keys: key.clone(),
+                events: chosen.iter().map(|&i| kept[i].hit.clone()).collect(),
+            });
+            taken.push(chosen);
+        }
+    }
+    out
+}
+
+/// Backtracking choice of one event per stage, all distinct, forming a
+/// sample not already taken.
+fn pick(lists: &[Vec<usize>], taken: &[Vec<usize>], chosen: &mut Vec<usize>) -> bool {
+    let stage = chosen.len();
+    if stage == lists.len() {
+        return !taken.contains(chosen);
+    }
+    for &e in &lists[stage] {
+        if chosen.contains(&e) {
+            continue;
+        }
+        chosen.push(e);
+        if pick(lists, taken, chosen) {
+            return true;
+        }
+        chosen.pop();
+    }
+    false
 }
