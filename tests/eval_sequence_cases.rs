@@ -5,7 +5,9 @@ use ruleq::engine::{compile_eql, Collector, Origin, Output, QueryOptions};
 use ruleq::syntax::eql;
 
 fn fixture(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/eval")
+        .join(name);
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -14,7 +16,11 @@ fn sequence_and_sample_cases() {
     let events = fixture("sequence_events.ndjson");
     let ids: Vec<i64> = events
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_i64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     let cases: toml::Table = fixture("sequence_cases.toml").parse().unwrap();
     let cases = cases["case"].as_array().unwrap();
@@ -26,13 +32,28 @@ fn sequence_and_sample_cases() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r.as_array().unwrap().iter().map(|i| i.as_integer().unwrap()).collect())
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_integer().unwrap())
+                    .collect()
+            })
             .collect();
         let query = eql::parse(text).unwrap_or_else(|d| panic!("{text}: {d}"));
-        let compiled = compile_eql(&query, &QueryOptions::default()).unwrap_or_else(|d| panic!("{text}: {d}"));
+        let compiled =
+            compile_eql(&query, &QueryOptions::default()).unwrap_or_else(|d| panic!("{text}: {d}"));
         let mut collector = Collector::new(&compiled);
         for (i, line) in events.lines().enumerate() {
-            collector.offer(Origin { file: 0, line: i as u64 + 1 }, line.as_bytes()).unwrap();
+            collector
+                .offer(
+                    Origin {
+                        file: 0,
+                        line: i as u64 + 1,
+                    },
+                    line.as_bytes(),
+                )
+                .unwrap();
         }
         let id = |line: u64| ids[(line - 1) as usize];
         let got: Vec<Vec<i64>> = collector
@@ -40,14 +61,18 @@ fn sequence_and_sample_cases() {
             .into_iter()
             .map(|out| match out {
                 Output::Event(h) => vec![id(h.origin.line)],
-                Output::Sequence { events, .. } => {
-                    events.iter().map(|e| e.as_ref().map_or(0, |h| id(h.origin.line))).collect()
-                }
+                Output::Sequence { events, .. } => events
+                    .iter()
+                    .map(|e| e.as_ref().map_or(0, |h| id(h.origin.line)))
+                    .collect(),
                 Output::Sample { events, .. } => events.iter().map(|h| id(h.origin.line)).collect(),
             })
             .collect();
         if got != want {
-            failures.push(format!("{text}\n  got {got:?}, want {want:?} ({})", case["why"].as_str().unwrap()));
+            failures.push(format!(
+                "{text}\n  got {got:?}, want {want:?} ({})",
+                case["why"].as_str().unwrap()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

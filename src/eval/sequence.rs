@@ -63,6 +63,8 @@ pub struct SequenceMatcher {
     /// `pending[i]`: per key, the newest partial sequence whose last event
     /// matched stage `i` (never the last stage: those are complete).
     pending: Vec<HashMap<Key, Match>>,
+    /// When expired partial sequences were last dropped.
+    swept_at: i64,
 }
 
 impl SequenceMatcher {
@@ -74,11 +76,13 @@ impl SequenceMatcher {
             stages,
             maxspan,
             pending: vec![HashMap::new(); stages.saturating_sub(1)],
+            swept_at: i64::MIN,
         }
     }
 
     /// Feeds the next event (in order) and appends completed sequences to `out`.
     pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) {
+        self.sweep(c.ordinal.timestamp);
         let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
         stages.sort_by_key(|s| std::cmp::Reverse(s.0));
         for (stage, keys) in stages {
@@ -120,6 +124,22 @@ impl SequenceMatcher {
         } else {
             self.pending[stage].insert(key.clone(), next);
         }
+    }
+
+    /// Drops partial sequences that can no longer complete within
+    /// `maxspan`, once per `maxspan` of input time, so that state holds only
+    /// keys seen within the last `maxspan` (amortised: each partial sequence
+    /// is visited a bounded number of times). Without `maxspan` nothing
+    /// expires: a partial sequence waits for its key until the input ends.
+    fn sweep(&mut self, now: i64) {
+        let Some(m) = self.maxspan else { return };
+        if now.saturating_sub(self.swept_at) <= m {
+            return;
+        }
+        for stage in &mut self.pending {
+            stage.retain(|_, p| now - p.start <= m);
+        }
+        self.swept_at = now;
     }
 
     /// Number of partial sequences held.
@@ -171,6 +191,19 @@ mod tests {
         ];
         let got = run(&mut SequenceMatcher::new(2, None), &cands);
         assert_eq!(got, vec![vec![2, 4], vec![3, 5]]);
+    }
+
+    #[test]
+    fn expired_partial_sequences_are_dropped() {
+        let mut m = SequenceMatcher::new(2, Some(10));
+        let mut out = Vec::new();
+        for i in 0..100 {
+            // Each event starts a sequence for its own key, none completes.
+            m.push(&cand(i, i as i64 * 5, &[0], &format!("k{i}")), &mut out);
+        }
+        assert!(out.is_empty());
+        // Only keys started within the last two maxspans remain.
+        assert!(m.pending() <= 5, "{} pending", m.pending());
     }
 
     #[test]
