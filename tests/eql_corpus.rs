@@ -62,6 +62,14 @@ fn every_corpus_eql_query_parses_and_round_trips() {
             }
         };
         parsed += 1;
+        // Every parsed query also compiles for evaluation.
+        if let Err(d) = ruleq::engine::compile_eql(&ast, &ruleq::engine::QueryOptions::default()) {
+            failures.push(format!(
+                "{}: does not compile:\n{}",
+                path.display(),
+                d.render("query", query, false)
+            ));
+        }
         let json = serde_json::to_value(&ast).unwrap();
         for (pattern, ci) in regex_patterns(&json) {
             regexes += 1;

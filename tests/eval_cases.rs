@@ -78,5 +78,5 @@ fn kql_cases() {
         let query = kql::parse(text).unwrap_or_else(|d| panic!("{text}: {d}"));
         ruleq::compile::kql::query(&query, fields, 0).unwrap_or_else(|d| panic!("{text}: {d}"))
     });
-    assert!(n >= 15);
+    assert!(n >= 18);
 }

@@ -17,6 +17,13 @@ fn check(what: &str, text: &str, counts: &mut (usize, usize), failures: &mut Vec
         }
     };
     counts.0 += 1;
+    // Every parsed query also compiles for evaluation.
+    if let Err(d) = ruleq::engine::compile_kql(&ast, &ruleq::engine::QueryOptions::default()) {
+        failures.push(format!(
+            "{what}: does not compile:\n{}",
+            d.render("query", text, false)
+        ));
+    }
     let json = serde_json::to_value(&ast).unwrap();
     let bad = common::span_violations(&json, text.len());
     let loose = common::loose_spans(&json, text);

@@ -86,6 +86,15 @@ pub enum Filter {
     Exists(FieldId),
     /// The field holds an explicit JSON `null` (for a mapping's `null_value`).
     ExplicitNull(FieldId),
+    /// KQL free text (`pattern` none) or a field-name wildcard (`host.*:x`):
+    /// some field whose dotted name matches `pattern` has a value passing
+    /// `test` (`None`: has a non-null value).
+    AnyField {
+        /// Which field names count (all, for free text).
+        pattern: Option<Wildcard>,
+        /// The value test.
+        test: Option<Test>,
+    },
     /// KQL `path:{ query }`: some one object of the array at `scope`
     /// satisfies `inner` on its own.
     Nested {

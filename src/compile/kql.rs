@@ -14,8 +14,9 @@
 //! * `path:{ query }` holds when one object of the array at `path`
 //!   satisfies the query on its own (field names inside are relative).
 //!
-//! Free-text search and field-name wildcards need every field of an event
-//! and are reported as not evaluated yet.
+//! * Free text (a value with no field) tests every field of the event, a
+//!   field-name wildcard (`host.*:web01`) every field whose name matches;
+//!   these read the whole event, so they cost more than named fields.
 
 use super::cidr::CidrSet;
 use super::date::{self, DateFormat};
@@ -46,7 +47,7 @@ fn fields_of(f: &Filter, out: &mut Vec<crate::compile::ir::FieldId>) {
             out.push(*id)
         }
         Filter::Nested { fields, .. } => out.extend(fields),
-        Filter::Const(_) | Filter::Script(_) => {}
+        Filter::Const(_) | Filter::Script(_) | Filter::AnyField { .. } => {}
     }
 }
 
@@ -79,14 +80,13 @@ fn expr(e: &Expr, fields: &mut Fields, now: i64, prefix: &str) -> Result<Filter>
         ),
         Expr::Not { operand, .. } => Filter::Not(Box::new(expr(operand, fields, now, prefix)?)),
         Expr::Match { field, value, .. } => {
-            let name = format!("{prefix}{}", field_name(field)?);
-            value_expr(value, &name, fields)?
+            let target = target(field, prefix, fields);
+            value_expr(value, &target)?
         }
         Expr::Range {
             field, op, value, ..
         } => {
-            let name = format!("{prefix}{}", field_name(field)?);
-            let name = name.as_str();
+            let target = target(field, prefix, fields);
             let op = match op {
                 RangeOp::Lt => CompareOp::Lt,
                 RangeOp::Lte => CompareOp::Le,
@@ -126,10 +126,7 @@ fn expr(e: &Expr, fields: &mut Fields, now: i64, prefix: &str) -> Result<Filter>
                 }
                 _ => Test::Range(op, lit),
             };
-            Filter::Test {
-                field: fields.intern(name),
-                test,
-            }
+            target.leaf(Some(test))
         }
         Expr::Nested { path, query, span } => {
             if !prefix.is_empty() {
@@ -147,11 +144,8 @@ fn expr(e: &Expr, fields: &mut Fields, now: i64, prefix: &str) -> Result<Filter>
                 inner: Box::new(inner),
             }
         }
-        Expr::FreeText { span, .. } => {
-            return Err(unsupported(
-                "free-text search (a value with no field)",
-                *span,
-            ))
+        Expr::FreeText { value, .. } => {
+            value_expr(&ValueExpr::Value(value.clone()), &Target::Any(None))?
         }
     })
 }
@@ -163,70 +157,84 @@ fn field_name(f: &Field) -> Result<&str> {
     }
 }
 
-fn value_expr(v: &ValueExpr, name: &str, fields: &mut Fields) -> Result<Filter> {
+/// What a KQL condition tests: one field, or every field whose name
+/// matches a pattern (all fields, for free text).
+enum Target {
+    Field(crate::compile::ir::FieldId),
+    Any(Option<Wildcard>),
+}
+
+impl Target {
+    /// The filter for one value test (`None`: the field exists).
+    fn leaf(&self, test: Option<Test>) -> Filter {
+        match (self, test) {
+            (Target::Field(id), Some(test)) => Filter::Test { field: *id, test },
+            (Target::Field(id), None) => Filter::Exists(*id),
+            (Target::Any(pattern), test) => Filter::AnyField {
+                pattern: pattern.clone(),
+                test,
+            },
+        }
+    }
+}
+
+fn target(field: &Field, prefix: &str, fields: &mut Fields) -> Target {
+    match field {
+        Field::Name { name, .. } => Target::Field(fields.intern(&format!("{prefix}{name}"))),
+        Field::Pattern { parts, .. } => {
+            let mut pieces = vec![Piece::Literal(prefix.to_string())];
+            pieces.extend(parts.iter().map(|p| match p {
+                Part::Text { value } => Piece::Literal(value.clone()),
+                Part::Wildcard => Piece::Any,
+            }));
+            Target::Any(Some(Wildcard::from_pieces(&pieces, false)))
+        }
+    }
+}
+
+fn value_expr(v: &ValueExpr, target: &Target) -> Result<Filter> {
     Ok(match v {
         ValueExpr::Or { operands, .. } => Filter::Or(
             operands
                 .iter()
-                .map(|o| value_expr(o, name, fields))
+                .map(|o| value_expr(o, target))
                 .collect::<Result<_>>()?,
         ),
         ValueExpr::And { operands, .. } => Filter::And(
             operands
                 .iter()
-                .map(|o| value_expr(o, name, fields))
+                .map(|o| value_expr(o, target))
                 .collect::<Result<_>>()?,
         ),
-        ValueExpr::Not { operand, .. } => Filter::Not(Box::new(value_expr(operand, name, fields)?)),
-        ValueExpr::Value(value) => {
-            let field = fields.intern(name);
-            match value {
-                Value::Wildcard { parts, .. } if parts.iter().all(|p| *p == Part::Wildcard) => {
-                    Filter::Exists(field)
-                }
-                Value::Wildcard { parts, .. } => {
-                    let pieces: Vec<Piece> = parts
-                        .iter()
-                        .map(|p| match p {
-                            Part::Text { value } => Piece::Literal(value.clone()),
-                            Part::Wildcard => Piece::Any,
-                        })
-                        .collect();
-                    Filter::Test {
-                        field,
-                        test: Test::Wildcard(Wildcard::from_pieces(&pieces, false)),
-                    }
-                }
-                Value::Quoted { value, .. } | Value::Unquoted { value, .. } => term(field, value),
-                Value::Bool { value, .. } => Filter::Test {
-                    field,
-                    test: Test::Eq(Lit::Bool(*value)),
-                },
-                Value::Null { .. } => Filter::Test {
-                    field,
-                    test: Test::Eq(Lit::Str("null".into())),
-                },
+        ValueExpr::Not { operand, .. } => Filter::Not(Box::new(value_expr(operand, target)?)),
+        ValueExpr::Value(value) => match value {
+            Value::Wildcard { parts, .. } if parts.iter().all(|p| *p == Part::Wildcard) => {
+                target.leaf(None)
             }
-        }
+            Value::Wildcard { parts, .. } => {
+                let pieces: Vec<Piece> = parts
+                    .iter()
+                    .map(|p| match p {
+                        Part::Text { value } => Piece::Literal(value.clone()),
+                        Part::Wildcard => Piece::Any,
+                    })
+                    .collect();
+                target.leaf(Some(Test::Wildcard(Wildcard::from_pieces(&pieces, false))))
+            }
+            Value::Quoted { value, .. } | Value::Unquoted { value, .. } => term(target, value),
+            Value::Bool { value, .. } => target.leaf(Some(Test::Eq(Lit::Bool(*value)))),
+            Value::Null { .. } => target.leaf(Some(Test::Eq(Lit::Str("null".into())))),
+        },
     })
 }
 
 /// A term: the exact text, and, when the text is a CIDR block, IP addresses
 /// inside it (as a term query on an `ip` field does).
-fn term(field: crate::compile::ir::FieldId, text: &str) -> Filter {
-    let eq = Filter::Test {
-        field,
-        test: Test::Eq(Lit::Str(text.to_string())),
-    };
+fn term(target: &Target, text: &str) -> Filter {
+    let eq = target.leaf(Some(Test::Eq(Lit::Str(text.to_string()))));
     if text.contains('/') {
         if let Ok(set) = CidrSet::parse([text]) {
-            return Filter::Or(vec![
-                eq,
-                Filter::Test {
-                    field,
-                    test: Test::Cidr(set),
-                },
-            ]);
+            return Filter::Or(vec![eq, target.leaf(Some(Test::Cidr(set)))]);
         }
     }
     eq

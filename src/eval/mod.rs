@@ -12,7 +12,8 @@ pub mod sequence;
 use crate::compile::cidr::parse_ip;
 use crate::compile::ir::{FieldId, Filter, Lit, Test};
 use crate::compile::typed;
-use crate::event::{ElemId, NodeId, Num, Record, Value};
+use crate::compile::wildcard::Wildcard;
+use crate::event::{ElemId, NodeId, Num, Number, Record, Value};
 use crate::syntax::eql::CompareOp;
 use std::cmp::Ordering;
 
@@ -27,6 +28,14 @@ pub trait Document {
         self.values(field).filter(|v| !v.is_null())
     }
 
+    /// Whether some field whose name matches `pattern` (any field when
+    /// `None`) has a value passing `test` (a non-null value when `None`).
+    /// Documents that cannot list their fields have none.
+    fn any_field(&self, pattern: Option<&Wildcard>, test: Option<&Test>) -> bool {
+        let _ = (pattern, test);
+        false
+    }
+
     /// Whether one object of the array at `scope` satisfies `inner` alone
     /// (KQL nested queries). Documents that do not know their array
     /// structure have no such object.
@@ -39,6 +48,34 @@ pub trait Document {
 impl Document for Record<'_> {
     fn values(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
         Record::values(self, field)
+    }
+
+    /// Reads the whole event again: only free-text and field-wildcard
+    /// conditions need every field, and they are rare in rules.
+    fn any_field(&self, pattern: Option<&Wildcard>, test: Option<&Test>) -> bool {
+        let Ok(event) = serde_json::from_slice::<serde_json::Value>(self.source()) else {
+            return false;
+        };
+        let mut path = String::new();
+        any_leaf(&event, &mut path, &mut |name, leaf| {
+            if pattern.is_some_and(|p| !p.matches(name)) {
+                return false;
+            }
+            let text;
+            let value = match leaf {
+                serde_json::Value::Bool(b) => Value::Bool(*b),
+                serde_json::Value::String(s) => Value::Str(s),
+                serde_json::Value::Number(n) => {
+                    text = n.to_string();
+                    match Number::parse(&text) {
+                        Some(n) => Value::Number(n),
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            };
+            test.is_none_or(|t| passes(t, &value))
+        })
     }
 
     fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
@@ -59,6 +96,30 @@ impl Document for Record<'_> {
             };
             matches(inner, &view)
         })
+    }
+}
+
+/// Whether `visit` holds for some scalar leaf of `v` (arrays flattened),
+/// given its dotted path.
+fn any_leaf(
+    v: &serde_json::Value,
+    path: &mut String,
+    visit: &mut dyn FnMut(&str, &serde_json::Value) -> bool,
+) -> bool {
+    match v {
+        serde_json::Value::Object(map) => map.iter().any(|(k, child)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(k);
+            let found = any_leaf(child, path, visit);
+            path.truncate(len);
+            found
+        }),
+        serde_json::Value::Array(items) => items.iter().any(|i| any_leaf(i, path, visit)),
+        serde_json::Value::Null => false,
+        leaf => visit(path, leaf),
     }
 }
 
@@ -95,6 +156,7 @@ pub fn matches(filter: &Filter, doc: &impl Document) -> bool {
             fields,
             inner,
         } => doc.nested(*scope, fields, inner),
+        Filter::AnyField { pattern, test } => doc.any_field(pattern.as_ref(), test.as_ref()),
         Filter::Test { field, test } => doc.present(*field).any(|v| passes(test, &v)),
         Filter::Script(s) => script::eval(s, doc) == script::Value::Bool(true),
     }
