@@ -176,3 +176,38 @@ fn samples_print_join_keys_and_events_per_key() {
         ]
     );
 }
+
+#[test]
+fn kql_on_text_fields_matches_analysed_terms_and_phrases() {
+    let events = "{\"id\": 1, \"message\": \"Failed password for root from 10.0.0.1\", \"user\": \"Root\"}\n\
+                  {\"id\": 2, \"message\": \"Accepted password for alice\", \"user\": \"alice\"}\n";
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mappings/text.json"
+    );
+    let ids = |q: &str| -> Vec<i64> {
+        let out = ruleq(&["query", "--mapping", mapping, "--kql", q], events);
+        assert_eq!(out.status.code(), Some(0), "{q}");
+        lines(&out)
+            .iter()
+            .map(|h| h["_source"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids("message:FAILED"), [1], "terms are lower-cased");
+    assert_eq!(
+        ids("message:failed alice"),
+        [1, 2],
+        "an unquoted value matches any term"
+    );
+    assert_eq!(
+        ids("message:\"password for root\""),
+        [1],
+        "a quoted value is a phrase"
+    );
+    assert_eq!(ids("message:\"root for password\""), Vec::<i64>::new());
+    assert_eq!(
+        ids("user:root"),
+        Vec::<i64>::new(),
+        "keyword fields stay exact"
+    );
+}

@@ -142,6 +142,23 @@ pub enum Test {
     },
     /// A `version` field against a bound, in semantic-version order.
     Version(CompareOp, String),
+    /// A KQL value on a `text` field: the value's terms (lower-cased
+    /// tokens); any term matches, or all in sequence for a quoted phrase.
+    Text {
+        /// The analysed terms.
+        terms: Vec<String>,
+        /// A quoted value: the terms must appear consecutively.
+        phrase: bool,
+    },
+}
+
+/// Splits text into the terms Elasticsearch's standard analyzer would
+/// index: runs of letters and digits, lower-cased.
+pub fn analyze(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// A script expression (three-valued: any part may be null).

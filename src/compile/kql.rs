@@ -20,7 +20,7 @@
 
 use super::cidr::CidrSet;
 use super::date::{self, DateFormat};
-use super::ir::{Fields, Filter, Lit, Test};
+use super::ir::{self, Fields, Filter, Lit, Test};
 use super::wildcard::{Piece, Wildcard};
 use crate::diag::Diagnostic;
 use crate::syntax::eql::CompareOp;
@@ -160,7 +160,8 @@ fn field_name(f: &Field) -> Result<&str> {
 /// What a KQL condition tests: one field, or every field whose name
 /// matches a pattern (all fields, for free text).
 enum Target {
-    Field(crate::compile::ir::FieldId),
+    /// A field, and whether the mapping makes it a `text` field.
+    Field(crate::compile::ir::FieldId, bool),
     Any(Option<Wildcard>),
 }
 
@@ -168,8 +169,8 @@ impl Target {
     /// The filter for one value test (`None`: the field exists).
     fn leaf(&self, test: Option<Test>) -> Filter {
         match (self, test) {
-            (Target::Field(id), Some(test)) => Filter::Test { field: *id, test },
-            (Target::Field(id), None) => Filter::Exists(*id),
+            (Target::Field(id, _), Some(test)) => Filter::Test { field: *id, test },
+            (Target::Field(id, _), None) => Filter::Exists(*id),
             (Target::Any(pattern), test) => Filter::AnyField {
                 pattern: pattern.clone(),
                 test,
@@ -180,7 +181,11 @@ impl Target {
 
 fn target(field: &Field, prefix: &str, fields: &mut Fields) -> Target {
     match field {
-        Field::Name { name, .. } => Target::Field(fields.intern(&format!("{prefix}{name}"))),
+        Field::Name { name, .. } => {
+            let full = format!("{prefix}{name}");
+            let text = fields.field_mapping(&full).is_some_and(|m| m.ty.is_text());
+            Target::Field(fields.intern(&full), text)
+        }
         Field::Pattern { parts, .. } => {
             let mut pieces = vec![Piece::Literal(prefix.to_string())];
             pieces.extend(parts.iter().map(|p| match p {
@@ -221,7 +226,8 @@ fn value_expr(v: &ValueExpr, target: &Target) -> Result<Filter> {
                     .collect();
                 target.leaf(Some(Test::Wildcard(Wildcard::from_pieces(&pieces, false))))
             }
-            Value::Quoted { value, .. } | Value::Unquoted { value, .. } => term(target, value),
+            Value::Quoted { value, .. } => term(target, value, true),
+            Value::Unquoted { value, .. } => term(target, value, false),
             Value::Bool { value, .. } => target.leaf(Some(Test::Eq(Lit::Bool(*value)))),
             Value::Null { .. } => target.leaf(Some(Test::Eq(Lit::Str("null".into())))),
         },
@@ -229,8 +235,17 @@ fn value_expr(v: &ValueExpr, target: &Target) -> Result<Filter> {
 }
 
 /// A term: the exact text, and, when the text is a CIDR block, IP addresses
-/// inside it (as a term query on an `ip` field does).
-fn term(target: &Target, text: &str) -> Filter {
+/// inside it (as a term query on an `ip` field does); analysed terms on a
+/// `text` field.
+fn term(target: &Target, text: &str, quoted: bool) -> Filter {
+    // On a text field, Kibana's match (or match_phrase, quoted) query
+    // compares analysed terms.
+    if let Target::Field(_, true) = target {
+        return target.leaf(Some(Test::Text {
+            terms: ir::analyze(text),
+            phrase: quoted,
+        }));
+    }
     let eq = target.leaf(Some(Test::Eq(Lit::Str(text.to_string()))));
     if text.contains('/') {
         if let Ok(set) = CidrSet::parse([text]) {

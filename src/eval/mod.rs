@@ -180,6 +180,17 @@ pub fn passes(test: &Test, value: &Value) -> bool {
         Test::Date { op, bound, format } => {
             typed::date_value(value, format).is_some_and(|v| typed::date_holds(v, *op, *bound))
         }
+        Test::Text { terms, phrase } => match value {
+            Value::Str(s) => {
+                let tokens = crate::compile::ir::analyze(s);
+                if *phrase {
+                    !terms.is_empty() && tokens.windows(terms.len()).any(|w| w == terms.as_slice())
+                } else {
+                    terms.iter().any(|t| tokens.contains(t))
+                }
+            }
+            _ => false,
+        },
         Test::Version(op, bound) => match value {
             Value::Str(s) => op_holds(*op, typed::version_cmp(s, bound)),
             _ => false,
