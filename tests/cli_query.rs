@@ -211,3 +211,32 @@ fn kql_on_text_fields_matches_analysed_terms_and_phrases() {
         "keyword fields stay exact"
     );
 }
+
+#[test]
+fn kql_nested_queries_nest() {
+    let events = "{\"id\": 1, \"a\": [{\"b\": [{\"c\": 1, \"d\": 2}, {\"c\": 3, \"d\": 4}]}, {\"b\": [{\"c\": 1, \"d\": 4}]}]}\n\
+                  {\"id\": 2, \"a\": [{\"b\": [{\"c\": 1, \"d\": 2}]}, {\"b\": [{\"c\": 3, \"d\": 4}]}]}\n";
+    let ids = |q: &str| -> Vec<i64> {
+        let out = ruleq(&["query", "--kql", q], events);
+        assert_eq!(out.status.code(), Some(0), "{q}");
+        lines(&out)
+            .iter()
+            .map(|h| h["_source"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids("a:{ b:{ c:1 and d:4 } }"),
+        [1],
+        "one b object holds both"
+    );
+    assert_eq!(
+        ids("a:{ b:{ c:1 } and b:{ d:4 } }"),
+        [1],
+        "two b objects of one a object"
+    );
+    assert_eq!(
+        ids("a.b.c:1 and a.b.d:4"),
+        [1, 2],
+        "without nesting, any objects"
+    );
+}

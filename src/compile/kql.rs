@@ -128,11 +128,8 @@ fn expr(e: &Expr, fields: &mut Fields, now: i64, prefix: &str) -> Result<Filter>
             };
             target.leaf(Some(test))
         }
-        Expr::Nested { path, query, span } => {
-            if !prefix.is_empty() {
-                return Err(unsupported("a nested query inside a nested query", *span));
-            }
-            let path = field_name(path)?.to_string();
+        Expr::Nested { path, query, .. } => {
+            let path = format!("{prefix}{}", field_name(path)?);
             let inner = expr(query, fields, now, &format!("{path}."))?;
             let mut read = Vec::new();
             fields_of(&inner, &mut read);

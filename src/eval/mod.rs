@@ -79,23 +79,11 @@ impl Document for Record<'_> {
     }
 
     fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
-        // A single object (not in an array) counts as an array of one:
-        // its values have no element in `scope`, and form the `None` object.
-        let mut objects: Vec<Option<ElemId>> = fields
-            .iter()
-            .flat_map(|f| self.entries(*f))
-            .map(|(_, e)| self.element_in(e, scope))
-            .collect();
-        objects.sort();
-        objects.dedup();
-        objects.into_iter().any(|object| {
-            let view = Object {
-                record: self,
-                scope,
-                object,
-            };
-            matches(inner, &view)
-        })
+        Object {
+            record: self,
+            within: Vec::new(),
+        }
+        .nested(scope, fields, inner)
     }
 }
 
@@ -124,19 +112,50 @@ fn any_leaf(
 }
 
 /// One object of an array of objects (or the single object at the path),
-/// seen as a document of its own.
+/// seen as a document of its own; inside nested queries of nested queries,
+/// an object within an object.
 struct Object<'r, 'a> {
     record: &'r Record<'a>,
-    scope: NodeId,
-    object: Option<ElemId>,
+    /// The objects the view is confined to, outermost first: (array, object).
+    within: Vec<(NodeId, Option<ElemId>)>,
+}
+
+impl Object<'_, '_> {
+    fn inside(&self, elem: ElemId) -> bool {
+        self.within
+            .iter()
+            .all(|(scope, object)| self.record.element_in(elem, *scope) == *object)
+    }
 }
 
 impl Document for Object<'_, '_> {
     fn values(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
         self.record
             .entries(field)
-            .filter(move |(_, e)| self.record.element_in(*e, self.scope) == self.object)
+            .filter(move |(_, e)| self.inside(*e))
             .map(|(v, _)| v)
+    }
+
+    fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
+        // A single object (not in an array) counts as an array of one:
+        // its values have no element in `scope`, and form the `None` object.
+        let mut objects: Vec<Option<ElemId>> = fields
+            .iter()
+            .flat_map(|f| self.record.entries(*f))
+            .filter(|(_, e)| self.inside(*e))
+            .map(|(_, e)| self.record.element_in(e, scope))
+            .collect();
+        objects.sort();
+        objects.dedup();
+        objects.into_iter().any(|object| {
+            let mut within = self.within.clone();
+            within.push((scope, object));
+            let view = Object {
+                record: self.record,
+                within,
+            };
+            matches(inner, &view)
+        })
     }
 }
 
