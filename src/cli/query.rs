@@ -5,6 +5,7 @@ use clap::Args;
 use ruleq::engine::{
     compile_eql, compile_kql, now_nanos, Collector, Hit, Origin, Output, QueryOptions,
 };
+use ruleq::eval::sequence::KeyValue;
 use ruleq::event::{EventSource, Input, Item, Malformed};
 use ruleq::mapping::Mapping;
 use ruleq::syntax::{eql, kql};
@@ -192,12 +193,15 @@ fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
     )
 }
 
-fn render_keys(join_keys: &[Option<String>]) -> String {
+/// Join keys as JSON, each with the type it has in the events.
+fn render_keys(join_keys: &[Option<KeyValue>]) -> String {
     let keys: Vec<String> = join_keys
         .iter()
         .map(|k| match k {
             None => "null".to_string(),
-            Some(text) => json_string(text),
+            Some(KeyValue::Str(text)) => json_string(text),
+            Some(KeyValue::Num(text)) => text.clone(),
+            Some(KeyValue::Bool(b)) => b.to_string(),
         })
         .collect();
     keys.join(",")

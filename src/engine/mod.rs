@@ -15,7 +15,7 @@ use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
 use crate::compile::typed::{apply_mapping, as_date_field};
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
-    is_cancelled, Candidate, Key, KeyPart, Match, Ordinal, SequenceMatcher,
+    is_cancelled, Candidate, Key, KeyPart, KeyValue, Match, Ordinal, SequenceMatcher,
 };
 use crate::eval::{matches, Document};
 use crate::event::{Num, Projector, Record, Value};
@@ -419,16 +419,16 @@ impl Ord for Tie {
     }
 }
 
-/// Canonical text of a join-key value.
-fn key_text(v: &Value) -> Option<String> {
+/// A join-key value as read from the event.
+fn key_value(v: &Value) -> Option<KeyValue> {
     match v {
-        Value::Str(s) => Some(s.to_string()),
-        Value::Number(n) => Some(match n.value() {
+        Value::Str(s) => Some(KeyValue::Str(s.to_string())),
+        Value::Number(n) => Some(KeyValue::Num(match n.value() {
             Num::Int(i) => i.to_string(),
             Num::UInt(u) => u.to_string(),
             Num::Float(f) => crate::eval::script::java_double(f),
-        }),
-        Value::Bool(b) => Some(b.to_string()),
+        })),
+        Value::Bool(b) => Some(KeyValue::Bool(*b)),
         Value::Null => None,
     }
 }
@@ -443,9 +443,10 @@ fn keys(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
         let mut values: Vec<KeyPart> = Vec::new();
         for v in doc.present(key.id) {
             let t = match &key.date {
+                // Dates join as instants and render as epoch milliseconds.
                 Some(format) => crate::compile::typed::date_value(&v, format)
-                    .map(|ns| ns.div_euclid(1_000_000).to_string()),
-                None => key_text(&v),
+                    .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_string())),
+                None => key_value(&v),
             };
             if !values.contains(&t) {
                 values.push(t);
@@ -705,10 +706,14 @@ fn key_order(a: &Key, b: &Key) -> Ordering {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => match (x.parse::<f64>(), y.parse::<f64>()) {
-                (Ok(p), Ok(q)) => p.total_cmp(&q),
-                _ => x.as_bytes().cmp(y.as_bytes()),
-            },
+            (Some(KeyValue::Num(x)), Some(KeyValue::Num(y))) => {
+                match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(p), Ok(q)) => p.total_cmp(&q),
+                    _ => x.cmp(y),
+                }
+            }
+            (Some(KeyValue::Str(x)), Some(KeyValue::Str(y))) => x.as_bytes().cmp(y.as_bytes()),
+            (Some(x), Some(y)) => x.cmp(y),
         };
         if o != Ordering::Equal {
             return o;

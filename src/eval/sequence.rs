@@ -14,9 +14,21 @@
 
 use std::collections::HashMap;
 
-/// A join-key value as the matcher compares it: the value's canonical text,
-/// or `None` for the null of an optional key.
-pub type KeyPart = Option<String>;
+/// A join-key value: a string, or a number or boolean as its canonical text
+/// (so `"1234"` and `1234` stay different keys, as in Elasticsearch).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyValue {
+    /// A keyword value.
+    Str(String),
+    /// A number, in canonical text (`5`, `2.5`) or a date in epoch milliseconds.
+    Num(String),
+    /// `true` / `false`.
+    Bool(bool),
+}
+
+/// A join-key value as the matcher compares it, or `None` for the null of
+/// an optional key.
+pub type KeyPart = Option<KeyValue>;
 
 /// All join-key values of one event for one stage.
 pub type Key = Vec<KeyPart>;
@@ -153,7 +165,7 @@ mod tests {
     use super::*;
 
     fn cand(i: usize, ts: i64, stages: &[usize], key: &str) -> Candidate {
-        let k = vec![vec![Some(key.to_string())]];
+        let k = vec![vec![Some(KeyValue::Str(key.to_string()))]];
         Candidate {
             ordinal: Ordinal {
                 timestamp: ts,
@@ -215,7 +227,7 @@ mod tests {
             vec![vec![1, 2]]
         );
         let mut until = cand(2, 5, &[], "a");
-        until.until = vec![vec![Some("a".into())]];
+        until.until = vec![vec![Some(KeyValue::Str("a".into()))]];
         let cands = vec![cand(1, 0, &[0], "a"), until, cand(3, 6, &[1], "a")];
         let mut m = SequenceMatcher::new(2, None);
         assert!(run(&mut m, &cands).is_empty());
