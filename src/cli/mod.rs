@@ -18,9 +18,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse a query and print its syntax tree as JSON.
+    /// Parse a query (or a rule file's query) and print its syntax tree as JSON.
     Parse(parse::ParseArgs),
-    /// Print a query in canonical form.
+    /// Print a query (or a rule file's query) in canonical form.
     Fmt(parse::FmtArgs),
     /// Check rule files (TOML, JSON, NDJSON) for CI.
     Check(check::CheckArgs),

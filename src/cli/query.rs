@@ -33,8 +33,8 @@ pub struct QueryArgs {
     /// (standard input when none is given).
     #[arg(value_name = "EVENTS")]
     events: Vec<PathBuf>,
-    /// An Elasticsearch index mapping (repeatable; merged). Aliases resolve
-    /// through it.
+    /// An Elasticsearch index mapping (repeatable; merged): field types drive
+    /// comparisons (date, ip, version, text), aliases resolve through it.
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
     /// The field holding each event's time.
