@@ -440,6 +440,20 @@ impl Mapping {
         }
     }
 
+    /// Reads and merges several mapping files (`--mapping`, repeatable);
+    /// `None` when there are none.
+    pub fn from_files(paths: &[std::path::PathBuf]) -> Result<Option<Mapping>, MappingError> {
+        let mut merged: Option<Mapping> = None;
+        for path in paths {
+            let m = Mapping::from_file(path)?;
+            match &mut merged {
+                Some(all) => all.merge(m),
+                None => merged = Some(m),
+            }
+        }
+        Ok(merged)
+    }
+
     /// Merges `other` into this mapping (as when several indices are
     /// queried together).
     pub fn merge(&mut self, other: Mapping) {

@@ -59,19 +59,13 @@ pub fn check(args: CheckArgs) -> i32 {
             }
         }
     }
-    let mut mapping: Option<Mapping> = None;
-    for path in &args.mappings {
-        match Mapping::from_file(path) {
-            Ok(m) => match &mut mapping {
-                Some(all) => all.merge(m),
-                None => mapping = Some(m),
-            },
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return 2;
-            }
+    let mapping = match Mapping::from_files(&args.mappings) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
         }
-    }
+    };
     let report = check::check(files, mapping.as_ref());
     let text = match args.format {
         OutputFormat::Human => {

@@ -60,19 +60,13 @@ pub struct QueryArgs {
 
 /// Runs `ruleq query`.
 pub fn query(args: QueryArgs) -> i32 {
-    let mut mapping: Option<Mapping> = None;
-    for path in &args.mappings {
-        match Mapping::from_file(path) {
-            Ok(m) => match &mut mapping {
-                Some(all) => all.merge(m),
-                None => mapping = Some(m),
-            },
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return 2;
-            }
+    let mapping = match Mapping::from_files(&args.mappings) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
         }
-    }
+    };
     let now = match &args.now {
         None => now_nanos(),
         Some(text) => {

@@ -21,22 +21,13 @@ use crate::mapping::{FieldType, Mapping};
 use crate::syntax::eql::CompareOp;
 use std::cmp::Ordering;
 
-/// Refines `filter` with the field types and `null_value`s of `mapping`.
-pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> Filter {
+/// Rebuilds a filter with every leaf (tests, exists) replaced by `leaf`,
+/// the boolean structure and nested queries kept.
+fn map_leaves(filter: Filter, leaf: &mut dyn FnMut(Filter) -> Filter) -> Filter {
     match filter {
-        Filter::And(children) => Filter::And(
-            children
-                .into_iter()
-                .map(|c| apply_mapping(c, table, mapping))
-                .collect(),
-        ),
-        Filter::Or(children) => Filter::Or(
-            children
-                .into_iter()
-                .map(|c| apply_mapping(c, table, mapping))
-                .collect(),
-        ),
-        Filter::Not(child) => Filter::Not(Box::new(apply_mapping(*child, table, mapping))),
+        Filter::And(c) => Filter::And(c.into_iter().map(|f| map_leaves(f, leaf)).collect()),
+        Filter::Or(c) => Filter::Or(c.into_iter().map(|f| map_leaves(f, leaf)).collect()),
+        Filter::Not(c) => Filter::Not(Box::new(map_leaves(*c, leaf))),
         Filter::Nested {
             scope,
             fields,
@@ -44,8 +35,15 @@ pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> F
         } => Filter::Nested {
             scope,
             fields,
-            inner: Box::new(apply_mapping(*inner, table, mapping)),
+            inner: Box::new(map_leaves(*inner, leaf)),
         },
+        other => leaf(other),
+    }
+}
+
+/// Refines `filter` with the field types and `null_value`s of `mapping`.
+pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> Filter {
+    map_leaves(filter, &mut |leaf| match leaf {
         Filter::Test { field, test } => {
             let Some(fm) = mapping.field(table.path(field)) else {
                 return Filter::Test { field, test };
@@ -73,39 +71,19 @@ pub fn apply_mapping(filter: Filter, table: &FieldTable, mapping: &Mapping) -> F
             }
         }
         other => other,
-    }
+    })
 }
 
 /// Makes every test on `field` a date comparison with `formats` (the
 /// timestamp field is a date even when no mapping says so).
 pub fn as_date_field(filter: Filter, field: FieldId, formats: &[&str]) -> Filter {
-    match filter {
-        Filter::And(c) => Filter::And(
-            c.into_iter()
-                .map(|f| as_date_field(f, field, formats))
-                .collect(),
-        ),
-        Filter::Or(c) => Filter::Or(
-            c.into_iter()
-                .map(|f| as_date_field(f, field, formats))
-                .collect(),
-        ),
-        Filter::Not(c) => Filter::Not(Box::new(as_date_field(*c, field, formats))),
-        Filter::Nested {
-            scope,
-            fields,
-            inner,
-        } => Filter::Nested {
-            scope,
-            fields,
-            inner: Box::new(as_date_field(*inner, field, formats)),
-        },
+    map_leaves(filter, &mut |leaf| match leaf {
         Filter::Test { field: f, test } if f == field => match date_test(test, formats) {
             Some(test) => Filter::Test { field, test },
             None => Filter::Const(false),
         },
         other => other,
-    }
+    })
 }
 
 fn with_null_value(field: FieldId, test: Test, null_value: Option<&serde_json::Value>) -> Filter {
