@@ -28,6 +28,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod event;
+pub mod gen;
 pub mod mapping;
 pub mod rule;
 pub mod syntax;
