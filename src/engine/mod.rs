@@ -9,6 +9,9 @@
 //! ordered, stateful part (sorting, the sequence state machine, missing-event
 //! checks) runs in [`Collector::finish`].
 
+mod ruleset;
+pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
+
 use crate::compile::date;
 use crate::compile::eql::{event_filter, nullify_unknown_optionals};
 use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
@@ -127,11 +130,20 @@ pub struct CompiledQuery {
     pub size: Option<usize>,
 }
 
-/// Compiles an EQL query for [`Collector`]. Samples are not evaluated yet
-/// and give an error.
+/// Compiles an EQL query for [`Collector`].
 pub fn compile_eql(
     query: &eql::Query,
     options: &QueryOptions,
+) -> Result<CompiledQuery, Diagnostic> {
+    compile_eql_in(query, options, &mut Fields::new(options.mapping.as_ref()))
+}
+
+/// Compiles an EQL query with its fields interned in `fields`, which several
+/// queries may share (a [`RuleSet`] reads each event once for all of them).
+pub fn compile_eql_in(
+    query: &eql::Query,
+    options: &QueryOptions,
+    fields: &mut Fields,
 ) -> Result<CompiledQuery, Diagnostic> {
     // With a mapping, `?optional` fields it does not know are null.
     let owned;
@@ -145,15 +157,12 @@ pub fn compile_eql(
         }
         None => query,
     };
-    let mut fields = Fields::new(options.mapping.as_ref());
     let category = &options.category_field;
     let plan = match &query.body {
-        QueryBody::Event { filter } => {
-            Plan::Events(event_filter(filter, category, &mut fields)?.filter)
-        }
+        QueryBody::Event { filter } => Plan::Events(event_filter(filter, category, fields)?.filter),
         QueryBody::Sequence(seq) => {
             let mut stage = |filter: &eql::EventFilter, by: &[Expr], missing: bool| {
-                build_stage(filter, &seq.by, by, missing, category, &mut fields)
+                build_stage(filter, &seq.by, by, missing, category, fields)
             };
             let mut stages = Vec::new();
             for step in &seq.steps {
@@ -177,14 +186,7 @@ pub fn compile_eql(
                 .steps
                 .iter()
                 .map(|step| {
-                    build_stage(
-                        &step.filter,
-                        &sample.by,
-                        &step.by,
-                        false,
-                        category,
-                        &mut fields,
-                    )
+                    build_stage(&step.filter, &sample.by, &step.by, false, category, fields)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Plan::Sample {
@@ -198,7 +200,7 @@ pub fn compile_eql(
     let plan = typed_plan(plan, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan,
-        fields: fields.table,
+        fields: fields.table.clone(),
         timestamp,
         tiebreaker,
         pipes: query.pipes.clone(),
@@ -321,14 +323,22 @@ pub fn compile_kql(
     query: &crate::syntax::kql::Query,
     options: &QueryOptions,
 ) -> Result<CompiledQuery, Diagnostic> {
-    let mut fields = Fields::new(options.mapping.as_ref());
-    let filter = crate::compile::kql::query(query, &mut fields, options.now)?;
+    compile_kql_in(query, options, &mut Fields::new(options.mapping.as_ref()))
+}
+
+/// Compiles a KQL query with its fields interned in a shared `fields`.
+pub fn compile_kql_in(
+    query: &crate::syntax::kql::Query,
+    options: &QueryOptions,
+    fields: &mut Fields,
+) -> Result<CompiledQuery, Diagnostic> {
+    let filter = crate::compile::kql::query(query, fields, options.now)?;
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
     let filter = typed(filter, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan: Plan::Events(filter),
-        fields: fields.table,
+        fields: fields.table.clone(),
         timestamp,
         tiebreaker,
         pipes: Vec::new(),
@@ -519,15 +529,27 @@ impl<'q> Collector<'q> {
     /// Projects and evaluates one event. A parse error is returned for the
     /// caller to report; nothing is kept then.
     pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
-        let record = self.projector.project(bytes)?;
+        let mut projector =
+            std::mem::replace(&mut self.projector, Projector::new(&self.query.fields));
+        let result = projector.project(bytes).map(|record| {
+            self.offer_record(origin, &record);
+            projector.recycle(record);
+        });
+        self.projector = projector;
+        result
+    }
+
+    /// Evaluates one event already projected onto a field table that
+    /// extends the query's (see [`RuleSet`]).
+    pub fn offer_record(&mut self, origin: Origin, record: &Record) {
         let seq = self.seq;
         self.seq += 1;
         let q = self.query;
-        let ts = timestamp(&record, q.timestamp);
+        let ts = timestamp(record, q.timestamp);
         let kept = match &q.plan {
-            Plan::Events(filter) => matches(filter, &record).then(|| Kept {
-                hit: hit(&record, origin.clone(), ts),
-                sort: (ts.unwrap_or(i64::MAX), tie(&record, q.tiebreaker), seq),
+            Plan::Events(filter) => matches(filter, record).then(|| Kept {
+                hit: hit(record, origin.clone(), ts),
+                sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
                 stages: Vec::new(),
                 missing: Vec::new(),
                 until: Vec::new(),
@@ -537,20 +559,20 @@ impl<'q> Collector<'q> {
                 let mut missing = Vec::new();
                 let mut p = 0;
                 for (i, s) in stages.iter().enumerate() {
-                    let m = matches(&s.filter, &record);
+                    let m = matches(&s.filter, record);
                     if s.missing {
                         if m {
-                            missing.push((i, keys(&record, &s.keys)));
+                            missing.push((i, keys(record, &s.keys)));
                         }
                     } else {
                         if m {
-                            positive.push((p, keys(&record, &s.keys)));
+                            positive.push((p, keys(record, &s.keys)));
                         }
                         p += 1;
                     }
                 }
                 let until_keys = match until {
-                    Some(u) if matches(&u.filter, &record) => keys(&record, &u.keys),
+                    Some(u) if matches(&u.filter, record) => keys(record, &u.keys),
                     _ => Vec::new(),
                 };
                 let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
@@ -561,8 +583,8 @@ impl<'q> Collector<'q> {
                         None
                     }
                     Some(t) if any => Some(Kept {
-                        hit: hit(&record, origin.clone(), ts),
-                        sort: (t, tie(&record, q.tiebreaker), seq),
+                        hit: hit(record, origin.clone(), ts),
+                        sort: (t, tie(record, q.tiebreaker), seq),
                         stages: positive,
                         missing,
                         until: until_keys,
@@ -575,12 +597,12 @@ impl<'q> Collector<'q> {
                 let matched: Vec<(usize, Vec<Key>)> = stages
                     .iter()
                     .enumerate()
-                    .filter(|(_, s)| matches(&s.filter, &record))
-                    .map(|(i, s)| (i, keys(&record, &s.keys)))
+                    .filter(|(_, s)| matches(&s.filter, record))
+                    .map(|(i, s)| (i, keys(record, &s.keys)))
                     .filter(|(_, k)| !k.is_empty())
                     .collect();
                 (!matched.is_empty()).then(|| Kept {
-                    hit: hit(&record, origin.clone(), ts),
+                    hit: hit(record, origin.clone(), ts),
                     sort: (0, Tie::None, seq),
                     stages: matched,
                     missing: Vec::new(),
@@ -591,8 +613,6 @@ impl<'q> Collector<'q> {
         if let Some(k) = kept {
             self.kept.push(k);
         }
-        self.projector.recycle(record);
-        Ok(())
     }
 
     /// Orders what was kept and computes the results.

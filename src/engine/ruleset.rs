@@ -1,0 +1,101 @@
+//! Many queries over one stream of events, each event read once: the
+//! queries are compiled against one shared field table, the projector
+//! decodes an event onto it once, and every query's [`Collector`] evaluates
+//! the same record. This is how a folder of rules runs in one pass.
+
+use super::{
+    compile_eql_in, compile_kql_in, Collector, CompiledQuery, Origin, Output, QueryOptions,
+};
+use crate::compile::ir::{FieldTable, Fields};
+use crate::diag::Diagnostic;
+use crate::event::Projector;
+use crate::mapping::Mapping;
+use crate::syntax::{eql, kql};
+
+/// Compiled queries that share one field table.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// Every field any query reads.
+    pub fields: FieldTable,
+    /// The queries, in the order they were added.
+    pub queries: Vec<CompiledQuery>,
+}
+
+/// Builds a [`RuleSet`] query by query.
+pub struct RuleSetBuilder<'m> {
+    fields: Fields<'m>,
+    queries: Vec<CompiledQuery>,
+}
+
+impl<'m> RuleSetBuilder<'m> {
+    /// An empty set; fields resolve through `mapping` when given (it must be
+    /// the mapping the queries' options carry).
+    pub fn new(mapping: Option<&'m Mapping>) -> Self {
+        RuleSetBuilder {
+            fields: Fields::new(mapping),
+            queries: Vec::new(),
+        }
+    }
+
+    /// Adds an EQL query; returns its index in the set.
+    pub fn add_eql(
+        &mut self,
+        query: &eql::Query,
+        options: &QueryOptions,
+    ) -> Result<usize, Diagnostic> {
+        let compiled = compile_eql_in(query, options, &mut self.fields)?;
+        self.queries.push(compiled);
+        Ok(self.queries.len() - 1)
+    }
+
+    /// Adds a KQL query; returns its index in the set.
+    pub fn add_kql(
+        &mut self,
+        query: &kql::Query,
+        options: &QueryOptions,
+    ) -> Result<usize, Diagnostic> {
+        let compiled = compile_kql_in(query, options, &mut self.fields)?;
+        self.queries.push(compiled);
+        Ok(self.queries.len() - 1)
+    }
+
+    /// The finished set.
+    pub fn finish(self) -> RuleSet {
+        RuleSet {
+            fields: self.fields.table,
+            queries: self.queries,
+        }
+    }
+}
+
+/// Runs a [`RuleSet`] over a stream of events.
+pub struct Runner<'s> {
+    projector: Projector<'s>,
+    collectors: Vec<Collector<'s>>,
+}
+
+impl<'s> Runner<'s> {
+    /// A runner for every query of `set`.
+    pub fn new(set: &'s RuleSet) -> Self {
+        Runner {
+            projector: Projector::new(&set.fields),
+            collectors: set.queries.iter().map(Collector::new).collect(),
+        }
+    }
+
+    /// Reads one event once and offers it to every query. A parse error is
+    /// returned for the caller to report.
+    pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        let record = self.projector.project(bytes)?;
+        for c in &mut self.collectors {
+            c.offer_record(origin.clone(), &record);
+        }
+        self.projector.recycle(record);
+        Ok(())
+    }
+
+    /// Every query's results, in the order the queries were added.
+    pub fn finish(self) -> Vec<Vec<Output>> {
+        self.collectors.into_iter().map(Collector::finish).collect()
+    }
+}

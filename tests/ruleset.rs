@@ -1,0 +1,146 @@
+//! A rule set reads each event once for all its queries; its results must
+//! be exactly each query's results run on its own (the optimised path
+//! against the plain one), on generated events.
+
+mod common;
+
+use ruleq::engine::{
+    compile_eql, compile_kql, Collector, Origin, Output, QueryOptions, RuleSetBuilder, Runner,
+};
+use ruleq::rule::{self, Language, RuleType};
+use ruleq::syntax::{eql, kql};
+
+enum Q {
+    Eql(eql::Query),
+    Kql(kql::Query),
+}
+
+fn ids(outputs: &[Output]) -> Vec<Vec<u64>> {
+    outputs
+        .iter()
+        .map(|o| match o {
+            Output::Event(h) => vec![h.origin.line],
+            Output::Sequence { events, .. } => events
+                .iter()
+                .map(|e| e.as_ref().map_or(0, |h| h.origin.line))
+                .collect(),
+            Output::Sample { events, .. } => events.iter().map(|h| h.origin.line).collect(),
+        })
+        .collect()
+}
+
+fn compare(queries: &[Q], events: &[String]) -> usize {
+    let options = QueryOptions {
+        now: 1_772_323_200_000_000_000,
+        ..QueryOptions::default()
+    };
+    let mut builder = RuleSetBuilder::new(None);
+    for q in queries {
+        match q {
+            Q::Eql(q) => builder.add_eql(q, &options).unwrap(),
+            Q::Kql(q) => builder.add_kql(q, &options).unwrap(),
+        };
+    }
+    let set = builder.finish();
+    let mut runner = Runner::new(&set);
+    for (i, e) in events.iter().enumerate() {
+        runner
+            .offer(
+                Origin {
+                    file: 0,
+                    line: i as u64 + 1,
+                },
+                e.as_bytes(),
+            )
+            .unwrap();
+    }
+    let together = runner.finish();
+    let mut alerting = 0;
+    for (q, got) in queries.iter().zip(&together) {
+        let alone = match q {
+            Q::Eql(q) => compile_eql(q, &options).unwrap(),
+            Q::Kql(q) => compile_kql(q, &options).unwrap(),
+        };
+        let mut c = Collector::new(&alone);
+        for (i, e) in events.iter().enumerate() {
+            c.offer(
+                Origin {
+                    file: 0,
+                    line: i as u64 + 1,
+                },
+                e.as_bytes(),
+            )
+            .unwrap();
+        }
+        let want = c.finish();
+        assert_eq!(ids(got), ids(&want));
+        alerting += usize::from(!want.is_empty());
+    }
+    alerting
+}
+
+fn generated(n: u64) -> Vec<String> {
+    let mut lines = Vec::new();
+    ruleq::gen::generate(n, 3, |l| lines.push(l.to_string()));
+    lines
+}
+
+#[test]
+fn seed_rules_together_equal_seed_rules_alone() {
+    let mut queries = Vec::new();
+    for file in rule::collect_paths(&[std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/rules"
+    ))])
+    .unwrap()
+    {
+        let loaded = rule::load_file(&file).unwrap();
+        for r in &loaded.rules {
+            let text = &r.query.as_ref().unwrap().text;
+            queries.push(match r.language.as_ref().unwrap().value {
+                Language::Eql => Q::Eql(eql::parse(text).unwrap()),
+                _ => Q::Kql(kql::parse(text).unwrap()),
+            });
+        }
+    }
+    assert_eq!(queries.len(), 2);
+    assert_eq!(
+        compare(&queries, &generated(5_000)),
+        2,
+        "both seed rules alert"
+    );
+}
+
+#[test]
+fn corpus_rules_together_equal_corpus_rules_alone() {
+    let Some(dir) = common::shared("corpus/detection-rules") else {
+        return;
+    };
+    let mut queries = Vec::new();
+    for file in rule::collect_paths(&[dir]).unwrap() {
+        let loaded = rule::load_file(&file).unwrap();
+        for r in &loaded.rules {
+            let runnable = matches!(
+                r.rule_type.as_ref().map(|t| t.value),
+                Some(RuleType::Query | RuleType::Eql)
+            );
+            if !runnable || r.is_deprecated() {
+                continue;
+            }
+            let (Some(q), Some(lang)) = (&r.query, &r.language) else {
+                continue;
+            };
+            queries.push(match lang.value {
+                Language::Eql => Q::Eql(eql::parse(&q.text).unwrap()),
+                Language::Kuery => Q::Kql(kql::parse(&q.text).unwrap()),
+                _ => continue,
+            });
+        }
+    }
+    let alerting = compare(&queries, &generated(300));
+    println!(
+        "corpus: {} query and eql rules run together; {alerting} alert on generated events",
+        queries.len()
+    );
+    assert!(queries.len() > 1_000);
+}
