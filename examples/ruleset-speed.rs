@@ -43,6 +43,15 @@ fn main() {
         }
     }
     let set = builder.finish();
+    let indexed = set
+        .queries
+        .iter()
+        .filter(|q| q.categories().is_some())
+        .count();
+    eprintln!(
+        "{indexed} of {} queries are indexed by event category",
+        set.queries.len()
+    );
     let mut lines = Vec::with_capacity(n as usize);
     ruleq::gen::generate(n, 1, |l| lines.push(l.to_string()));
     let bytes: usize = lines.iter().map(String::len).sum();

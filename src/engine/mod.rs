@@ -122,6 +122,8 @@ pub struct CompiledQuery {
     pub fields: FieldTable,
     /// The timestamp field.
     pub timestamp: FieldId,
+    /// The event category field (rule sets index queries by its values).
+    pub category: FieldId,
     /// The tiebreaker field.
     pub tiebreaker: Option<FieldId>,
     /// `head` / `tail`, in order.
@@ -197,11 +199,13 @@ pub fn compile_eql_in(
     };
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    let category = fields.intern(&options.category_field);
     let plan = typed_plan(plan, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan,
         fields: fields.table.clone(),
         timestamp,
+        category,
         tiebreaker,
         pipes: query.pipes.clone(),
         size: options.size,
@@ -335,15 +339,70 @@ pub fn compile_kql_in(
     let filter = crate::compile::kql::query(query, fields, options.now)?;
     let timestamp = fields.intern(&options.timestamp_field);
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
+    let category = fields.intern(&options.category_field);
     let filter = typed(filter, &fields.table, options.mapping.as_ref(), timestamp);
     Ok(CompiledQuery {
         plan: Plan::Events(filter),
         fields: fields.table.clone(),
         timestamp,
+        category,
         tiebreaker,
         pipes: Vec::new(),
         size: options.size,
     })
+}
+
+impl CompiledQuery {
+    /// The category values an event must have to take any part in this
+    /// query, or `None` when events of any category may. A rule set offers
+    /// an event only to the queries its categories can concern.
+    pub fn categories(&self) -> Option<std::collections::BTreeSet<String>> {
+        let field = self.category;
+        match &self.plan {
+            Plan::Events(f) => required_values(f, field),
+            Plan::Sequence { stages, until, .. } => {
+                let mut all = std::collections::BTreeSet::new();
+                for s in stages.iter().chain(until) {
+                    all.extend(required_values(&s.filter, field)?);
+                }
+                Some(all)
+            }
+            Plan::Sample { stages, .. } => {
+                let mut all = std::collections::BTreeSet::new();
+                for s in stages {
+                    all.extend(required_values(&s.filter, field)?);
+                }
+                Some(all)
+            }
+        }
+    }
+}
+
+/// The values `field` must hold (one of them, exactly) for `filter` to
+/// hold, when the filter says so plainly; `None` when it does not.
+fn required_values(filter: &Filter, field: FieldId) -> Option<std::collections::BTreeSet<String>> {
+    use crate::compile::ir::{Lit, Test};
+    match filter {
+        Filter::Test {
+            field: f,
+            test: Test::Eq(Lit::Str(v)),
+        } if *f == field => Some(std::iter::once(v.clone()).collect()),
+        // One constrained conjunct is enough: take the smallest.
+        Filter::And(children) => children
+            .iter()
+            .filter_map(|c| required_values(c, field))
+            .min_by_key(|s| s.len()),
+        // Every alternative must be constrained.
+        Filter::Or(children) if !children.is_empty() => {
+            let mut all = std::collections::BTreeSet::new();
+            for c in children {
+                all.extend(required_values(c, field)?);
+            }
+            Some(all)
+        }
+        Filter::Const(false) => Some(std::collections::BTreeSet::new()),
+        _ => None,
+    }
 }
 
 /// Where an event came from, for output.

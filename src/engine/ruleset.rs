@@ -6,11 +6,13 @@
 use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Origin, Output, QueryOptions,
 };
+use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
 use crate::diag::Diagnostic;
-use crate::event::Projector;
+use crate::event::{Projector, Value};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
+use std::collections::HashMap;
 
 /// Compiled queries that share one field table.
 #[derive(Debug, Clone)]
@@ -72,14 +74,42 @@ impl<'m> RuleSetBuilder<'m> {
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
+    /// Per category field: which queries each value concerns.
+    by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
+    /// Queries that see every event.
+    always: Vec<usize>,
+    /// Scratch: the queries the current event is offered to.
+    chosen: Vec<usize>,
 }
 
 impl<'s> Runner<'s> {
     /// A runner for every query of `set`.
     pub fn new(set: &'s RuleSet) -> Self {
+        let mut by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
+        let mut always = Vec::new();
+        for (i, q) in set.queries.iter().enumerate() {
+            match q.categories() {
+                None => always.push(i),
+                Some(values) => {
+                    let slot = match by_category.iter().position(|(f, _)| *f == q.category) {
+                        Some(p) => p,
+                        None => {
+                            by_category.push((q.category, HashMap::new()));
+                            by_category.len() - 1
+                        }
+                    };
+                    for v in values {
+                        by_category[slot].1.entry(v).or_default().push(i);
+                    }
+                }
+            }
+        }
         Runner {
             projector: Projector::new(&set.fields),
             collectors: set.queries.iter().map(Collector::new).collect(),
+            by_category,
+            always,
+            chosen: Vec::new(),
         }
     }
 
@@ -87,8 +117,23 @@ impl<'s> Runner<'s> {
     /// returned for the caller to report.
     pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
         let record = self.projector.project(bytes)?;
-        for c in &mut self.collectors {
-            c.offer_record(origin.clone(), &record);
+        // Offer the event only to queries its category can concern, in
+        // query order (each collector keeps its own order anyway).
+        self.chosen.clear();
+        self.chosen.extend_from_slice(&self.always);
+        for (field, index) in &self.by_category {
+            for v in record.values(*field) {
+                if let Value::Str(s) = v {
+                    if let Some(qs) = index.get(s) {
+                        self.chosen.extend_from_slice(qs);
+                    }
+                }
+            }
+        }
+        self.chosen.sort_unstable();
+        self.chosen.dedup();
+        for &i in &self.chosen {
+            self.collectors[i].offer_record(origin.clone(), &record);
         }
         self.projector.recycle(record);
         Ok(())
