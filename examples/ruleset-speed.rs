@@ -48,8 +48,13 @@ fn main() {
         .iter()
         .filter(|q| q.categories().is_some())
         .count();
+    let valued = set
+        .queries
+        .iter()
+        .filter(|q| q.requirement().is_some())
+        .count();
     eprintln!(
-        "{indexed} of {} queries are indexed by event category",
+        "{indexed} of {} queries are indexed by event category, {valued} by a required value",
         set.queries.len()
     );
     let mut lines = Vec::with_capacity(n as usize);

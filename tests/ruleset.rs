@@ -34,6 +34,11 @@ fn compare(queries: &[Q], events: &[String]) -> usize {
         now: 1_772_323_200_000_000_000,
         ..QueryOptions::default()
     };
+    compare_with(queries, events, &options)
+}
+
+fn compare_with(queries: &[Q], events: &[String], options: &QueryOptions) -> usize {
+    let options = options.clone();
     let mut builder = RuleSetBuilder::new(None);
     for q in queries {
         match q {
@@ -143,4 +148,41 @@ fn corpus_rules_together_equal_corpus_rules_alone() {
         queries.len()
     );
     assert!(queries.len() > 1_000);
+}
+
+#[test]
+fn elasticsearch_spec_queries_together_equal_alone() {
+    // Elasticsearch's specs match many events each, so they exercise the
+    // rule set's category and value indexes where generated events cannot.
+    let Some(dir) = common::shared("conformance") else {
+        return;
+    };
+    let mut events: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("python-eql/test_data.json")).unwrap(),
+    )
+    .unwrap();
+    for e in &mut events {
+        let ticks = e["timestamp"].as_i64().unwrap();
+        e["@timestamp"] = serde_json::Value::from(ticks / 10_000 - 11_644_473_600_000);
+    }
+    let lines: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+    let mut queries = Vec::new();
+    for file in ["test_queries.toml", "additional_test_queries.toml"] {
+        let text = std::fs::read_to_string(dir.join("elasticsearch-eql").join(file)).unwrap();
+        let doc: toml::Table = text.parse().unwrap();
+        for q in doc["queries"].as_array().unwrap() {
+            queries.push(Q::Eql(eql::parse(q["query"].as_str().unwrap()).unwrap()));
+        }
+    }
+    let options = QueryOptions {
+        category_field: "event_type".into(),
+        tiebreaker_field: Some("serial_event_id".into()),
+        ..QueryOptions::default()
+    };
+    let alerting = compare_with(&queries, &lines, &options);
+    assert!(
+        alerting > 150,
+        "{alerting} of {} spec queries match",
+        queries.len()
+    );
 }

@@ -378,6 +378,90 @@ impl CompiledQuery {
     }
 }
 
+/// A condition a query's matches all meet: `field` holds one of `values`
+/// (compared after lower-casing when `fold`). Rule sets index queries by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The field.
+    pub field: FieldId,
+    /// Case-insensitive: the values are lower-cased, and so must the
+    /// event's be before lookup.
+    pub fold: bool,
+    /// The values; one must be present.
+    pub values: std::collections::BTreeSet<String>,
+}
+
+impl CompiledQuery {
+    /// For an event query, an exact-value condition (other than the
+    /// category) that every match meets, when the filter states one plainly:
+    /// a term (or case-insensitive term) on a field in a conjunct, or the
+    /// same field in every alternative. Only values that cannot also match
+    /// a number or a boolean qualify, so looking up string values is exact.
+    pub fn requirement(&self) -> Option<Requirement> {
+        match &self.plan {
+            Plan::Events(f) => requirement(f, self.category, &self.fields),
+            _ => None,
+        }
+    }
+}
+
+/// Fields whose values most events share (a few operating systems, event
+/// types, outcomes): indexing by them would filter little, so another
+/// conjunct is preferred.
+const COMMON_FIELDS: &[&str] = &[
+    "host.os.type",
+    "host.os.family",
+    "host.os.platform",
+    "host.os.name",
+    "event.type",
+    "event.action",
+    "event.outcome",
+    "event.kind",
+    "event.module",
+    "event.dataset",
+    "event.provider",
+    "data_stream.dataset",
+    "agent.type",
+    "network.direction",
+    "network.transport",
+    "network.protocol",
+];
+
+fn requirement(filter: &Filter, category: FieldId, table: &FieldTable) -> Option<Requirement> {
+    use crate::compile::ir::{Lit, Test};
+    let plain = |v: &str| v.trim().parse::<f64>().is_err() && !matches!(v, "true" | "false");
+    match filter {
+        Filter::Test { field, test } if *field != category => {
+            let (fold, v) = match test {
+                Test::Eq(Lit::Str(v)) => (false, v),
+                Test::EqFold(v) => (true, v),
+                _ => return None,
+            };
+            plain(v).then(|| Requirement {
+                field: *field,
+                fold,
+                values: std::iter::once(v.clone()).collect(),
+            })
+        }
+        Filter::And(children) => children
+            .iter()
+            .filter_map(|c| requirement(c, category, table))
+            .min_by_key(|r| (COMMON_FIELDS.contains(&table.path(r.field)), r.values.len())),
+        Filter::Or(children) if !children.is_empty() => {
+            let mut all = requirement(&children[0], category, table)?;
+            for c in &children[1..] {
+                let r = requirement(c, category, table)?;
+                if (r.field, r.fold) != (all.field, all.fold) {
+                    return None;
+                }
+                all.values.extend(r.values);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// The values `field` must hold (one of them, exactly) for `filter` to
 /// hold, when the filter says so plainly; `None` when it does not.
 fn required_values(filter: &Filter, field: FieldId) -> Option<std::collections::BTreeSet<String>> {

@@ -78,8 +78,17 @@ pub struct Runner<'s> {
     by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
     /// Queries that see every event.
     always: Vec<usize>,
+    /// Per (field, case folding): which queries each value satisfies.
+    by_value: Vec<(FieldId, bool, HashMap<String, Vec<usize>>)>,
+    /// Per query: whether it has a value requirement.
+    required: Vec<bool>,
+    /// Scratch: the event serial at which each query's requirement was met.
+    met: Vec<u64>,
+    serial: u64,
     /// Scratch: the queries the current event is offered to.
     chosen: Vec<usize>,
+    /// Scratch for lower-casing values.
+    lower: String,
 }
 
 impl<'s> Runner<'s> {
@@ -104,12 +113,36 @@ impl<'s> Runner<'s> {
                 }
             }
         }
+        let mut by_value: Vec<(FieldId, bool, HashMap<String, Vec<usize>>)> = Vec::new();
+        let mut required = vec![false; set.queries.len()];
+        for (i, q) in set.queries.iter().enumerate() {
+            let Some(r) = q.requirement() else { continue };
+            required[i] = true;
+            let slot = match by_value
+                .iter()
+                .position(|(f, fold, _)| (*f, *fold) == (r.field, r.fold))
+            {
+                Some(p) => p,
+                None => {
+                    by_value.push((r.field, r.fold, HashMap::new()));
+                    by_value.len() - 1
+                }
+            };
+            for v in r.values {
+                by_value[slot].2.entry(v).or_default().push(i);
+            }
+        }
         Runner {
             projector: Projector::new(&set.fields),
             collectors: set.queries.iter().map(Collector::new).collect(),
             by_category,
             always,
+            by_value,
+            met: vec![u64::MAX; set.queries.len()],
+            required,
+            serial: 0,
             chosen: Vec::new(),
+            lower: String::new(),
         }
     }
 
@@ -132,6 +165,25 @@ impl<'s> Runner<'s> {
         }
         self.chosen.sort_unstable();
         self.chosen.dedup();
+        // Queries with a value requirement also need one of their values.
+        self.serial += 1;
+        for (field, fold, index) in &self.by_value {
+            for v in record.values(*field) {
+                let Value::Str(s) = v else { continue };
+                let key = if *fold {
+                    self.lower.clear();
+                    self.lower.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+                    self.lower.as_str()
+                } else {
+                    s
+                };
+                for &q in index.get(key).into_iter().flatten() {
+                    self.met[q] = self.serial;
+                }
+            }
+        }
+        let (required, met, serial) = (&self.required, &self.met, self.serial);
+        self.chosen.retain(|&q| !required[q] || met[q] == serial);
         for &i in &self.chosen {
             self.collectors[i].offer_record(origin.clone(), &record);
         }
