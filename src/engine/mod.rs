@@ -688,14 +688,18 @@ impl<'q> Collector<'q> {
         let seq = self.seq;
         self.seq += 1;
         let q = self.query;
-        let ts = timestamp(record, q.timestamp);
+        // The time is read only for events that are kept: most are not.
+        let ts = || timestamp(record, q.timestamp);
         let kept = match &q.plan {
-            Plan::Events(filter) => matches(filter, record).then(|| Kept {
-                hit: hit(record, origin.clone(), ts),
-                sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
-                stages: Vec::new(),
-                missing: Vec::new(),
-                until: Vec::new(),
+            Plan::Events(filter) => matches(filter, record).then(|| {
+                let ts = ts();
+                Kept {
+                    hit: hit(record, origin.clone(), ts),
+                    sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
+                    stages: Vec::new(),
+                    missing: Vec::new(),
+                    until: Vec::new(),
+                }
             }),
             Plan::Sequence { stages, until, .. } => {
                 let mut positive = Vec::new();
@@ -719,6 +723,7 @@ impl<'q> Collector<'q> {
                     _ => Vec::new(),
                 };
                 let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
+                let ts = if any { ts() } else { None };
                 match ts {
                     // Sequences need time; events without it take no part.
                     None if any => {
@@ -745,7 +750,7 @@ impl<'q> Collector<'q> {
                     .filter(|(_, k)| !k.is_empty())
                     .collect();
                 (!matched.is_empty()).then(|| Kept {
-                    hit: hit(record, origin.clone(), ts),
+                    hit: hit(record, origin.clone(), ts()),
                     sort: (0, Tie::None, seq),
                     stages: matched,
                     missing: Vec::new(),
