@@ -467,10 +467,17 @@ fn requirement(filter: &Filter, category: FieldId, table: &FieldTable) -> Option
 fn required_values(filter: &Filter, field: FieldId) -> Option<std::collections::BTreeSet<String>> {
     use crate::compile::ir::{Lit, Test};
     match filter {
+        // Only values no number or boolean could match: the index looks up
+        // string values.
         Filter::Test {
             field: f,
             test: Test::Eq(Lit::Str(v)),
-        } if *f == field => Some(std::iter::once(v.clone()).collect()),
+        } if *f == field
+            && v.trim().parse::<f64>().is_err()
+            && !matches!(v.as_str(), "true" | "false") =>
+        {
+            Some(std::iter::once(v.clone()).collect())
+        }
         // One constrained conjunct is enough: take the smallest.
         Filter::And(children) => children
             .iter()
