@@ -16,29 +16,7 @@ fn without_spans(q: &eql::Query) -> serde_json::Value {
 #[test]
 fn valid_fixtures() {
     for (name, text) in common::fixtures("eql/valid", "eql") {
-        let query = eql::parse(&text)
-            .unwrap_or_else(|d| panic!("{name} failed:\n{}", d.render(&name, &text, false)));
-        let json = serde_json::to_value(&query).unwrap();
-        let violations = common::span_violations(&json, text.len());
-        assert!(violations.is_empty(), "{name}: {violations:#?}");
-        let loose = common::loose_spans(&json, &text);
-        assert!(
-            loose.is_empty(),
-            "{name}: spans with blank edges {loose:#?}"
-        );
-        let printed = eql::print(&query);
-        let again = eql::parse(&printed)
-            .unwrap_or_else(|d| panic!("{name} printed:\n{}", d.render(&name, &printed, false)));
-        assert_eq!(
-            without_spans(&again),
-            without_spans(&query),
-            "{name} round trip"
-        );
-        let snapshot = format!(
-            "{}\n--- canonical ---\n{printed}\n--- ast ---\n{}",
-            text.trim_end(),
-            ruleq::syntax::to_pretty_json(&json)
-        );
+        let snapshot = common::valid_snapshot(&name, &text, eql::parse, eql::print);
         insta::assert_snapshot!(format!("valid__{name}"), snapshot);
     }
 }
@@ -46,16 +24,7 @@ fn valid_fixtures() {
 #[test]
 fn invalid_fixtures() {
     for (name, text) in common::fixtures("eql/invalid", "eql") {
-        let diag = match eql::parse(&text) {
-            Ok(q) => panic!("{name} parsed but should not:\n{}", eql::print(&q)),
-            Err(d) => d,
-        };
-        assert!(diag.span.end <= text.len(), "{name}: span past the end");
-        let snapshot = format!(
-            "{}\n---\n{}",
-            text.trim_end(),
-            diag.render(&format!("{name}.eql"), &text, false)
-        );
+        let snapshot = common::invalid_snapshot(&name, &text, "eql", eql::parse, eql::print);
         insta::assert_snapshot!(format!("invalid__{name}"), snapshot);
     }
 }

@@ -12,29 +12,7 @@ use serde_json::json;
 #[test]
 fn valid_fixtures() {
     for (name, text) in common::fixtures("kql/valid", "kql") {
-        let query = kql::parse(&text)
-            .unwrap_or_else(|d| panic!("{name} failed:\n{}", d.render(&name, &text, false)));
-        let json = serde_json::to_value(&query).unwrap();
-        let violations = common::span_violations(&json, text.len());
-        assert!(violations.is_empty(), "{name}: {violations:#?}");
-        let loose = common::loose_spans(&json, &text);
-        assert!(
-            loose.is_empty(),
-            "{name}: spans with blank edges {loose:#?}"
-        );
-        let printed = kql::print(&query);
-        let again = kql::parse(&printed)
-            .unwrap_or_else(|d| panic!("{name} printed:\n{}", d.render(&name, &printed, false)));
-        assert_eq!(
-            again.without_spans(),
-            query.without_spans(),
-            "{name} round trip via {printed:?}"
-        );
-        let snapshot = format!(
-            "{}\n--- canonical ---\n{printed}\n--- ast ---\n{}",
-            text.trim_end(),
-            ruleq::syntax::to_pretty_json(&json)
-        );
+        let snapshot = common::valid_snapshot(&name, &text, kql::parse, kql::print);
         insta::assert_snapshot!(format!("valid__{name}"), snapshot);
     }
 }
@@ -42,16 +20,7 @@ fn valid_fixtures() {
 #[test]
 fn invalid_fixtures() {
     for (name, text) in common::fixtures("kql/invalid", "kql") {
-        let diag = match kql::parse(&text) {
-            Ok(q) => panic!("{name} parsed but should not:\n{}", kql::print(&q)),
-            Err(d) => d,
-        };
-        assert!(diag.span.end <= text.len(), "{name}: span past the end");
-        let snapshot = format!(
-            "{}\n---\n{}",
-            text.trim_end(),
-            diag.render(&format!("{name}.kql"), &text, false)
-        );
+        let snapshot = common::invalid_snapshot(&name, &text, "kql", kql::parse, kql::print);
         insta::assert_snapshot!(format!("invalid__{name}"), snapshot);
     }
 }

@@ -114,36 +114,8 @@ pub fn eval<'d, D: Document>(s: &Script, doc: &'d D) -> Value<'d> {
             _ => Value::Null,
         },
         Script::IsNull(inner) => Value::Bool(eval(inner, doc) == Value::Null),
-        Script::And(parts) => {
-            let mut saw_null = false;
-            for p in parts {
-                match eval(p, doc) {
-                    Value::Bool(false) => return Value::Bool(false),
-                    Value::Bool(true) => {}
-                    _ => saw_null = true,
-                }
-            }
-            if saw_null {
-                Value::Null
-            } else {
-                Value::Bool(true)
-            }
-        }
-        Script::Or(parts) => {
-            let mut saw_null = false;
-            for p in parts {
-                match eval(p, doc) {
-                    Value::Bool(true) => return Value::Bool(true),
-                    Value::Bool(false) => {}
-                    _ => saw_null = true,
-                }
-            }
-            if saw_null {
-                Value::Null
-            } else {
-                Value::Bool(false)
-            }
-        }
+        Script::And(parts) => connective(parts, doc, false),
+        Script::Or(parts) => connective(parts, doc, true),
         Script::Compare(op, l, r) => match compare(&eval(l, doc), &eval(r, doc)) {
             Some(o) => Value::Bool(op_holds(*op, o)),
             None => Value::Null,
@@ -214,6 +186,24 @@ pub fn eval<'d, D: Document>(s: &Script, doc: &'d D) -> Value<'d> {
             let args: Vec<Value> = args.iter().map(|a| eval(a, doc)).collect();
             call(*function, *case_insensitive, args)
         }
+    }
+}
+
+/// `and` (`decisive` false) or `or` (`decisive` true) with SQL null logic:
+/// the decisive value wins outright, otherwise any null makes the result null.
+fn connective<D: Document>(parts: &[Script], doc: &D, decisive: bool) -> Value<'static> {
+    let mut saw_null = false;
+    for p in parts {
+        match eval(p, doc) {
+            Value::Bool(b) if b == decisive => return Value::Bool(decisive),
+            Value::Bool(_) => {}
+            _ => saw_null = true,
+        }
+    }
+    if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(!decisive)
     }
 }
 

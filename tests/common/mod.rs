@@ -154,3 +154,63 @@ pub fn stdout(o: &std::process::Output) -> String {
 pub fn stderr(o: &std::process::Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("UTF-8 output")
 }
+
+/// Parses a valid fixture, checks that spans nest and have no blank edges
+/// and that printing parses back to the same AST, and returns the snapshot
+/// text: the query, its canonical form, its AST.
+pub fn valid_snapshot<Q: serde::Serialize>(
+    name: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Result<Q, ruleq::diag::Diagnostic>,
+    print: impl Fn(&Q) -> String,
+) -> String {
+    let query =
+        parse(text).unwrap_or_else(|d| panic!("{name} failed:\n{}", d.render(name, text, false)));
+    let json = serde_json::to_value(&query).unwrap();
+    let violations = span_violations(&json, text.len());
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
+    let loose = loose_spans(&json, text);
+    assert!(
+        loose.is_empty(),
+        "{name}: spans with blank edges {loose:#?}"
+    );
+    let printed = print(&query);
+    let again = parse(&printed)
+        .unwrap_or_else(|d| panic!("{name} printed:\n{}", d.render(name, &printed, false)));
+    let bare = |q: &Q| {
+        let mut v = serde_json::to_value(q).unwrap();
+        ruleq::syntax::strip_spans(&mut v);
+        v
+    };
+    assert_eq!(
+        bare(&again),
+        bare(&query),
+        "{name} round trip via {printed:?}"
+    );
+    format!(
+        "{}\n--- canonical ---\n{printed}\n--- ast ---\n{}",
+        text.trim_end(),
+        ruleq::syntax::to_pretty_json(&json)
+    )
+}
+
+/// Parses an invalid fixture, which must fail with a span inside the text,
+/// and returns the snapshot text: the query and the rendered diagnostic.
+pub fn invalid_snapshot<Q>(
+    name: &str,
+    text: &str,
+    ext: &str,
+    parse: impl Fn(&str) -> Result<Q, ruleq::diag::Diagnostic>,
+    print: impl Fn(&Q) -> String,
+) -> String {
+    let diag = match parse(text) {
+        Ok(q) => panic!("{name} parsed but should not:\n{}", print(&q)),
+        Err(d) => d,
+    };
+    assert!(diag.span.end <= text.len(), "{name}: span past the end");
+    format!(
+        "{}\n---\n{}",
+        text.trim_end(),
+        diag.render(&format!("{name}.{ext}"), text, false)
+    )
+}
