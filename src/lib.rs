@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod check;
 pub mod compile;
 pub mod diag;

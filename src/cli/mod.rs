@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod parse;
 mod query;
+mod run;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]
@@ -26,6 +27,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Run a query over event files and print the results as NDJSON.
     Query(query::QueryArgs),
+    /// Run rules over event files and write the alerts Kibana would write.
+    Run(run::RunArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -36,5 +39,6 @@ pub fn run() -> i32 {
         Command::Fmt(args) => parse::fmt(args),
         Command::Check(args) => check::check(args),
         Command::Query(args) => query::query(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -262,6 +262,23 @@ pub struct DateMath {
     pub ops: Vec<DateMathOp>,
 }
 
+impl std::fmt::Display for DateMath {
+    /// Writes the expression back as Kibana stores it: `now-9m`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("now")?;
+        for op in &self.ops {
+            match *op {
+                DateMathOp::Add { amount, unit } if amount < 0 => {
+                    write!(f, "-{}{unit}", amount.unsigned_abs())?
+                }
+                DateMathOp::Add { amount, unit } => write!(f, "+{amount}{unit}")?,
+                DateMathOp::Round { unit } => write!(f, "/{unit}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 impl DateMath {
     /// Parses `now` followed by any number of `+N<unit>`, `-N<unit>` and
     /// `/<unit>` operations, with the units Elasticsearch date math knows.
@@ -711,6 +728,9 @@ mod tests {
             Some(-3300)
         );
         assert_eq!(DateMath::parse("now-30d/d").unwrap().offset_seconds(), None);
+        for text in ["now", "now-9m", "now-1h+5m", "now-30d/d"] {
+            assert_eq!(DateMath::parse(text).unwrap().to_string(), text);
+        }
         for bad in ["", "now-", "now-9", "now-9x", "9m", "now 9m", "now-9mm"] {
             assert_eq!(DateMath::parse(bad), None, "{bad}");
         }

@@ -1,0 +1,472 @@
+//! Alert documents shaped like Kibana's `.alerts-security.alerts-*`
+//! documents: the source event's own fields, `event.kind: "signal"`, and
+//! flat dotted `kibana.alert.*` keys carrying the rule's metadata.
+//!
+//! An EQL sequence gives one building-block alert per event plus one shell
+//! alert holding the fields every event of the sequence shares, linked by
+//! `kibana.alert.group.id`, as Kibana's EQL executor writes them.
+
+use crate::rule::{Rule, RuleType, Spanned};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Serializes a rule keyword (severity, type, language) to JSON.
+trait ErasedSerialize {
+    fn to_json(&self) -> Value;
+}
+
+impl<T: serde::Serialize> ErasedSerialize for T {
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// One source event of an alert.
+#[derive(Debug, Clone)]
+pub struct SourceEvent<'a> {
+    /// The event's identity: its `_id`, or `file:line` when it has none.
+    pub id: String,
+    /// The index it came from (`_index` or `--index`), when known.
+    pub index: Option<String>,
+    /// The event's `_source` object.
+    pub source: &'a Map<String, Value>,
+    /// The event time as Elasticsearch renders it, when the event has one.
+    pub time: Option<String>,
+}
+
+/// What every alert of one run shares.
+#[derive(Debug, Clone)]
+pub struct Context<'r> {
+    /// The rule that raised the alerts.
+    pub rule: &'r Rule,
+    /// The execution time (Kibana writes it into `@timestamp`), rendered.
+    pub now: String,
+}
+
+/// A hex SHA-256 of the parts, each followed by a separator byte, so that
+/// re-runs give the same alert ids.
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Context<'_> {
+    fn rule_id(&self) -> &str {
+        self.rule.id().unwrap_or("")
+    }
+
+    /// Kibana's `rule_type_id` and `category` for the rule's type.
+    fn rule_kind(&self) -> (&'static str, &'static str) {
+        match self.rule.rule_type.as_ref().map(|t| t.value) {
+            Some(RuleType::Eql) => ("siem.eqlRule", "Event Correlation Rule"),
+            Some(RuleType::Threshold) => ("siem.thresholdRule", "Threshold Rule"),
+            Some(RuleType::NewTerms) => ("siem.newTermsRule", "New Terms Rule"),
+            Some(RuleType::ThreatMatch) => ("siem.indicatorRule", "Indicator Match Rule"),
+            Some(RuleType::MachineLearning) => ("siem.mlRule", "Machine Learning Rule"),
+            Some(RuleType::Esql) => ("siem.esqlRule", "ES|QL Rule"),
+            _ => ("siem.queryRule", "Custom Query Rule"),
+        }
+    }
+
+    /// The `kibana.alert.rule.*` keys, and the other keys every alert of
+    /// the rule carries.
+    fn rule_fields(&self, out: &mut Map<String, Value>) {
+        let rule = self.rule;
+        let id = self.rule_id();
+        let (type_id, category) = self.rule_kind();
+        let mut put = |k: &str, v: Value| {
+            out.insert(format!("kibana.alert.rule.{k}"), v);
+        };
+        put("category", category.into());
+        put("consumer", "siem".into());
+        put("producer", "siem".into());
+        put("rule_type_id", type_id.into());
+        // Offline there is no saved object: its id is derived from the rule id.
+        put("uuid", digest(&["rule", id])[..32].to_string().into());
+        put("rule_id", id.into());
+        let strings = |list: &[Spanned<String>]| -> Value {
+            list.iter().map(|s| Value::from(s.value.as_str())).collect()
+        };
+        let text = |s: &Option<Spanned<String>>| s.as_ref().map(|s| Value::from(s.value.as_str()));
+        if let Some(v) = text(&rule.name) {
+            put("name", v);
+        }
+        if let Some(v) = text(&rule.description) {
+            put("description", v);
+        }
+        if let Some(t) = &rule.rule_type {
+            put("type", t.value.to_json());
+        }
+        if let Some(l) = &rule.language {
+            put("language", l.value.to_json());
+        }
+        if let Some(q) = &rule.query {
+            put("query", q.text.as_str().into());
+        }
+        if rule.data_view_id.is_none() {
+            put("index", strings(&rule.index));
+        } else if let Some(v) = text(&rule.data_view_id) {
+            put("data_view_id", v);
+        }
+        if let Some(s) = &rule.severity {
+            put("severity", s.value.to_json());
+        }
+        if let Some(r) = &rule.risk_score {
+            put("risk_score", r.value.into());
+        }
+        put("tags", strings(&rule.tags));
+        put("references", strings(&rule.references));
+        put("author", strings(&rule.author));
+        put("false_positives", strings(&rule.false_positives));
+        if let Some(v) = text(&rule.license) {
+            put("license", v);
+        }
+        put(
+            "threat",
+            serde_json::to_value(&rule.threat).unwrap_or_default(),
+        );
+        // Kibana's defaults where the rule file leaves them out.
+        let interval = rule
+            .interval
+            .as_ref()
+            .map_or("5m".into(), |i| i.value.to_string());
+        let from = rule
+            .from
+            .as_ref()
+            .map_or("now-6m".into(), |f| f.value.to_string());
+        let to = rule
+            .to
+            .as_ref()
+            .map_or("now".into(), |t| t.value.to_string());
+        put("interval", interval.into());
+        put("from", from.into());
+        put("to", to.into());
+        put(
+            "max_signals",
+            rule.max_signals.as_ref().map_or(100, |m| m.value).into(),
+        );
+        put(
+            "version",
+            rule.version.as_ref().map_or(1, |v| v.value).into(),
+        );
+        put(
+            "enabled",
+            rule.enabled.as_ref().is_none_or(|e| e.value).into(),
+        );
+        for (key, value) in [
+            ("building_block_type", &rule.building_block_type),
+            ("timestamp_override", &rule.timestamp_override),
+            ("note", &rule.note),
+            ("setup", &rule.setup),
+        ] {
+            if let Some(v) = text(value) {
+                put(key, v);
+            }
+        }
+        put("immutable", false.into());
+        put("exceptions_list", Value::Array(Vec::new()));
+        for key in ["severity_mapping", "risk_score_mapping"] {
+            put(key, Value::Array(Vec::new()));
+        }
+        let severity = rule
+            .severity
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .unwrap_or(Value::Null);
+        out.insert("kibana.alert.severity".into(), severity);
+        let risk = rule
+            .risk_score
+            .as_ref()
+            .map_or(Value::Null, |r| r.value.into());
+        out.insert("kibana.alert.risk_score".into(), risk);
+        out.insert("kibana.alert.status".into(), "active".into());
+        out.insert("kibana.alert.workflow_status".into(), "open".into());
+        out.insert(
+            "kibana.space_ids".into(),
+            vec![Value::from("default")].into(),
+        );
+        out.insert(
+            "kibana.alert.rule.execution.type".into(),
+            "scheduled".into(),
+        );
+    }
+
+    fn severity_text(&self) -> String {
+        self.rule
+            .severity
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    fn rule_name(&self) -> &str {
+        self.rule.name.as_ref().map_or("", |n| n.value.as_str())
+    }
+
+    /// One alert per matching event (query rules and EQL event queries).
+    pub fn event_alert(&self, event: &SourceEvent) -> Map<String, Value> {
+        let uuid = digest(&["event", self.rule_id(), &event.id]);
+        let mut alert = self.base(event);
+        alert.insert("kibana.alert.uuid".into(), uuid.into());
+        alert.insert("kibana.alert.depth".into(), 1.into());
+        alert.insert(
+            "kibana.alert.ancestors".into(),
+            vec![ancestor(event)].into(),
+        );
+        alert.insert(
+            "kibana.alert.reason".into(),
+            self.reason(event.source).into(),
+        );
+        alert
+    }
+
+    /// The alerts of one EQL sequence: a building block per event, in
+    /// stage order, then the shell alert.
+    pub fn sequence_alerts(&self, events: &[SourceEvent]) -> Vec<Map<String, Value>> {
+        let mut ids: Vec<&str> = vec!["sequence", self.rule_id()];
+        ids.extend(events.iter().map(|e| e.id.as_str()));
+        let group = digest(&ids);
+        let mut out = Vec::with_capacity(events.len() + 1);
+        let mut ancestors = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            let uuid = digest(&["building-block", &group, &i.to_string()]);
+            let mut alert = self.base(event);
+            alert.insert("kibana.alert.uuid".into(), uuid.clone().into());
+            alert.insert("kibana.alert.depth".into(), 1.into());
+            alert.insert(
+                "kibana.alert.ancestors".into(),
+                vec![ancestor(event)].into(),
+            );
+            alert.insert(
+                "kibana.alert.reason".into(),
+                self.reason(event.source).into(),
+            );
+            alert.insert("kibana.alert.building_block_type".into(), "default".into());
+            alert.insert("kibana.alert.group.id".into(), group.clone().into());
+            alert.insert("kibana.alert.group.index".into(), i.into());
+            ancestors.push(ancestor(event));
+            let mut own = Map::new();
+            own.insert("id".into(), uuid.into());
+            own.insert("type".into(), "signal".into());
+            own.insert("index".into(), "".into());
+            own.insert("depth".into(), 1.into());
+            own.insert("rule".into(), self.rule_id().into());
+            ancestors.push(Value::Object(own));
+            out.push(alert);
+        }
+        // The shell: the fields every event shares, and the group.
+        let shared = events
+            .iter()
+            .map(|e| Value::Object(e.source.clone()))
+            .reduce(|a, b| intersect(&a, &b).unwrap_or(Value::Object(Map::new())))
+            .unwrap_or(Value::Object(Map::new()));
+        let shared = match shared {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut shell = Map::new();
+        shell.insert("@timestamp".into(), self.now.clone().into());
+        for (k, v) in &shared {
+            shell.insert(k.clone(), v.clone());
+        }
+        shell.insert("event".into(), event_object(shared.get("event")));
+        self.rule_fields(&mut shell);
+        if let Some(t) = events.first().and_then(|e| e.time.clone()) {
+            shell.insert("kibana.alert.original_time".into(), t.into());
+        }
+        shell.insert(
+            "kibana.alert.uuid".into(),
+            digest(&["shell", &group]).into(),
+        );
+        shell.insert("kibana.alert.depth".into(), 2.into());
+        shell.insert("kibana.alert.ancestors".into(), ancestors.into());
+        shell.insert("kibana.alert.reason".into(), self.reason(&shared).into());
+        shell.insert("kibana.alert.group.id".into(), group.into());
+        out.push(shell);
+        out
+    }
+
+    /// The source fields, `event.kind: "signal"`, the original event's
+    /// fields and the rule's fields.
+    fn base(&self, event: &SourceEvent) -> Map<String, Value> {
+        let mut alert = Map::new();
+        alert.insert("@timestamp".into(), self.now.clone().into());
+        for (k, v) in event.source {
+            if k == "@timestamp" || k.starts_with("kibana.") {
+                continue;
+            }
+            alert.insert(k.clone(), v.clone());
+        }
+        if let Some(Value::Object(original)) = event.source.get("event") {
+            let mut flat = Map::new();
+            flatten("kibana.alert.original_event", original, &mut flat);
+            alert.extend(flat);
+        }
+        alert.insert("event".into(), event_object(event.source.get("event")));
+        self.rule_fields(&mut alert);
+        if let Some(t) = &event.time {
+            alert.insert("kibana.alert.original_time".into(), t.clone().into());
+        }
+        alert
+    }
+
+    /// Kibana's reason sentence: what the event was, who and where, and
+    /// which alert it raised.
+    fn reason(&self, source: &Map<String, Value>) -> String {
+        let get = |path: &str| -> Option<String> {
+            let mut v = source.get(path).or_else(|| {
+                let mut cur = source;
+                let mut parts = path.split('.').peekable();
+                while let Some(p) = parts.next() {
+                    let next = cur.get(p)?;
+                    if parts.peek().is_none() {
+                        return Some(next);
+                    }
+                    cur = next.as_object()?;
+                }
+                None
+            })?;
+            if let Value::Array(items) = v {
+                v = items.first()?;
+            }
+            match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        };
+        let mut parts = Vec::new();
+        if let Some(p) = get("process.name") {
+            parts.push(format!("process {p}"));
+        }
+        if let Some(p) = get("process.parent.name") {
+            parts.push(format!("parent process {p}"));
+        }
+        if let Some(f) = get("file.name") {
+            parts.push(format!("file {f}"));
+        }
+        let endpoint = |ip: &str, port: &str| {
+            get(ip).map(|i| match get(port) {
+                Some(p) => format!("{i}:{p}"),
+                None => i,
+            })
+        };
+        if let Some(s) = endpoint("source.ip", "source.port") {
+            parts.push(format!("source {s}"));
+        }
+        if let Some(d) = endpoint("destination.ip", "destination.port") {
+            parts.push(format!("destination {d}"));
+        }
+        let category = get("event.category").unwrap_or_else(|| "event".into());
+        let mut text = if category == "event" {
+            "event".to_string()
+        } else {
+            format!("{category} event")
+        };
+        if !parts.is_empty() {
+            text.push_str(" with ");
+            text.push_str(&parts.join(", "));
+        }
+        if let Some(u) = get("user.name") {
+            text.push_str(&format!(" by {u}"));
+        }
+        if let Some(h) = get("host.name") {
+            text.push_str(&format!(" on {h}"));
+        }
+        format!(
+            "{text} created {} alert {}.",
+            self.severity_text(),
+            self.rule_name()
+        )
+    }
+}
+
+/// The ancestor entry for a source event.
+fn ancestor(event: &SourceEvent) -> Value {
+    let mut a = Map::new();
+    a.insert("id".into(), event.id.clone().into());
+    a.insert("type".into(), "event".into());
+    a.insert(
+        "index".into(),
+        event.index.clone().unwrap_or_default().into(),
+    );
+    a.insert("depth".into(), 0.into());
+    Value::Object(a)
+}
+
+/// The alert's `event` object: the source's, with `kind: "signal"`.
+fn event_object(source: Option<&Value>) -> Value {
+    let mut e = match source {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    e.insert("kind".into(), "signal".into());
+    Value::Object(e)
+}
+
+/// `prefix.key` for every leaf of `object` (arrays are leaves).
+fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Map<String, Value>) {
+    for (k, v) in object {
+        let key = format!("{prefix}.{k}");
+        match v {
+            Value::Object(inner) => flatten(&key, inner, out),
+            _ => {
+                out.insert(key, v.clone());
+            }
+        }
+    }
+}
+
+/// The part of two documents they share: equal leaves, and objects whose
+/// shared part is not empty.
+fn intersect(a: &Value, b: &Value) -> Option<Value> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut out = Map::new();
+            for (k, v) in x {
+                if let Some(w) = y.get(k) {
+                    if let Some(common) = intersect(v, w) {
+                        out.insert(k.clone(), common);
+                    }
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        _ => (a == b).then(|| a.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shared_fields_keep_only_equal_leaves() {
+        let a = json!({"host": {"name": "h1", "os": {"type": "linux"}}, "process": {"pid": 1}});
+        let b = json!({"host": {"name": "h1", "os": {"type": "windows"}}, "process": {"pid": 2}});
+        assert_eq!(intersect(&a, &b), Some(json!({"host": {"name": "h1"}})));
+    }
+
+    #[test]
+    fn original_event_fields_are_flat() {
+        let mut out = Map::new();
+        let e = json!({"category": ["network"], "action": "x", "a": {"b": 1}});
+        flatten(
+            "kibana.alert.original_event",
+            e.as_object().unwrap(),
+            &mut out,
+        );
+        assert_eq!(
+            out["kibana.alert.original_event.category"],
+            json!(["network"])
+        );
+        assert_eq!(out["kibana.alert.original_event.a.b"], json!(1));
+    }
+}

@@ -1,0 +1,545 @@
+//! `ruleq run`: every rule under the rule paths over event files in one
+//! pass, alerts written as Kibana writes them.
+
+use clap::{Args, ValueEnum};
+use ruleq::alert::{Context, SourceEvent};
+use ruleq::check::{self, output, Report};
+use ruleq::compile::date::format_iso;
+use ruleq::diag::Severity;
+use ruleq::engine::{now_nanos, Hit, Output, QueryOptions, RuleSetBuilder, Runner};
+use ruleq::event::{EventSource, Input, Item, Malformed};
+use ruleq::mapping::Mapping;
+use ruleq::rule::{self, Language, Rule, RuleType};
+use ruleq::syntax::{eql, kql};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// How alerts are written.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertFormat {
+    /// One alert document per line.
+    Ndjson,
+    /// One JSON array of alert documents.
+    Json,
+    /// Alerts grouped by rule: severity, time, host, process and reason.
+    Table,
+}
+
+/// Arguments of `ruleq run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Rule files (.toml, .json, .ndjson) or folders (repeatable).
+    #[arg(
+        short = 'r',
+        long = "rules",
+        value_name = "PATH",
+        default_value = "rules"
+    )]
+    rules: Vec<PathBuf>,
+    /// Event files or folders: NDJSON or JSON arrays, optionally .gz or .zst
+    /// (standard input when none is given).
+    #[arg(value_name = "EVENTS")]
+    events: Vec<PathBuf>,
+    /// Output format (default: table on a terminal, ndjson otherwise).
+    #[arg(long, value_enum)]
+    format: Option<AlertFormat>,
+    /// Write the alerts to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The execution time, as RFC 3339: Kibana writes it into each alert's
+    /// `@timestamp` (default: the clock). With it the output is reproducible.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// Exit 1 when any alert was written (for CI).
+    #[arg(long)]
+    fail_on_alert: bool,
+    /// No summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+    /// An Elasticsearch index mapping (repeatable; merged): field types drive
+    /// comparisons, aliases resolve through it.
+    #[arg(long = "mapping", value_name = "FILE")]
+    mappings: Vec<PathBuf>,
+}
+
+/// A rule that runs, and its query's place in the rule set.
+struct Loaded<'r> {
+    rule: &'r Rule,
+    query: usize,
+}
+
+/// A string-valued key of the rule outside the modelled ones.
+fn other_string<'r>(rule: &'r Rule, key: &str) -> Option<&'r str> {
+    rule.other
+        .iter()
+        .find(|e| e.key == key)
+        .and_then(|e| match &e.value.value {
+            rule::value::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+fn parse_now(text: &Option<String>) -> Result<i64, String> {
+    match text {
+        None => Ok(now_nanos()),
+        Some(text) => match ruleq::compile::date::parse_iso(text) {
+            Some(t) if text.contains('T') || text.contains('t') => Ok(t.lo),
+            _ => Err(format!(
+                "--now {text}: expected an RFC 3339 time such as 2024-05-01T10:00:00Z"
+            )),
+        },
+    }
+}
+
+/// Runs `ruleq run`: exit 0, 1 with `--fail-on-alert` and alerts, 2 usage or
+/// I/O errors, 3 when some rules could not be loaded.
+pub fn run(args: RunArgs) -> i32 {
+    let started = Instant::now();
+    let now = match parse_now(&args.now) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mapping = match Mapping::from_files(&args.mappings) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let paths = match rule::collect_paths(&args.rules) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut files = Vec::with_capacity(paths.len());
+    for path in &paths {
+        match rule::load_file(path) {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        }
+    }
+    // The checks decide which rules load: a rule with an error does not run.
+    let report = check::check(files, mapping.as_ref());
+    let errors: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.diagnostic.severity == Severity::Error)
+        .cloned()
+        .collect();
+    let broken: Vec<(usize, Option<usize>)> = errors.iter().map(|f| (f.file, f.rule)).collect();
+    if !errors.is_empty() {
+        let only_errors = Report {
+            files: report.files.clone(),
+            findings: errors,
+        };
+        let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        eprint!("{}", output::human(&only_errors, color));
+    }
+    let options = QueryOptions {
+        now,
+        mapping: mapping.clone(),
+        ..QueryOptions::default()
+    };
+    let mut builder = RuleSetBuilder::new(mapping.as_ref());
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut not_run: Vec<String> = Vec::new();
+    let mut failed_rules = 0usize;
+    for (fi, file) in report.files.iter().enumerate() {
+        for (ri, rule) in file.rules.iter().enumerate() {
+            let name = rule.name.as_ref().map_or("(unnamed)", |n| n.value.as_str());
+            if broken.contains(&(fi, Some(ri))) || broken.contains(&(fi, None)) {
+                failed_rules += 1;
+                continue;
+            }
+            let kind = rule.rule_type.as_ref().map(|t| t.value);
+            let language = rule.language.as_ref().map(|l| l.value);
+            let Some(query) = &rule.query else {
+                not_run.push(format!("{name}: no query"));
+                continue;
+            };
+            let mut opts = options.clone();
+            if let Some(t) = &rule.timestamp_override {
+                opts.timestamp_field = t.value.clone();
+            }
+            if let Some(c) = other_string(rule, "event_category_override") {
+                opts.category_field = c.to_string();
+            }
+            if let Some(t) = other_string(rule, "tiebreaker_field") {
+                opts.tiebreaker_field = Some(t.to_string());
+            }
+            let added = match (kind, language) {
+                (Some(RuleType::Eql), _) => {
+                    eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
+                }
+                (Some(RuleType::Query), Some(Language::Kuery) | None) => {
+                    kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts))
+                }
+                (Some(RuleType::Query), Some(Language::Lucene)) => {
+                    not_run.push(format!("{name}: Lucene queries are not evaluated"));
+                    continue;
+                }
+                (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
+                    let k = serde_json::to_value(k).unwrap_or_default();
+                    not_run.push(format!("{name}: {k} rules cannot be evaluated offline"));
+                    continue;
+                }
+                (Some(k), _) => {
+                    let k = serde_json::to_value(k).unwrap_or_default();
+                    not_run.push(format!("{name}: {k} rules are not evaluated yet"));
+                    continue;
+                }
+                (None, _) => {
+                    not_run.push(format!("{name}: no rule type"));
+                    continue;
+                }
+            };
+            match added {
+                Ok(index) => loaded.push(Loaded { rule, query: index }),
+                Err(d) => {
+                    let d = check::query::into_file(d, query);
+                    eprint!(
+                        "{}",
+                        d.render(&file.path.display().to_string(), &file.source, false)
+                    );
+                    failed_rules += 1;
+                }
+            }
+        }
+    }
+    for line in &not_run {
+        eprintln!("note: not run: {line}");
+    }
+    for l in &loaded {
+        if l.rule.alert_suppression.is_some() {
+            eprintln!(
+                "note: {}: alert_suppression is not applied",
+                l.rule.name.as_ref().map_or("", |n| n.value.as_str())
+            );
+        }
+    }
+    let set = builder.finish();
+
+    // One pass over the events.
+    let inputs: Vec<Input> = if args.events.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        args.events.iter().cloned().map(Input::Path).collect()
+    };
+    let mut source = match EventSource::new(&inputs) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut runner = Runner::new(&set);
+    let mut event_files: Vec<PathBuf> = Vec::new();
+    let (mut read, mut malformed) = (0u64, 0u64);
+    let mut io_failed = false;
+    while let Some(item) = source.next_item() {
+        match item {
+            Ok(Item::Event(raw)) => {
+                read += 1;
+                if event_files.last().map(PathBuf::as_path) != Some(raw.path) {
+                    event_files.push(raw.path.to_path_buf());
+                }
+                let origin = ruleq::engine::Origin {
+                    file: event_files.len() - 1,
+                    line: raw.pos.number(),
+                };
+                if let Err(e) = runner.offer(origin, raw.bytes) {
+                    eprintln!("{}", Malformed::new(&raw, &e));
+                    malformed += 1;
+                }
+            }
+            Ok(Item::Malformed(m)) => {
+                read += 1;
+                eprintln!("{m}");
+                malformed += 1;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                io_failed = true;
+            }
+        }
+    }
+    let results = runner.finish();
+
+    // Alerts, ordered by original event time, then rule id, then alert id.
+    let now_text = format_iso(now, false);
+    // A sequence's documents stay together, in the order Kibana writes them.
+    type Keyed = (i64, String, String, usize, Map<String, Value>);
+    let mut alerts: Vec<Keyed> = Vec::new();
+    let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for l in &loaded {
+        let ctx = Context {
+            rule: l.rule,
+            now: now_text.clone(),
+        };
+        let rule_id = l.rule.id().unwrap_or("").to_string();
+        let mut count = 0usize;
+        for out in &results[l.query] {
+            let (time, docs) = match out {
+                Output::Event(hit) => {
+                    let ev = OwnedEvent::read(hit, &event_files);
+                    (hit.timestamp, vec![ctx.event_alert(&ev.view())])
+                }
+                Output::Sequence { events, .. } => {
+                    let hits: Vec<&Hit> = events.iter().flatten().collect();
+                    let owned: Vec<_> = hits
+                        .iter()
+                        .map(|h| OwnedEvent::read(h, &event_files))
+                        .collect();
+                    let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
+                    (
+                        hits.first().and_then(|h| h.timestamp),
+                        ctx.sequence_alerts(&views),
+                    )
+                }
+                Output::Sample { events, .. } => {
+                    // A sample's events form one group, as a sequence's do.
+                    let owned: Vec<_> = events
+                        .iter()
+                        .map(|h| OwnedEvent::read(h, &event_files))
+                        .collect();
+                    let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
+                    (
+                        events.first().and_then(|h| h.timestamp),
+                        ctx.sequence_alerts(&views),
+                    )
+                }
+            };
+            count += 1;
+            // Documents of one result share the last one's id (the
+            // shell's for a sequence) as their sort key.
+            let key = docs
+                .last()
+                .and_then(|d| d.get("kibana.alert.uuid"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            for (pos, d) in docs.into_iter().enumerate() {
+                alerts.push((
+                    time.unwrap_or(i64::MIN),
+                    rule_id.clone(),
+                    key.clone(),
+                    pos,
+                    d,
+                ));
+            }
+        }
+        let name = l
+            .rule
+            .name
+            .as_ref()
+            .map_or("", |n| n.value.as_str())
+            .to_string();
+        let severity = l
+            .rule
+            .severity
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        if count > 0 {
+            *per_rule.entry((name, severity)).or_default() += count;
+        }
+    }
+    alerts.sort_by(|a, b| (a.0, &a.1, &a.2, a.3).cmp(&(b.0, &b.1, &b.2, b.3)));
+
+    let written = alerts.len();
+    if let Err(e) = write_alerts(&args, alerts.into_iter().map(|a| a.4)) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: writing alerts: {e}");
+            return 2;
+        }
+    }
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} rules run, {} not run, {} failed to load",
+            loaded.len(),
+            not_run.len(),
+            failed_rules
+        );
+        eprintln!(
+            "{read} events read ({malformed} malformed), {written} alert documents in {secs:.2} s ({:.0} events/s)",
+            read as f64 / secs.max(1e-9)
+        );
+        for ((name, severity), n) in &per_rule {
+            eprintln!("  {n:>6}  {severity:<8}  {name}");
+        }
+    }
+    if io_failed {
+        2
+    } else if failed_rules > 0 {
+        3
+    } else if args.fail_on_alert && written > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// A matching event read back for its alert.
+struct OwnedEvent {
+    source: Map<String, Value>,
+    id: String,
+    index: Option<String>,
+    time: Option<String>,
+}
+
+impl OwnedEvent {
+    /// The hit's source object and its identity (`_id`, else file:line).
+    fn read(hit: &Hit, files: &[PathBuf]) -> OwnedEvent {
+        let parsed: Map<String, Value> = serde_json::from_slice(&hit.source).unwrap_or_default();
+        let text =
+            |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+        let (id, index) = (text(&parsed, "_id"), text(&parsed, "_index"));
+        let source = match parsed.get("_source") {
+            Some(Value::Object(inner)) => inner.clone(),
+            _ => {
+                let mut m = parsed;
+                m.shift_remove("_id");
+                m.shift_remove("_index");
+                m
+            }
+        };
+        let file = files
+            .get(hit.origin.file)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        OwnedEvent {
+            source,
+            id: id.unwrap_or_else(|| format!("{file}:{}", hit.origin.line)),
+            index,
+            time: hit.timestamp.map(|t| format_iso(t, false)),
+        }
+    }
+
+    fn view(&self) -> SourceEvent<'_> {
+        SourceEvent {
+            id: self.id.clone(),
+            index: self.index.clone(),
+            source: &self.source,
+            time: self.time.clone(),
+        }
+    }
+}
+
+fn write_alerts(
+    args: &RunArgs,
+    alerts: impl Iterator<Item = Map<String, Value>>,
+) -> io::Result<()> {
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let format = args
+        .format
+        .unwrap_or(if args.output.is_none() && io::stdout().is_terminal() {
+            AlertFormat::Table
+        } else {
+            AlertFormat::Ndjson
+        });
+    match format {
+        AlertFormat::Table => {
+            let color = args.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            let all: Vec<Map<String, Value>> = alerts.collect();
+            out.write_all(table(&all, color).as_bytes())?;
+        }
+        AlertFormat::Ndjson => {
+            for a in alerts {
+                serde_json::to_writer(&mut out, &a)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        AlertFormat::Json => {
+            let all: Vec<Value> = alerts.map(Value::Object).collect();
+            serde_json::to_writer_pretty(&mut out, &all)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()
+}
+
+/// A field of an alert by dotted path, through objects or as a flat key.
+fn field<'a>(alert: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = alert.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut v = alert.get(parts.next()?)?;
+    for p in parts {
+        v = v.as_object()?.get(p)?;
+    }
+    Some(v)
+}
+
+fn text(alert: &Map<String, Value>, path: &str) -> String {
+    match field(alert, path) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Alerts grouped by rule, one line each; building blocks are left out
+/// (their shell alert stands for them), as Kibana's alert table does.
+fn table(alerts: &[Map<String, Value>], color: bool) -> String {
+    let mut rules: Vec<(String, Vec<&Map<String, Value>>)> = Vec::new();
+    for a in alerts {
+        if a.contains_key("kibana.alert.building_block_type") {
+            continue;
+        }
+        let name = text(a, "kibana.alert.rule.name");
+        match rules.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, list)) => list.push(a),
+            None => rules.push((name, vec![a])),
+        }
+    }
+    let paint = |severity: &str, s: &str| -> String {
+        if !color {
+            return s.to_string();
+        }
+        let code = match severity {
+            "critical" => "1;35",
+            "high" => "1;31",
+            "medium" => "33",
+            _ => "36",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    };
+    let mut out = String::new();
+    for (name, list) in &rules {
+        let severity = text(list[0], "kibana.alert.severity");
+        let header = format!("{name} ({severity}, {} alerts)", list.len());
+        out.push_str(&paint(&severity, &header));
+        out.push('\n');
+        for a in list {
+            let time = text(a, "kibana.alert.original_time");
+            let host = text(a, "host.name");
+            let process = text(a, "process.name");
+            let reason = text(a, "kibana.alert.reason");
+            out.push_str(&format!(
+                "  {time:<24}  {host:<16}  {process:<16}  {reason}\n"
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

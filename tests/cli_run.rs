@@ -1,0 +1,264 @@
+//! `ruleq run` as a user runs it: the seed rules over the bundled example
+//! events, alert documents as Kibana writes them, formats, exit codes.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const NOW: &str = "2026-03-01T10:00:00Z";
+
+fn ruleq(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn ndjson(o: &Output) -> Vec<Value> {
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn example() -> Output {
+    ruleq(&["run", "--now", NOW, "examples/telnet-events.ndjson"], "")
+}
+
+#[test]
+fn seed_rules_alert_on_the_example_events() {
+    let out = example();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = ndjson(&out);
+    let port: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["kibana.alert.rule.name"] == "Telnet Port Activity")
+        .collect();
+    // tcp/23 from web-01 (twice, once over IPv6), the flow record from
+    // db-02, the Windows host and the loopback connection; not udp/23, not
+    // ssh, not telnet on port 2323.
+    let ids: Vec<&str> = port
+        .iter()
+        .map(|a| a["kibana.alert.ancestors"][0]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["evt-002", "evt-004", "evt-009", "evt-011", "evt-013", "evt-028"]
+    );
+    // Three telnet sessions to external addresses on Linux: a shell alert
+    // and two building blocks each; internal, loopback, Windows and
+    // network-before-process sessions raise nothing.
+    let shells: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            a["kibana.alert.rule.type"] == "eql"
+                && a.get("kibana.alert.building_block_type").is_none()
+        })
+        .collect();
+    assert_eq!(shells.len(), 3);
+    for shell in &shells {
+        let group = &shell["kibana.alert.group.id"];
+        let blocks: Vec<&Value> = alerts
+            .iter()
+            .filter(|a| {
+                &a["kibana.alert.group.id"] == group
+                    && a.get("kibana.alert.building_block_type").is_some()
+            })
+            .collect();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0]["kibana.alert.group.index"], 0);
+        assert_eq!(blocks[0]["event"]["category"][0], "process");
+        assert_eq!(blocks[1]["event"]["category"][0], "network");
+        // The shell carries what both events share: the process, not the
+        // connection.
+        assert_eq!(shell["process"]["name"], "telnet");
+        assert!(shell.get("destination").is_none());
+        assert_eq!(shell["kibana.alert.depth"], 2);
+    }
+    let first = &port[0];
+    assert_eq!(first["@timestamp"], "2026-03-01T10:00:00.000Z");
+    assert_eq!(first["event"]["kind"], "signal");
+    assert_eq!(first["kibana.alert.original_event.kind"], "event");
+    assert_eq!(
+        first["kibana.alert.original_time"],
+        "2026-03-01T09:00:02.000Z"
+    );
+    assert_eq!(first["kibana.alert.severity"], "medium");
+    assert_eq!(first["kibana.alert.risk_score"], 47);
+    assert_eq!(
+        first["kibana.alert.rule.threat"][0]["tactic"]["id"],
+        "TA0011"
+    );
+    assert_eq!(
+        first["kibana.alert.reason"],
+        "network event with process telnet, parent process bash, source 10.1.2.15:51514, \
+         destination 198.51.99.7:23 by alice on web-01 created medium alert Telnet Port Activity."
+    );
+}
+
+#[test]
+fn alert_documents_snapshot() {
+    // The first of each kind in full: a sequence's building blocks and
+    // shell, and a query rule's alert.
+    let alerts = ndjson(&example());
+    let shell = alerts
+        .iter()
+        .position(|a| {
+            a["kibana.alert.group.id"].is_string()
+                && a.get("kibana.alert.building_block_type").is_none()
+        })
+        .unwrap();
+    let port = alerts
+        .iter()
+        .find(|a| a["kibana.alert.rule.type"] == "query")
+        .unwrap();
+    insta::assert_json_snapshot!("telnet_sequence_alerts", &alerts[..=shell]);
+    insta::assert_json_snapshot!("telnet_query_alert", port);
+}
+
+#[test]
+fn runs_are_reproducible_and_formats_agree() {
+    let a = example();
+    let b = example();
+    assert_eq!(a.stdout, b.stdout);
+    let json = ruleq(
+        &[
+            "run",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    let array: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(array, ndjson(&a));
+}
+
+#[test]
+fn summary_accounts_for_every_event_line() {
+    let events = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    let input = format!("{events}{{not json\n");
+    let out = ruleq(&["run", "--now", NOW], &input);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("<stdin>:29"), "{err}");
+    assert!(
+        err.contains("29 events read (1 malformed), 15 alert documents"),
+        "{err}"
+    );
+    assert_eq!(ndjson(&out).len(), 15);
+}
+
+#[test]
+fn fail_on_alert_exits_one_only_when_alerts_were_written() {
+    let out = ruleq(
+        &[
+            "run",
+            "--fail-on-alert",
+            "-q",
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let quiet = r#"{"@timestamp":"2026-03-01T09:00:00Z","event":{"category":["process"]},"process":{"name":"ls"}}"#;
+    let out = ruleq(&["run", "--fail-on-alert", "-q"], quiet);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_broken_rule_is_reported_and_the_others_still_run() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("good.toml"), &good).unwrap();
+    let broken = good
+        .replace("destination.port:23", "destination.port:(23")
+        .replace(
+            "34fde489-94b0-4500-a76f-b8a157cf9269",
+            "34fde489-94b0-4500-a76f-b8a157cf0000",
+        );
+    std::fs::write(dir.join("broken.toml"), broken).unwrap();
+    let out = ruleq(
+        &[
+            "run",
+            "-r",
+            dir.to_str().unwrap(),
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml:"), "{err}");
+    assert!(
+        err.contains("1 rules run, 0 not run, 1 failed to load"),
+        "{err}"
+    );
+    assert_eq!(ndjson(&out).len(), 6);
+}
+
+#[test]
+fn bad_now_is_a_usage_error() {
+    let out = ruleq(
+        &["run", "--now", "yesterday", "examples/telnet-events.ndjson"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RFC 3339"));
+}
+
+#[test]
+fn table_groups_alerts_by_rule_without_building_blocks() {
+    let out = ruleq(
+        &[
+            "run",
+            "--now",
+            NOW,
+            "--format",
+            "table",
+            "-q",
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Connection to External Network via Telnet (medium, 3 alerts)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Telnet Port Activity (medium, 6 alerts)"),
+        "{text}"
+    );
+    // Not a terminal: no colour codes.
+    assert!(!text.contains('\x1b'));
+    let lines = text.lines().filter(|l| l.starts_with("  2026-")).count();
+    assert_eq!(lines, 9);
+}
