@@ -262,3 +262,65 @@ fn table_groups_alerts_by_rule_without_building_blocks() {
     let lines = text.lines().filter(|l| l.starts_with("  2026-")).count();
     assert_eq!(lines, 9);
 }
+
+#[test]
+fn rules_see_only_events_from_indices_their_patterns_match() {
+    let run = |index: &str| {
+        let out = ruleq(
+            &[
+                "run",
+                "--now",
+                NOW,
+                "-q",
+                "--index",
+                index,
+                "examples/telnet-events.ndjson",
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let alerts = ndjson(&out);
+        let names: std::collections::BTreeSet<String> = alerts
+            .iter()
+            .map(|a| a["kibana.alert.rule.name"].as_str().unwrap().to_string())
+            .collect();
+        (alerts, names)
+    };
+    // Packetbeat data: only the port rule searches it.
+    let (alerts, names) = run("packetbeat-8.12.0");
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["Telnet Port Activity"]
+    );
+    assert_eq!(alerts.len(), 6);
+    assert_eq!(
+        alerts[0]["kibana.alert.ancestors"][0]["index"],
+        "packetbeat-8.12.0"
+    );
+    // A backing index of an Elastic Defend data stream: both rules.
+    let (alerts, names) = run(".ds-logs-endpoint.events.network-default-2026.03.01-000001");
+    assert_eq!(names.len(), 2);
+    assert_eq!(alerts.len(), 15);
+    // Windows event logs: neither.
+    let (alerts, _) = run("winlogbeat-8.12.0");
+    assert!(alerts.is_empty());
+}
+
+#[test]
+fn exported_search_hits_keep_their_id_and_index() {
+    let hit = r#"{"_index":".ds-logs-endpoint.events.network-default-2026.03.01-000001","_id":"Xy12","_source":{"@timestamp":"2026-03-01T09:00:02Z","event":{"category":["network"]},"network":{"transport":"tcp"},"destination":{"port":23}}}
+{"_index":"winlogbeat-8.12.0","_id":"Zz34","_source":{"@timestamp":"2026-03-01T09:00:03Z","event":{"category":["network"]},"network":{"transport":"tcp"},"destination":{"port":23}}}
+"#;
+    // --index names the files' index only for events without `_index`.
+    let out = ruleq(&["run", "--now", NOW, "-q", "--index", "packetbeat-x"], hit);
+    let alerts = ndjson(&out);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let ancestor = &alerts[0]["kibana.alert.ancestors"][0];
+    assert_eq!(ancestor["id"], "Xy12");
+    assert_eq!(
+        ancestor["index"],
+        ".ds-logs-endpoint.events.network-default-2026.03.01-000001"
+    );
+    assert!(alerts[0].get("_source").is_none());
+    assert_eq!(alerts[0]["destination"]["port"], 23);
+}

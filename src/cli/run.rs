@@ -6,7 +6,7 @@ use ruleq::alert::{Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
-use ruleq::engine::{now_nanos, Hit, Output, QueryOptions, RuleSetBuilder, Runner};
+use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, Runner};
 use ruleq::event::{EventSource, Input, Item, Malformed};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
@@ -44,6 +44,11 @@ pub struct RunArgs {
     /// (standard input when none is given).
     #[arg(value_name = "EVENTS")]
     events: Vec<PathBuf>,
+    /// The index the event files come from, for events without `_index`:
+    /// rules see only events from indices their `index` patterns match.
+    /// With neither, every rule sees every event.
+    #[arg(long, value_name = "NAME")]
+    index: Option<String>,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, value_enum)]
     format: Option<AlertFormat>,
@@ -206,7 +211,13 @@ pub fn run(args: RunArgs) -> i32 {
                 }
             };
             match added {
-                Ok(index) => loaded.push(Loaded { rule, query: index }),
+                Ok(index) => {
+                    if rule.data_view_id.is_none() && !rule.index.is_empty() {
+                        let patterns = rule.index.iter().map(|p| p.value.as_str());
+                        builder.restrict(index, IndexPatterns::new(patterns));
+                    }
+                    loaded.push(Loaded { rule, query: index })
+                }
                 Err(d) => {
                     let d = check::query::into_file(d, query);
                     eprint!(
@@ -245,6 +256,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let mut runner = Runner::new(&set);
+    runner.set_default_index(args.index.clone());
     let mut event_files: Vec<PathBuf> = Vec::new();
     let (mut read, mut malformed) = (0u64, 0u64);
     let mut io_failed = false;
@@ -293,14 +305,14 @@ pub fn run(args: RunArgs) -> i32 {
         for out in &results[l.query] {
             let (time, docs) = match out {
                 Output::Event(hit) => {
-                    let ev = OwnedEvent::read(hit, &event_files);
+                    let ev = OwnedEvent::read(hit, &event_files, args.index.as_deref());
                     (hit.timestamp, vec![ctx.event_alert(&ev.view())])
                 }
                 Output::Sequence { events, .. } => {
                     let hits: Vec<&Hit> = events.iter().flatten().collect();
                     let owned: Vec<_> = hits
                         .iter()
-                        .map(|h| OwnedEvent::read(h, &event_files))
+                        .map(|h| OwnedEvent::read(h, &event_files, args.index.as_deref()))
                         .collect();
                     let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
                     (
@@ -312,7 +324,7 @@ pub fn run(args: RunArgs) -> i32 {
                     // A sample's events form one group, as a sequence's do.
                     let owned: Vec<_> = events
                         .iter()
-                        .map(|h| OwnedEvent::read(h, &event_files))
+                        .map(|h| OwnedEvent::read(h, &event_files, args.index.as_deref()))
                         .collect();
                     let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
                     (
@@ -403,28 +415,25 @@ struct OwnedEvent {
 
 impl OwnedEvent {
     /// The hit's source object and its identity (`_id`, else file:line).
-    fn read(hit: &Hit, files: &[PathBuf]) -> OwnedEvent {
-        let parsed: Map<String, Value> = serde_json::from_slice(&hit.source).unwrap_or_default();
-        let text =
-            |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-        let (id, index) = (text(&parsed, "_id"), text(&parsed, "_index"));
-        let source = match parsed.get("_source") {
-            Some(Value::Object(inner)) => inner.clone(),
-            _ => {
-                let mut m = parsed;
-                m.shift_remove("_id");
-                m.shift_remove("_index");
-                m
-            }
-        };
+    fn read(hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> OwnedEvent {
+        let mut source: Map<String, Value> =
+            serde_json::from_slice(&hit.source).unwrap_or_default();
+        // Top-level `_id` and `_index` of a plain event are metadata, as in
+        // a hit; they do not become alert fields.
+        source.shift_remove("_id");
+        source.shift_remove("_index");
         let file = files
             .get(hit.origin.file)
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        let id = match &hit.id {
+            Some(id) => id.to_string(),
+            None => format!("{file}:{}", hit.origin.line),
+        };
         OwnedEvent {
             source,
-            id: id.unwrap_or_else(|| format!("{file}:{}", hit.origin.line)),
-            index,
+            id,
+            index: hit.index.as_deref().or(default_index).map(str::to_string),
             time: hit.timestamp.map(|t| format_iso(t, false)),
         }
     }

@@ -9,7 +9,9 @@
 //! ordered, stateful part (sorting, the sequence state machine, missing-event
 //! checks) runs in [`Collector::finish`].
 
+mod indices;
 mod ruleset;
+pub use indices::IndexPatterns;
 pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
 
 use crate::compile::date;
@@ -514,6 +516,10 @@ pub struct Hit {
     pub source: Box<[u8]>,
     /// Its timestamp in nanoseconds, when it has one.
     pub timestamp: Option<i64>,
+    /// The hit's `_id` (or the event's top-level `_id`), when it has one.
+    pub id: Option<Box<str>>,
+    /// The hit's `_index` (or the event's top-level `_index`), when it has one.
+    pub index: Option<Box<str>>,
 }
 
 /// One query result.
@@ -806,6 +812,8 @@ fn hit(record: &Record, origin: Origin, timestamp: Option<i64>) -> Hit {
         origin,
         source: record.source().into(),
         timestamp,
+        id: record.id().map(Into::into),
+        index: record.index().map(Into::into),
     }
 }
 

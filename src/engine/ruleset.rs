@@ -4,7 +4,8 @@
 //! the same record. This is how a folder of rules runs in one pass.
 
 use super::{
-    compile_eql_in, compile_kql_in, Collector, CompiledQuery, Origin, Output, QueryOptions,
+    compile_eql_in, compile_kql_in, Collector, CompiledQuery, IndexPatterns, Origin, Output,
+    QueryOptions,
 };
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
@@ -21,12 +22,15 @@ pub struct RuleSet {
     pub fields: FieldTable,
     /// The queries, in the order they were added.
     pub queries: Vec<CompiledQuery>,
+    /// Per query: the indices it searches (`None`: every event).
+    pub indices: Vec<Option<IndexPatterns>>,
 }
 
 /// Builds a [`RuleSet`] query by query.
 pub struct RuleSetBuilder<'m> {
     fields: Fields<'m>,
     queries: Vec<CompiledQuery>,
+    indices: Vec<Option<IndexPatterns>>,
 }
 
 impl<'m> RuleSetBuilder<'m> {
@@ -36,6 +40,7 @@ impl<'m> RuleSetBuilder<'m> {
         RuleSetBuilder {
             fields: Fields::new(mapping),
             queries: Vec::new(),
+            indices: Vec::new(),
         }
     }
 
@@ -47,6 +52,7 @@ impl<'m> RuleSetBuilder<'m> {
     ) -> Result<usize, Diagnostic> {
         let compiled = compile_eql_in(query, options, &mut self.fields)?;
         self.queries.push(compiled);
+        self.indices.push(None);
         Ok(self.queries.len() - 1)
     }
 
@@ -58,7 +64,14 @@ impl<'m> RuleSetBuilder<'m> {
     ) -> Result<usize, Diagnostic> {
         let compiled = compile_kql_in(query, options, &mut self.fields)?;
         self.queries.push(compiled);
+        self.indices.push(None);
         Ok(self.queries.len() - 1)
+    }
+
+    /// Restricts query `query` to events from the indices `patterns`
+    /// match; events whose index is unknown still reach it.
+    pub fn restrict(&mut self, query: usize, patterns: IndexPatterns) {
+        self.indices[query] = Some(patterns);
     }
 
     /// The finished set.
@@ -66,6 +79,7 @@ impl<'m> RuleSetBuilder<'m> {
         RuleSet {
             fields: self.fields.table,
             queries: self.queries,
+            indices: self.indices,
         }
     }
 }
@@ -89,6 +103,10 @@ pub struct Runner<'s> {
     chosen: Vec<usize>,
     /// Scratch for lower-casing values.
     lower: String,
+    indices: &'s [Option<IndexPatterns>],
+    /// Per index name seen: whether each query searches it.
+    searched: HashMap<String, Vec<bool>>,
+    default_index: Option<String>,
 }
 
 impl<'s> Runner<'s> {
@@ -143,7 +161,15 @@ impl<'s> Runner<'s> {
             serial: 0,
             chosen: Vec::new(),
             lower: String::new(),
+            indices: &set.indices,
+            searched: HashMap::new(),
+            default_index: None,
         }
+    }
+
+    /// The index of events that carry no `_index` of their own (`--index`).
+    pub fn set_default_index(&mut self, index: Option<String>) {
+        self.default_index = index;
     }
 
     /// Reads one event once and offers it to every query. A parse error is
@@ -184,6 +210,18 @@ impl<'s> Runner<'s> {
         }
         let (required, met, serial) = (&self.required, &self.met, self.serial);
         self.chosen.retain(|&q| !required[q] || met[q] == serial);
+        if let Some(index) = record.index().or(self.default_index.as_deref()) {
+            if !self.searched.contains_key(index) {
+                let verdicts = self
+                    .indices
+                    .iter()
+                    .map(|p| p.as_ref().is_none_or(|p| p.matches(index)))
+                    .collect();
+                self.searched.insert(index.to_string(), verdicts);
+            }
+            let searched = &self.searched[index];
+            self.chosen.retain(|&q| searched[q]);
+        }
         for &i in &self.chosen {
             self.collectors[i].offer_record(origin.clone(), &record);
         }
