@@ -324,3 +324,67 @@ fn exported_search_hits_keep_their_id_and_index() {
     assert!(alerts[0].get("_source").is_none());
     assert_eq!(alerts[0]["destination"]["port"], 23);
 }
+
+#[test]
+fn rule_filters_narrow_what_the_query_sees() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-filters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    // Not on db-* hosts (case-insensitive, Lucene escapes), only events
+    // with a process, and a disabled filter that would drop everything.
+    let filters = r#"
+[[rule.filters]]
+[rule.filters.meta]
+negate = true
+[rule.filters.query.wildcard."host.name"]
+case_insensitive = true
+value = "DB\\-*"
+
+[[rule.filters]]
+[rule.filters.meta]
+negate = false
+[rule.filters.query.exists]
+field = "process.name"
+
+[[rule.filters]]
+[rule.filters.meta]
+disabled = true
+negate = true
+[rule.filters.query.match_all]
+"#;
+    let at = rule.find("[[rule.threat]]").unwrap();
+    let with_filters = format!("{}{filters}\n{}", &rule[..at], &rule[at..]);
+    std::fs::write(dir.join("filtered.toml"), with_filters).unwrap();
+    let out = ruleq(
+        &[
+            "run",
+            "-r",
+            dir.to_str().unwrap(),
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = ndjson(&out)
+        .iter()
+        .map(|a| {
+            a["kibana.alert.ancestors"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["evt-002", "evt-004", "evt-011", "evt-028"]);
+}

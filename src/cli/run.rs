@@ -159,7 +159,8 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let mut builder = RuleSetBuilder::new(mapping.as_ref());
     let mut loaded: Vec<Loaded> = Vec::new();
-    let mut not_run: Vec<String> = Vec::new();
+    // (why, rule name) for the rules that are not run.
+    let mut not_run: Vec<(String, String)> = Vec::new();
     let mut failed_rules = 0usize;
     for (fi, file) in report.files.iter().enumerate() {
         for (ri, rule) in file.rules.iter().enumerate() {
@@ -170,8 +171,30 @@ pub fn run(args: RunArgs) -> i32 {
             }
             let kind = rule.rule_type.as_ref().map(|t| t.value);
             let language = rule.language.as_ref().map(|l| l.value);
+            let keyword = |k: RuleType| {
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            };
+            let reason = match (kind, language) {
+                (Some(RuleType::Eql), _)
+                | (Some(RuleType::Query), Some(Language::Kuery) | None) => None,
+                (Some(RuleType::Query), Some(_)) => {
+                    Some("Lucene queries are not evaluated yet".to_string())
+                }
+                (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
+                    Some(format!("{} rules cannot be evaluated offline", keyword(k)))
+                }
+                (Some(k), _) => Some(format!("{} rules are not evaluated yet", keyword(k))),
+                (None, _) => Some("rules without a type".to_string()),
+            };
+            if let Some(reason) = reason {
+                not_run.push((reason, name.to_string()));
+                continue;
+            }
             let Some(query) = &rule.query else {
-                not_run.push(format!("{name}: no query"));
+                not_run.push(("rules without a query".into(), name.to_string()));
                 continue;
             };
             let mut opts = options.clone();
@@ -184,34 +207,27 @@ pub fn run(args: RunArgs) -> i32 {
             if let Some(t) = other_string(rule, "tiebreaker_field") {
                 opts.tiebreaker_field = Some(t.to_string());
             }
-            let added = match (kind, language) {
-                (Some(RuleType::Eql), _) => {
-                    eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
-                }
-                (Some(RuleType::Query), Some(Language::Kuery) | None) => {
-                    kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts))
-                }
-                (Some(RuleType::Query), Some(Language::Lucene)) => {
-                    not_run.push(format!("{name}: Lucene queries are not evaluated"));
-                    continue;
-                }
-                (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
-                    let k = serde_json::to_value(k).unwrap_or_default();
-                    not_run.push(format!("{name}: {k} rules cannot be evaluated offline"));
-                    continue;
-                }
-                (Some(k), _) => {
-                    let k = serde_json::to_value(k).unwrap_or_default();
-                    not_run.push(format!("{name}: {k} rules are not evaluated yet"));
-                    continue;
-                }
-                (None, _) => {
-                    not_run.push(format!("{name}: no rule type"));
-                    continue;
-                }
+            let added = if kind == Some(RuleType::Eql) {
+                eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
+            } else {
+                kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts))
             };
             match added {
                 Ok(index) => {
+                    let filters: Vec<Value> = match rule.other.iter().find(|e| e.key == "filters") {
+                        Some(e) => match e.value.to_json() {
+                            Value::Array(items) => items,
+                            _ => Vec::new(),
+                        },
+                        None => Vec::new(),
+                    };
+                    if let Err(e) = builder.add_kibana_filters(index, &filters) {
+                        not_run.push((
+                            format!("rules with unsupported filters ({e})"),
+                            name.to_string(),
+                        ));
+                        continue;
+                    }
                     if rule.data_view_id.is_none() && !rule.index.is_empty() {
                         let patterns = rule.index.iter().map(|p| p.value.as_str());
                         builder.restrict(index, IndexPatterns::new(patterns));
@@ -229,16 +245,56 @@ pub fn run(args: RunArgs) -> i32 {
             }
         }
     }
-    for line in &not_run {
-        eprintln!("note: not run: {line}");
+    // Once per reason, with the first rules it concerns.
+    let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (why, name) in &not_run {
+        reasons.entry(why).or_default().push(name);
     }
+    for (why, names) in &reasons {
+        let shown = names
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\", \"");
+        let more = if names.len() > 3 {
+            format!(" and {} more", names.len() - 3)
+        } else {
+            String::new()
+        };
+        eprintln!("note: not run: {} {why}: \"{shown}\"{more}", names.len());
+    }
+    // Settings Kibana applies that this run does not, once per setting.
+    let mut unapplied: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for l in &loaded {
+        let name = l
+            .rule
+            .name
+            .as_ref()
+            .map_or("(unnamed)", |n| n.value.as_str());
         if l.rule.alert_suppression.is_some() {
-            eprintln!(
-                "note: {}: alert_suppression is not applied",
-                l.rule.name.as_ref().map_or("", |n| n.value.as_str())
-            );
+            unapplied.entry("alert_suppression").or_default().push(name);
         }
+        if l.rule.other.iter().any(|e| e.key == "exceptions_list") {
+            unapplied.entry("exceptions_list").or_default().push(name);
+        }
+    }
+    for (what, names) in &unapplied {
+        let shown = names
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\", \"");
+        let more = if names.len() > 3 {
+            format!(" and {} more", names.len() - 3)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "note: {what} not applied ({} rules): \"{shown}\"{more}",
+            names.len()
+        );
     }
     let set = builder.finish();
 

@@ -9,8 +9,10 @@
 //! ordered, stateful part (sorting, the sequence state machine, missing-event
 //! checks) runs in [`Collector::finish`].
 
+mod filters;
 mod indices;
 mod ruleset;
+pub use filters::{Bound, EventFilter};
 pub use indices::IndexPatterns;
 pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
 

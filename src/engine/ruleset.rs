@@ -4,8 +4,8 @@
 //! the same record. This is how a folder of rules runs in one pass.
 
 use super::{
-    compile_eql_in, compile_kql_in, Collector, CompiledQuery, IndexPatterns, Origin, Output,
-    QueryOptions,
+    compile_eql_in, compile_kql_in, Collector, CompiledQuery, EventFilter, IndexPatterns, Origin,
+    Output, QueryOptions,
 };
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
@@ -24,6 +24,8 @@ pub struct RuleSet {
     pub queries: Vec<CompiledQuery>,
     /// Per query: the indices it searches (`None`: every event).
     pub indices: Vec<Option<IndexPatterns>>,
+    /// Per query: the rule's filters, all of which an event must pass.
+    pub filters: Vec<Vec<EventFilter>>,
 }
 
 /// Builds a [`RuleSet`] query by query.
@@ -31,6 +33,7 @@ pub struct RuleSetBuilder<'m> {
     fields: Fields<'m>,
     queries: Vec<CompiledQuery>,
     indices: Vec<Option<IndexPatterns>>,
+    filters: Vec<Vec<EventFilter>>,
 }
 
 impl<'m> RuleSetBuilder<'m> {
@@ -41,6 +44,7 @@ impl<'m> RuleSetBuilder<'m> {
             fields: Fields::new(mapping),
             queries: Vec::new(),
             indices: Vec::new(),
+            filters: Vec::new(),
         }
     }
 
@@ -53,6 +57,7 @@ impl<'m> RuleSetBuilder<'m> {
         let compiled = compile_eql_in(query, options, &mut self.fields)?;
         self.queries.push(compiled);
         self.indices.push(None);
+        self.filters.push(Vec::new());
         Ok(self.queries.len() - 1)
     }
 
@@ -65,6 +70,7 @@ impl<'m> RuleSetBuilder<'m> {
         let compiled = compile_kql_in(query, options, &mut self.fields)?;
         self.queries.push(compiled);
         self.indices.push(None);
+        self.filters.push(Vec::new());
         Ok(self.queries.len() - 1)
     }
 
@@ -74,12 +80,28 @@ impl<'m> RuleSetBuilder<'m> {
         self.indices[query] = Some(patterns);
     }
 
+    /// Adds a rule's Kibana filter objects to query `query`; disabled ones
+    /// are left out. An unsupported filter is an error naming it.
+    pub fn add_kibana_filters(
+        &mut self,
+        query: usize,
+        filters: &[serde_json::Value],
+    ) -> Result<(), String> {
+        for f in filters {
+            if let Some(compiled) = EventFilter::from_kibana(f, &mut self.fields)? {
+                self.filters[query].push(compiled);
+            }
+        }
+        Ok(())
+    }
+
     /// The finished set.
     pub fn finish(self) -> RuleSet {
         RuleSet {
             fields: self.fields.table,
             queries: self.queries,
             indices: self.indices,
+            filters: self.filters,
         }
     }
 }
@@ -104,6 +126,7 @@ pub struct Runner<'s> {
     /// Scratch for lower-casing values.
     lower: String,
     indices: &'s [Option<IndexPatterns>],
+    filters: &'s [Vec<EventFilter>],
     /// Per index name seen: whether each query searches it.
     searched: HashMap<String, Vec<bool>>,
     default_index: Option<String>,
@@ -162,6 +185,7 @@ impl<'s> Runner<'s> {
             chosen: Vec::new(),
             lower: String::new(),
             indices: &set.indices,
+            filters: &set.filters,
             searched: HashMap::new(),
             default_index: None,
         }
@@ -222,6 +246,9 @@ impl<'s> Runner<'s> {
             let searched = &self.searched[index];
             self.chosen.retain(|&q| searched[q]);
         }
+        let filters = self.filters;
+        self.chosen
+            .retain(|&q| filters[q].iter().all(|f| f.passes(&record)));
         for &i in &self.chosen {
             self.collectors[i].offer_record(origin.clone(), &record);
         }

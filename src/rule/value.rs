@@ -78,6 +78,25 @@ impl Node {
     pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries()?.iter().find(|e| e.key == key)
     }
+
+    /// The value as JSON (a TOML date-time becomes its text).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::String(s) | Value::Datetime(s) => J::String(s.clone()),
+            Value::Integer(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::Bool(b) => J::Bool(*b),
+            Value::Null => J::Null,
+            Value::Array(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Table(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Maps byte offsets in a decoded string to byte offsets in the file.

@@ -1,0 +1,313 @@
+//! A rule's `filters`: Kibana filter objects (the pills of the query bar),
+//! each a query DSL clause with `meta.negate` and `meta.disabled`. Kibana
+//! adds the enabled ones to the rule's search as `filter` clauses (negated
+//! ones as `must_not`), so an event reaches the rule's query only when every
+//! filter lets it through.
+
+use crate::compile::date::parse_iso;
+use crate::compile::ir::{FieldId, Fields};
+use crate::compile::wildcard::{Piece, Wildcard};
+use crate::event::{Record, Value};
+use serde_json::Value as Json;
+
+/// One compiled query DSL clause.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventFilter {
+    /// Every event.
+    All,
+    /// `wildcard`: a keyword value matches the pattern.
+    Wildcard(FieldId, Wildcard),
+    /// `match_phrase`, `match`, `term`, `terms`: a value equals one of these.
+    Equals(FieldId, Vec<Json>),
+    /// `exists`: the field has a non-null value.
+    Exists(FieldId),
+    /// `range`: a value within the bounds.
+    Range(FieldId, Vec<(Bound, Json)>),
+    /// `bool`: every `must`/`filter`, at least `minimum` of `should`, no `must_not`.
+    Bool {
+        /// `must` and `filter` clauses.
+        all: Vec<EventFilter>,
+        /// `should` clauses.
+        any: Vec<EventFilter>,
+        /// How many `should` clauses must match.
+        minimum: usize,
+        /// `must_not` clauses.
+        none: Vec<EventFilter>,
+    },
+    /// A negated filter (`meta.negate`).
+    Not(Box<EventFilter>),
+}
+
+/// A side of a `range`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `gt`
+    Gt,
+    /// `gte`
+    Gte,
+    /// `lt`
+    Lt,
+    /// `lte`
+    Lte,
+}
+
+impl EventFilter {
+    /// Compiles one Kibana filter object; `None` for a disabled one.
+    pub fn from_kibana(filter: &Json, fields: &mut Fields) -> Result<Option<EventFilter>, String> {
+        let meta = filter.get("meta");
+        let flag = |k: &str| meta.and_then(|m| m.get(k)).and_then(Json::as_bool) == Some(true);
+        if flag("disabled") {
+            return Ok(None);
+        }
+        // The clause sits under `query`, or (older filters) beside `meta`.
+        let clause = match filter.get("query") {
+            Some(q) => q.clone(),
+            None => {
+                let mut rest = filter.as_object().cloned().unwrap_or_default();
+                for k in ["meta", "$state"] {
+                    rest.shift_remove(k);
+                }
+                Json::Object(rest)
+            }
+        };
+        let compiled = clause_of(&clause, fields)?;
+        Ok(Some(if flag("negate") {
+            EventFilter::Not(Box::new(compiled))
+        } else {
+            compiled
+        }))
+    }
+
+    /// Whether the event passes.
+    pub fn passes(&self, record: &Record) -> bool {
+        match self {
+            EventFilter::All => true,
+            EventFilter::Wildcard(f, w) => record
+                .values(*f)
+                .any(|v| v.as_str().is_some_and(|s| w.matches(s))),
+            EventFilter::Equals(f, wanted) => record
+                .values(*f)
+                .any(|v| wanted.iter().any(|w| equals(&v, w))),
+            EventFilter::Exists(f) => record.values(*f).any(|v| !v.is_null()),
+            EventFilter::Range(f, bounds) => record
+                .values(*f)
+                .any(|v| bounds.iter().all(|(b, limit)| within(&v, *b, limit))),
+            EventFilter::Bool {
+                all,
+                any,
+                minimum,
+                none,
+            } => {
+                all.iter().all(|c| c.passes(record))
+                    && none.iter().all(|c| !c.passes(record))
+                    && any.iter().filter(|c| c.passes(record)).count() >= *minimum
+            }
+            EventFilter::Not(inner) => !inner.passes(record),
+        }
+    }
+}
+
+/// The single `field: body` pair of a leaf clause.
+fn single(body: &Json, kind: &str) -> Result<(String, Json), String> {
+    match body.as_object() {
+        Some(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().expect("one entry");
+            Ok((k.clone(), v.clone()))
+        }
+        _ => Err(format!("`{kind}` needs exactly one field")),
+    }
+}
+
+fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> {
+    let Some(map) = clause.as_object() else {
+        return Err("a filter query must be an object".into());
+    };
+    if map.is_empty() {
+        return Ok(EventFilter::All);
+    }
+    if map.len() != 1 {
+        return Err("a filter query must hold exactly one clause".into());
+    }
+    let (kind, body) = map.iter().next().expect("one entry");
+    match kind.as_str() {
+        "match_all" => Ok(EventFilter::All),
+        "exists" => {
+            let field = body
+                .get("field")
+                .and_then(Json::as_str)
+                .ok_or("`exists` needs a `field`")?;
+            Ok(EventFilter::Exists(fields.intern(field)))
+        }
+        "wildcard" => {
+            let (field, spec) = single(body, kind)?;
+            let (pattern, ci) = match &spec {
+                Json::String(s) => (s.clone(), false),
+                Json::Object(o) => (
+                    o.get("value")
+                        .or_else(|| o.get("wildcard"))
+                        .and_then(Json::as_str)
+                        .ok_or("`wildcard` needs a `value`")?
+                        .to_string(),
+                    o.get("case_insensitive").and_then(Json::as_bool) == Some(true),
+                ),
+                _ => return Err("`wildcard` needs a pattern".into()),
+            };
+            Ok(EventFilter::Wildcard(
+                fields.intern(&field),
+                lucene_wildcard(&pattern, ci),
+            ))
+        }
+        "match_phrase" | "match" | "term" => {
+            let (field, spec) = single(body, kind)?;
+            let value = match spec {
+                Json::Object(o) => o
+                    .get("query")
+                    .or_else(|| o.get("value"))
+                    .cloned()
+                    .ok_or(format!("`{kind}` needs a value"))?,
+                v => v,
+            };
+            Ok(EventFilter::Equals(fields.intern(&field), vec![value]))
+        }
+        "terms" => {
+            let (field, spec) = single(body, kind)?;
+            let values = spec.as_array().cloned().ok_or("`terms` needs an array")?;
+            Ok(EventFilter::Equals(fields.intern(&field), values))
+        }
+        "range" => {
+            let (field, spec) = single(body, kind)?;
+            let spec = spec.as_object().ok_or("`range` needs bounds")?;
+            let mut bounds = Vec::new();
+            for (k, v) in spec {
+                let b = match k.as_str() {
+                    "gt" => Bound::Gt,
+                    "gte" | "from" => Bound::Gte,
+                    "lt" => Bound::Lt,
+                    "lte" | "to" => Bound::Lte,
+                    "format" | "time_zone" => continue,
+                    other => return Err(format!("`range` option `{other}` is not supported")),
+                };
+                if !v.is_null() {
+                    bounds.push((b, v.clone()));
+                }
+            }
+            Ok(EventFilter::Range(fields.intern(&field), bounds))
+        }
+        "bool" => {
+            let list = |key: &str, fields: &mut Fields| -> Result<Vec<EventFilter>, String> {
+                match body.get(key) {
+                    None => Ok(Vec::new()),
+                    Some(Json::Array(items)) => {
+                        items.iter().map(|c| clause_of(c, fields)).collect()
+                    }
+                    Some(one) => Ok(vec![clause_of(one, fields)?]),
+                }
+            };
+            let mut all = list("must", fields)?;
+            all.extend(list("filter", fields)?);
+            let any = list("should", fields)?;
+            let none = list("must_not", fields)?;
+            // Alone, `should` needs one match; beside must/filter, none.
+            let default = usize::from(all.is_empty() && !any.is_empty());
+            let minimum = match body.get("minimum_should_match") {
+                None => default,
+                Some(Json::Number(n)) => n.as_u64().unwrap_or(1) as usize,
+                Some(Json::String(s)) => s.parse().map_err(|_| {
+                    format!("`minimum_should_match` {s:?} is not supported (a count is)")
+                })?,
+                Some(_) => return Err("`minimum_should_match` must be a count".into()),
+            };
+            Ok(EventFilter::Bool {
+                all,
+                any,
+                minimum,
+                none,
+            })
+        }
+        other => Err(format!("filter query `{other}` is not supported")),
+    }
+}
+
+/// A Lucene wildcard: `*`, `?`, and `\` escaping the next character.
+fn lucene_wildcard(pattern: &str, case_insensitive: bool) -> Wildcard {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => lit.push(chars.next().unwrap_or('\\')),
+            '*' | '?' => {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut lit)));
+                }
+                pieces.push(if c == '*' { Piece::Any } else { Piece::One });
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Literal(lit));
+    }
+    Wildcard::from_pieces(&pieces, case_insensitive)
+}
+
+/// A keyword, numeric or boolean value against a filter value.
+fn equals(v: &Value, wanted: &Json) -> bool {
+    match (v, wanted) {
+        (Value::Str(s), Json::String(w)) => s == w,
+        (Value::Str(s), Json::Number(n)) => s.parse::<f64>().ok() == n.as_f64(),
+        (Value::Number(x), Json::Number(n)) => Some(x.as_f64()) == n.as_f64(),
+        (Value::Number(x), Json::String(w)) => w.parse::<f64>().ok() == Some(x.as_f64()),
+        (Value::Bool(b), Json::Bool(w)) => b == w,
+        (Value::Bool(b), Json::String(w)) => w == if *b { "true" } else { "false" },
+        _ => false,
+    }
+}
+
+/// A value against one range bound: numbers as numbers, dates as instants,
+/// other strings in byte order (keyword ranges).
+fn within(v: &Value, bound: Bound, limit: &Json) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (v, limit) {
+        (Value::Number(x), Json::Number(n)) => n.as_f64().and_then(|n| x.as_f64().partial_cmp(&n)),
+        (Value::Number(x), Json::String(s)) => s
+            .parse::<f64>()
+            .ok()
+            .and_then(|n| x.as_f64().partial_cmp(&n)),
+        (Value::Str(s), Json::String(l)) => match (parse_iso(s), parse_iso(l)) {
+            (Some(a), Some(b)) => Some(match bound {
+                // A rounded bound covers its whole unit.
+                Bound::Gt | Bound::Lte => a.lo.cmp(&b.hi),
+                Bound::Gte | Bound::Lt => a.lo.cmp(&b.lo),
+            }),
+            _ => Some(s.as_bytes().cmp(l.as_bytes())),
+        },
+        (Value::Str(s), Json::Number(n)) => s
+            .parse::<f64>()
+            .ok()
+            .and_then(|x| x.partial_cmp(&n.as_f64()?)),
+        _ => None,
+    };
+    match (ord, bound) {
+        (None, _) => false,
+        (Some(o), Bound::Gt) => o == Ordering::Greater,
+        (Some(o), Bound::Gte) => o != Ordering::Less,
+        (Some(o), Bound::Lt) => o == Ordering::Less,
+        (Some(o), Bound::Lte) => o != Ordering::Greater,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lucene_wildcards_escape_with_backslash() {
+        let w = lucene_wildcard(r"?:\\Program Files\\*", true);
+        assert!(w.matches(r"C:\Program Files\x.dll"));
+        assert!(w.matches(r"c:\program files\x.dll"));
+        assert!(!w.matches(r"C:\Windows\x.dll"));
+        assert!(lucene_wildcard(r"a\*b", false).matches("a*b"));
+        assert!(!lucene_wildcard(r"a\*b", false).matches("axb"));
+    }
+}
