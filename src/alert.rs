@@ -218,10 +218,7 @@ impl Context<'_> {
             "kibana.alert.ancestors".into(),
             vec![ancestor(event)].into(),
         );
-        alert.insert(
-            "kibana.alert.reason".into(),
-            self.reason(event.source).into(),
-        );
+        self.apply_overrides(&mut alert, event.source);
         alert
     }
 
@@ -242,10 +239,7 @@ impl Context<'_> {
                 "kibana.alert.ancestors".into(),
                 vec![ancestor(event)].into(),
             );
-            alert.insert(
-                "kibana.alert.reason".into(),
-                self.reason(event.source).into(),
-            );
+            self.apply_overrides(&mut alert, event.source);
             alert.insert("kibana.alert.building_block_type".into(), "default".into());
             alert.insert("kibana.alert.group.id".into(), group.clone().into());
             alert.insert("kibana.alert.group.index".into(), i.into());
@@ -285,7 +279,8 @@ impl Context<'_> {
         );
         shell.insert("kibana.alert.depth".into(), 2.into());
         shell.insert("kibana.alert.ancestors".into(), ancestors.into());
-        shell.insert("kibana.alert.reason".into(), self.reason(&shared).into());
+        let reason = self.reason(&shared, &self.severity_text(), self.rule_name());
+        shell.insert("kibana.alert.reason".into(), reason.into());
         shell.insert("kibana.alert.group.id".into(), group.into());
         out.push(shell);
         out
@@ -317,29 +312,13 @@ impl Context<'_> {
 
     /// Kibana's reason sentence: what the event was, who and where, and
     /// which alert it raised.
-    fn reason(&self, source: &Map<String, Value>) -> String {
+    fn reason(&self, source: &Map<String, Value>, severity: &str, name: &str) -> String {
         let get = |path: &str| -> Option<String> {
-            let mut v = source.get(path).or_else(|| {
-                let mut cur = source;
-                let mut parts = path.split('.').peekable();
-                while let Some(p) = parts.next() {
-                    let next = cur.get(p)?;
-                    if parts.peek().is_none() {
-                        return Some(next);
-                    }
-                    cur = next.as_object()?;
-                }
-                None
-            })?;
+            let mut v = lookup(source, path)?;
             if let Value::Array(items) = v {
                 v = items.first()?;
             }
-            match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            }
+            scalar_text(v)
         };
         let mut parts = Vec::new();
         if let Some(p) = get("process.name") {
@@ -379,11 +358,128 @@ impl Context<'_> {
         if let Some(h) = get("host.name") {
             text.push_str(&format!(" on {h}"));
         }
-        format!(
-            "{text} created {} alert {}.",
-            self.severity_text(),
-            self.rule_name()
-        )
+        format!("{text} created {severity} alert {name}.")
+    }
+
+    /// The severity, risk score and rule name for one event: the rule's,
+    /// or what its `severity_mapping`, `risk_score_mapping` and
+    /// `rule_name_override` take from the event, as Kibana does.
+    fn overridden(&self, source: &Map<String, Value>) -> (String, Value, String) {
+        let other = |key: &str| {
+            self.rule
+                .other
+                .iter()
+                .find(|e| e.key == key)
+                .map(|e| e.value.to_json())
+        };
+        let mut severity = self.severity_text();
+        let mut risk = self
+            .rule
+            .risk_score
+            .as_ref()
+            .map_or(Value::Null, |r| r.value.into());
+        let mut name = self.rule_name().to_string();
+        // Mappings in ascending severity; the last that matches wins, so the
+        // highest matching severity is taken.
+        if let Some(Value::Array(mappings)) = other("severity_mapping") {
+            let rank = |m: &Value| match m.get("severity").and_then(Value::as_str) {
+                Some("low") => 0,
+                Some("medium") => 1,
+                Some("high") => 2,
+                _ => 3,
+            };
+            let mut sorted: Vec<&Value> = mappings.iter().collect();
+            sorted.sort_by_key(|m| rank(m));
+            for m in sorted {
+                let field = m.get("field").and_then(Value::as_str).unwrap_or("");
+                let wanted = m.get("value").and_then(scalar_text);
+                let found = lookup(source, field);
+                let values: Vec<String> = match found {
+                    Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
+                    Some(v) => scalar_text(v).into_iter().collect(),
+                    None => Vec::new(),
+                };
+                if wanted.is_some_and(|w| values.contains(&w)) {
+                    if let Some(sev) = m.get("severity").and_then(Value::as_str) {
+                        severity = sev.to_string();
+                    }
+                }
+            }
+        }
+        if let Some(Value::Array(mappings)) = other("risk_score_mapping") {
+            let field = mappings
+                .first()
+                .and_then(|m| m.get("field"))
+                .and_then(Value::as_str);
+            let found = field.and_then(|f| lookup(source, f)).and_then(|v| match v {
+                Value::Array(items) => items.first().and_then(scalar_text),
+                v => scalar_text(v),
+            });
+            if let Some(score) = found.and_then(|t| t.parse::<f64>().ok()) {
+                if (0.0..=100.0).contains(&score) {
+                    risk = serde_json::Number::from_f64(score).map_or(risk, |n| {
+                        if score.fract() == 0.0 {
+                            Value::from(score as i64)
+                        } else {
+                            Value::Number(n)
+                        }
+                    });
+                }
+            }
+        }
+        if let Some(Value::String(field)) = other("rule_name_override") {
+            let found = lookup(source, &field).and_then(|v| match v {
+                Value::Array(items) => items.first().and_then(scalar_text),
+                v => scalar_text(v),
+            });
+            if let Some(n) = found.filter(|n| !n.is_empty()) {
+                name = n;
+            }
+        }
+        (severity, risk, name)
+    }
+
+    /// Writes an event's overridden severity, risk score and name, and the
+    /// reason that names them.
+    fn apply_overrides(&self, alert: &mut Map<String, Value>, source: &Map<String, Value>) {
+        let (severity, risk, name) = self.overridden(source);
+        alert.insert(
+            "kibana.alert.reason".into(),
+            self.reason(source, &severity, &name).into(),
+        );
+        alert.insert("kibana.alert.severity".into(), severity.clone().into());
+        alert.insert("kibana.alert.rule.severity".into(), severity.into());
+        alert.insert("kibana.alert.risk_score".into(), risk.clone());
+        alert.insert("kibana.alert.rule.risk_score".into(), risk);
+        alert.insert("kibana.alert.rule.name".into(), name.into());
+    }
+}
+
+/// A field of a document by dotted path: a flat dotted key, or through
+/// objects.
+fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = source.get(path) {
+        return Some(v);
+    }
+    let mut cur = source;
+    let mut parts = path.split('.').peekable();
+    while let Some(p) = parts.next() {
+        let next = cur.get(p)?;
+        if parts.peek().is_none() {
+            return Some(next);
+        }
+        cur = next.as_object()?;
+    }
+    None
+}
+
+/// A scalar's text: strings as they are, numbers and booleans as written.
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 

@@ -388,3 +388,73 @@ negate = true
         .collect();
     assert_eq!(ids, ["evt-002", "evt-004", "evt-011", "evt-028"]);
 }
+
+#[test]
+fn severity_risk_and_name_overrides_come_from_the_event() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-overrides-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    let overrides = r#"rule_name_override = "host.name"
+severity_mapping = [
+    {field = "host.name", operator = "equals", value = "ws-07", severity = "high"},
+    {field = "host.os.type", operator = "equals", value = "windows", severity = "critical"},
+    {field = "host.name", operator = "equals", value = "ws-07", severity = "low"},
+]
+risk_score_mapping = [{field = "destination.port", operator = "equals", value = ""}]
+"#;
+    let with = rule.replace(
+        "severity = \"medium\"\n",
+        &format!("severity = \"medium\"\n{overrides}"),
+    );
+    assert_ne!(with, rule);
+    std::fs::write(dir.join("overrides.toml"), with).unwrap();
+    let out = ruleq(
+        &[
+            "run",
+            "-r",
+            dir.to_str().unwrap(),
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = ndjson(&out);
+    let seen: Vec<(String, String, i64)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.rule.name"].as_str().unwrap().to_string(),
+                a["kibana.alert.severity"].as_str().unwrap().to_string(),
+                a["kibana.alert.risk_score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["web-01", "web-01", "db-02", "ws-07", "db-02", "web-01"]
+    );
+    // The highest matching severity wins; the others keep the rule's.
+    assert_eq!(seen[3].1, "critical");
+    assert!(seen
+        .iter()
+        .enumerate()
+        .all(|(i, s)| i == 3 || s.1 == "medium"));
+    assert!(seen.iter().all(|s| s.2 == 23));
+    assert!(alerts[3]["kibana.alert.reason"]
+        .as_str()
+        .unwrap()
+        .ends_with("created critical alert ws-07."));
+}
