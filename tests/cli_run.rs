@@ -458,3 +458,44 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
         .unwrap()
         .ends_with("created critical alert ws-07."));
 }
+
+#[test]
+fn timestamp_override_falls_back_to_the_event_timestamp() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-tsov-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    let with = rule.replace(
+        "severity = \"medium\"\n",
+        "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
+    );
+    std::fs::write(dir.join("override.toml"), with).unwrap();
+    let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
+"#;
+    let out = ruleq(
+        &["run", "-r", dir.to_str().unwrap(), "--now", NOW, "-q"],
+        events,
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let alerts = ndjson(&out);
+    let got: Vec<(&str, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.ancestors"][0]["id"].as_str().unwrap(),
+                a["kibana.alert.original_time"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b", "2026-03-01T09:05:00.000Z"),
+            ("a", "2026-03-01T09:10:00.000Z")
+        ]
+    );
+}

@@ -85,6 +85,7 @@ pub fn query(args: QueryArgs) -> i32 {
         max_samples_per_key: args.max_samples_per_key,
         category_field: args.event_category_field.clone(),
         timestamp_field: args.timestamp_field.clone(),
+        timestamp_fallback: None,
         tiebreaker_field: args.tiebreaker_field.clone(),
         size: args.size,
         mapping,

@@ -200,6 +200,15 @@ pub fn run(args: RunArgs) -> i32 {
             let mut opts = options.clone();
             if let Some(t) = &rule.timestamp_override {
                 opts.timestamp_field = t.value.clone();
+                // Kibana falls back to `@timestamp` for events without the
+                // override unless the rule turns that off.
+                let disabled = rule.other.iter().any(|e| {
+                    e.key == "timestamp_override_fallback_disabled"
+                        && e.value.value == rule::value::Value::Bool(true)
+                });
+                if !disabled {
+                    opts.timestamp_fallback = Some("@timestamp".into());
+                }
             }
             if let Some(c) = other_string(rule, "event_category_override") {
                 opts.category_field = c.to_string();

@@ -38,6 +38,10 @@ pub struct QueryOptions {
     pub category_field: String,
     /// The timestamp field (`@timestamp`).
     pub timestamp_field: String,
+    /// The field read for events that lack `timestamp_field` (a rule's
+    /// `timestamp_override` falls back to `@timestamp`, as Kibana's
+    /// combined timestamp does).
+    pub timestamp_fallback: Option<String>,
     /// A field that orders events with equal timestamps (none: input order).
     pub tiebreaker_field: Option<String>,
     /// At most this many results (events or sequences).
@@ -55,6 +59,7 @@ impl Default for QueryOptions {
         QueryOptions {
             category_field: "event.category".into(),
             timestamp_field: "@timestamp".into(),
+            timestamp_fallback: None,
             tiebreaker_field: None,
             size: None,
             mapping: None,
@@ -126,6 +131,8 @@ pub struct CompiledQuery {
     pub fields: FieldTable,
     /// The timestamp field.
     pub timestamp: FieldId,
+    /// The field read when the event lacks `timestamp`.
+    pub timestamp_fallback: Option<FieldId>,
     /// The event category field (rule sets index queries by its values).
     pub category: FieldId,
     /// The tiebreaker field.
@@ -202,6 +209,10 @@ pub fn compile_eql_in(
         }
     };
     let timestamp = fields.intern(&options.timestamp_field);
+    let timestamp_fallback = options
+        .timestamp_fallback
+        .as_ref()
+        .map(|t| fields.intern(t));
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
     let category = fields.intern(&options.category_field);
     let plan = typed_plan(plan, &fields.table, options.mapping.as_ref(), timestamp);
@@ -209,6 +220,7 @@ pub fn compile_eql_in(
         plan,
         fields: fields.table.clone(),
         timestamp,
+        timestamp_fallback,
         category,
         tiebreaker,
         pipes: query.pipes.clone(),
@@ -342,6 +354,10 @@ pub fn compile_kql_in(
 ) -> Result<CompiledQuery, Diagnostic> {
     let filter = crate::compile::kql::query(query, fields, options.now)?;
     let timestamp = fields.intern(&options.timestamp_field);
+    let timestamp_fallback = options
+        .timestamp_fallback
+        .as_ref()
+        .map(|t| fields.intern(t));
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
     let category = fields.intern(&options.category_field);
     let filter = typed(filter, &fields.table, options.mapping.as_ref(), timestamp);
@@ -349,6 +365,7 @@ pub fn compile_kql_in(
         plan: Plan::Events(filter),
         fields: fields.table.clone(),
         timestamp,
+        timestamp_fallback,
         category,
         tiebreaker,
         pipes: Vec::new(),
@@ -704,7 +721,10 @@ impl<'q> Collector<'q> {
         self.seq += 1;
         let q = self.query;
         // The time is read only for events that are kept: most are not.
-        let ts = || timestamp(record, q.timestamp);
+        let ts = || {
+            timestamp(record, q.timestamp)
+                .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)))
+        };
         let kept = match &q.plan {
             Plan::Events(filter) => matches(filter, record).then(|| {
                 let ts = ts();
