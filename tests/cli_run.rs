@@ -499,3 +499,44 @@ fn timestamp_override_falls_back_to_the_event_timestamp() {
         ]
     );
 }
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let path =
+        std::env::temp_dir().join(format!("ruleq-run-threads-{}.ndjson", std::process::id()));
+    let mut text = String::new();
+    ruleq::gen::generate(50_000, 7, |line| {
+        text.push_str(line);
+        text.push('\n');
+    });
+    std::fs::write(&path, text).unwrap();
+    let run = |threads: &str| {
+        ruleq(
+            &[
+                "run",
+                "-q",
+                "--now",
+                NOW,
+                "--threads",
+                threads,
+                path.to_str().unwrap(),
+            ],
+            "",
+        )
+    };
+    let (one, two) = (run("1"), run("2"));
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(one.status.code(), Some(0));
+    // The generator's telnet activity makes both seed rules alert.
+    let alerts = ndjson(&one);
+    for rule in [
+        "Telnet Port Activity",
+        "Connection to External Network via Telnet",
+    ] {
+        assert!(
+            alerts.iter().any(|a| a["kibana.alert.rule.name"] == rule),
+            "{rule}"
+        );
+    }
+    assert!(one.stdout == two.stdout, "--threads 1 and 2 differ");
+}

@@ -7,7 +7,7 @@ use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
 use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, Runner};
-use ruleq::event::{EventSource, Input, Item, Malformed};
+use ruleq::event::{EventSource, Input, Item, Malformed, Position};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
 use ruleq::syntax::{eql, kql};
@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// How alerts are written.
@@ -49,6 +50,10 @@ pub struct RunArgs {
     /// With neither, every rule sees every event.
     #[arg(long, value_name = "NAME")]
     index: Option<String>,
+    /// Worker threads evaluating rules (default: all cores). The output is
+    /// the same whatever the count.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, value_enum)]
     format: Option<AlertFormat>,
@@ -69,6 +74,16 @@ pub struct RunArgs {
     /// comparisons, aliases resolve through it.
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
+}
+
+/// Events handed to the rule workers at a time.
+const BATCH: usize = 1024;
+
+/// A raw event on its way to the rule workers.
+struct Pending {
+    origin: ruleq::engine::Origin,
+    pos: Position,
+    bytes: Box<[u8]>,
 }
 
 /// A rule that runs, and its query's place in the rule set.
@@ -320,39 +335,103 @@ pub fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    let mut runner = Runner::new(&set);
-    runner.set_default_index(args.index.clone());
+    // The reader thread (this one) parses nothing: it hands batches of raw
+    // events to the workers, each of which runs its share of the rules over
+    // every event. Results are merged per rule, so the output does not
+    // depend on the thread count.
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, set.queries.len().max(1));
     let mut event_files: Vec<PathBuf> = Vec::new();
     let (mut read, mut malformed) = (0u64, 0u64);
     let mut io_failed = false;
-    while let Some(item) = source.next_item() {
-        match item {
-            Ok(Item::Event(raw)) => {
-                read += 1;
-                if event_files.last().map(PathBuf::as_path) != Some(raw.path) {
-                    event_files.push(raw.path.to_path_buf());
+    let (results, bad_events) = std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(threads);
+        let mut workers = Vec::with_capacity(threads);
+        for k in 0..threads {
+            let (tx, rx) = mpsc::sync_channel::<Arc<Vec<Pending>>>(8);
+            senders.push(tx);
+            let (set, default_index) = (&set, args.index.clone());
+            workers.push(scope.spawn(move || {
+                let mut runner = Runner::new(set);
+                runner.set_default_index(default_index);
+                runner.keep_only(|q| q % threads == k);
+                // Every worker meets a malformed event; the first reports it.
+                let mut bad = Vec::new();
+                for batch in rx {
+                    for ev in batch.iter() {
+                        if let Err(e) = runner.offer(ev.origin.clone(), &ev.bytes) {
+                            if k == 0 {
+                                bad.push((ev.origin.file, ev.pos, e.to_string()));
+                            }
+                        }
+                    }
                 }
-                let origin = ruleq::engine::Origin {
-                    file: event_files.len() - 1,
-                    line: raw.pos.number(),
-                };
-                if let Err(e) = runner.offer(origin, raw.bytes) {
-                    eprintln!("{}", Malformed::new(&raw, &e));
+                (runner.finish(), bad)
+            }));
+        }
+        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        let send = |batch: Vec<Pending>| {
+            let shared = Arc::new(batch);
+            for tx in &senders {
+                // A worker that stopped has panicked; join reports it.
+                let _ = tx.send(Arc::clone(&shared));
+            }
+        };
+        while let Some(item) = source.next_item() {
+            match item {
+                Ok(Item::Event(raw)) => {
+                    read += 1;
+                    if event_files.last().map(PathBuf::as_path) != Some(raw.path) {
+                        event_files.push(raw.path.to_path_buf());
+                    }
+                    let origin = ruleq::engine::Origin {
+                        file: event_files.len() - 1,
+                        line: raw.pos.number(),
+                    };
+                    batch.push(Pending {
+                        origin,
+                        pos: raw.pos,
+                        bytes: raw.bytes.into(),
+                    });
+                    if batch.len() == BATCH {
+                        send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    }
+                }
+                Ok(Item::Malformed(m)) => {
+                    read += 1;
+                    eprintln!("{m}");
                     malformed += 1;
                 }
-            }
-            Ok(Item::Malformed(m)) => {
-                read += 1;
-                eprintln!("{m}");
-                malformed += 1;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                io_failed = true;
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    io_failed = true;
+                }
             }
         }
+        if !batch.is_empty() {
+            send(batch);
+        }
+        drop(senders);
+        let mut results: Vec<Vec<Output>> = vec![Vec::new(); set.queries.len()];
+        let mut bad_events = Vec::new();
+        for (k, w) in workers.into_iter().enumerate() {
+            let (mut outputs, bad) = w.join().expect("a rule worker panicked");
+            for q in (k..set.queries.len()).step_by(threads) {
+                results[q] = std::mem::take(&mut outputs[q]);
+            }
+            if k == 0 {
+                bad_events = bad;
+            }
+        }
+        (results, bad_events)
+    });
+    for (file, pos, message) in bad_events {
+        let path = event_files.get(file).cloned().unwrap_or_default();
+        eprintln!("{}", Malformed { path, pos, message });
+        malformed += 1;
     }
-    let results = runner.finish();
 
     // Alerts, ordered by original event time, then rule id, then alert id.
     let now_text = format_iso(now, false);

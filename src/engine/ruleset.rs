@@ -130,6 +130,8 @@ pub struct Runner<'s> {
     /// Per index name seen: whether each query searches it.
     searched: HashMap<String, Vec<bool>>,
     default_index: Option<String>,
+    /// Per query: whether this runner evaluates it (all, unless narrowed).
+    mine: Vec<bool>,
 }
 
 impl<'s> Runner<'s> {
@@ -188,6 +190,16 @@ impl<'s> Runner<'s> {
             filters: &set.filters,
             searched: HashMap::new(),
             default_index: None,
+            mine: vec![true; set.queries.len()],
+        }
+    }
+
+    /// Narrows the runner to the queries `keep` selects: several runners
+    /// over the same events, each with its share of the queries, can run on
+    /// separate threads.
+    pub fn keep_only(&mut self, keep: impl Fn(usize) -> bool) {
+        for (q, mine) in self.mine.iter_mut().enumerate() {
+            *mine = keep(q);
         }
     }
 
@@ -215,6 +227,8 @@ impl<'s> Runner<'s> {
         }
         self.chosen.sort_unstable();
         self.chosen.dedup();
+        let mine = &self.mine;
+        self.chosen.retain(|&q| mine[q]);
         // Queries with a value requirement also need one of their values.
         self.serial += 1;
         for (field, fold, index) in &self.by_value {
