@@ -274,7 +274,7 @@ pub fn run(args: RunArgs) -> i32 {
     for (why, name) in &not_run {
         reasons.entry(why).or_default().push(name);
     }
-    for (why, names) in &reasons {
+    for (why, names) in reasons.iter().filter(|_| !args.quiet) {
         let shown = names
             .iter()
             .take(3)
@@ -303,7 +303,7 @@ pub fn run(args: RunArgs) -> i32 {
             unapplied.entry("exceptions_list").or_default().push(name);
         }
     }
-    for (what, names) in &unapplied {
+    for (what, names) in unapplied.iter().filter(|_| !args.quiet) {
         let shown = names
             .iter()
             .take(3)
