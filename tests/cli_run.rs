@@ -540,3 +540,37 @@ fn output_is_identical_whatever_the_thread_count() {
     }
     assert!(one.stdout == two.stdout, "--threads 1 and 2 differ");
 }
+
+#[test]
+fn summary_names_rules_over_their_max_signals() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    let capped = rule.replace("max_signals = 100", "max_signals = 5");
+    assert_ne!(capped, rule);
+    std::fs::write(dir.join("capped.toml"), capped).unwrap();
+    let out = ruleq(
+        &[
+            "run",
+            "-r",
+            dir.to_str().unwrap(),
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    // One execution over all the input has no cap: all six are written.
+    assert_eq!(ndjson(&out).len(), 6);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 rules raised more alerts than their max_signals"),
+        "{err}"
+    );
+    assert!(err.contains("Telnet Port Activity (6 > 5)"), "{err}");
+}

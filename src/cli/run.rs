@@ -439,6 +439,7 @@ pub fn run(args: RunArgs) -> i32 {
     type Keyed = (i64, String, String, usize, Map<String, Value>);
     let mut alerts: Vec<Keyed> = Vec::new();
     let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut over_cap: Vec<String> = Vec::new();
     for l in &loaded {
         let ctx = Context {
             rule: l.rule,
@@ -509,6 +510,13 @@ pub fn run(args: RunArgs) -> i32 {
             .and_then(|s| serde_json::to_value(s).ok())
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        // Kibana writes at most max_signals alerts per execution; one
+        // execution over all the input has no cap, so say which rules
+        // would have been cut.
+        let cap = l.rule.max_signals.as_ref().map_or(100, |m| m.value);
+        if i64::try_from(count).unwrap_or(i64::MAX) > cap {
+            over_cap.push(format!("{name} ({count} > {cap})"));
+        }
         if count > 0 {
             *per_rule.entry((name, severity)).or_default() += count;
         }
@@ -536,6 +544,13 @@ pub fn run(args: RunArgs) -> i32 {
         );
         for ((name, severity), n) in &per_rule {
             eprintln!("  {n:>6}  {severity:<8}  {name}");
+        }
+        if !over_cap.is_empty() {
+            eprintln!(
+                "note: {} rules raised more alerts than their max_signals, which caps one Kibana execution: {}",
+                over_cap.len(),
+                over_cap.join(", ")
+            );
         }
     }
     if io_failed {
