@@ -346,6 +346,10 @@ pub fn run(args: RunArgs) -> i32 {
     let mut event_files: Vec<PathBuf> = Vec::new();
     let (mut read, mut malformed) = (0u64, 0u64);
     let mut io_failed = false;
+    // A progress line on a terminal, for inputs long enough to need one.
+    let progress = !args.quiet && io::stderr().is_terminal();
+    let mut last_shown = started;
+    let mut bytes_read = 0u64;
     let (results, bad_events) = std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(threads);
         let mut workers = Vec::with_capacity(threads);
@@ -383,6 +387,17 @@ pub fn run(args: RunArgs) -> i32 {
             match item {
                 Ok(Item::Event(raw)) => {
                     read += 1;
+                    bytes_read += raw.bytes.len() as u64 + 1;
+                    if progress && read % 4096 == 0 && last_shown.elapsed().as_millis() >= 250 {
+                        last_shown = Instant::now();
+                        let secs = started.elapsed().as_secs_f64().max(1e-9);
+                        eprint!(
+                            "\r{read} events, {:.1} MB, {:.0} events/s, {:.1} MB/s ",
+                            bytes_read as f64 / 1e6,
+                            read as f64 / secs,
+                            bytes_read as f64 / 1e6 / secs
+                        );
+                    }
                     if event_files.last().map(PathBuf::as_path) != Some(raw.path) {
                         event_files.push(raw.path.to_path_buf());
                     }
@@ -409,6 +424,10 @@ pub fn run(args: RunArgs) -> i32 {
                     io_failed = true;
                 }
             }
+        }
+        if progress && bytes_read > 0 && last_shown != started {
+            // Clear the progress line before the summary.
+            eprint!("\r\x1b[2K");
         }
         if !batch.is_empty() {
             send(batch);
