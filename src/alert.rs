@@ -365,13 +365,7 @@ impl Context<'_> {
     /// or what its `severity_mapping`, `risk_score_mapping` and
     /// `rule_name_override` take from the event, as Kibana does.
     fn overridden(&self, source: &Map<String, Value>) -> (String, Value, String) {
-        let other = |key: &str| {
-            self.rule
-                .other
-                .iter()
-                .find(|e| e.key == key)
-                .map(|e| e.value.to_json())
-        };
+        let other = |key: &str| self.rule.extra(key);
         let mut severity = self.severity_text();
         let mut risk = self
             .rule
@@ -457,7 +451,7 @@ impl Context<'_> {
 
 /// A field of a document by dotted path: a flat dotted key, or through
 /// objects.
-fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+pub fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     if let Some(v) = source.get(path) {
         return Some(v);
     }

@@ -2,7 +2,7 @@
 //! pass, alerts written as Kibana writes them.
 
 use clap::{Args, ValueEnum};
-use ruleq::alert::{Context, SourceEvent};
+use ruleq::alert::{lookup, Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
@@ -90,17 +90,6 @@ struct Pending {
 struct Loaded<'r> {
     rule: &'r Rule,
     query: usize,
-}
-
-/// A string-valued key of the rule outside the modelled ones.
-fn other_string<'r>(rule: &'r Rule, key: &str) -> Option<&'r str> {
-    rule.other
-        .iter()
-        .find(|e| e.key == key)
-        .and_then(|e| match &e.value.value {
-            rule::value::Value::String(s) => Some(s.as_str()),
-            _ => None,
-        })
 }
 
 fn parse_now(text: &Option<String>) -> Result<i64, String> {
@@ -217,20 +206,32 @@ pub fn run(args: RunArgs) -> i32 {
                 opts.timestamp_field = t.value.clone();
                 // Kibana falls back to `@timestamp` for events without the
                 // override unless the rule turns that off.
-                let disabled = rule.other.iter().any(|e| {
-                    e.key == "timestamp_override_fallback_disabled"
-                        && e.value.value == rule::value::Value::Bool(true)
-                });
+                let disabled =
+                    rule.extra("timestamp_override_fallback_disabled") == Some(Value::Bool(true));
                 if !disabled {
                     opts.timestamp_fallback = Some("@timestamp".into());
                 }
             }
-            if let Some(c) = other_string(rule, "event_category_override") {
-                opts.category_field = c.to_string();
+            if let Some(Value::String(c)) = rule.extra("event_category_override") {
+                opts.category_field = c;
             }
-            if let Some(t) = other_string(rule, "tiebreaker_field") {
-                opts.tiebreaker_field = Some(t.to_string());
+            if let Some(Value::String(t)) = rule.extra("tiebreaker_field") {
+                opts.tiebreaker_field = Some(t);
             }
+            let filters = match rule.extra("filters") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            let filters = match builder.kibana_filters(&filters) {
+                Ok(f) => f,
+                Err(e) => {
+                    not_run.push((
+                        format!("rules with unsupported filters ({e})"),
+                        name.to_string(),
+                    ));
+                    continue;
+                }
+            };
             let added = if kind == Some(RuleType::Eql) {
                 eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
             } else {
@@ -238,20 +239,7 @@ pub fn run(args: RunArgs) -> i32 {
             };
             match added {
                 Ok(index) => {
-                    let filters: Vec<Value> = match rule.other.iter().find(|e| e.key == "filters") {
-                        Some(e) => match e.value.to_json() {
-                            Value::Array(items) => items,
-                            _ => Vec::new(),
-                        },
-                        None => Vec::new(),
-                    };
-                    if let Err(e) = builder.add_kibana_filters(index, &filters) {
-                        not_run.push((
-                            format!("rules with unsupported filters ({e})"),
-                            name.to_string(),
-                        ));
-                        continue;
-                    }
+                    builder.set_filters(index, filters);
                     if rule.data_view_id.is_none() && !rule.index.is_empty() {
                         let patterns = rule.index.iter().map(|p| p.value.as_str());
                         builder.restrict(index, IndexPatterns::new(patterns));
@@ -299,7 +287,7 @@ pub fn run(args: RunArgs) -> i32 {
         if l.rule.alert_suppression.is_some() {
             unapplied.entry("alert_suppression").or_default().push(name);
         }
-        if l.rule.other.iter().any(|e| e.key == "exceptions_list") {
+        if l.rule.extra("exceptions_list").is_some() {
             unapplied.entry("exceptions_list").or_default().push(name);
         }
     }
@@ -664,21 +652,8 @@ fn write_alerts(
     out.flush()
 }
 
-/// A field of an alert by dotted path, through objects or as a flat key.
-fn field<'a>(alert: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    if let Some(v) = alert.get(path) {
-        return Some(v);
-    }
-    let mut parts = path.split('.');
-    let mut v = alert.get(parts.next()?)?;
-    for p in parts {
-        v = v.as_object()?.get(p)?;
-    }
-    Some(v)
-}
-
 fn text(alert: &Map<String, Value>, path: &str) -> String {
-    match field(alert, path) {
+    match lookup(alert, path) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => "-".into(),
         Some(v) => v.to_string(),

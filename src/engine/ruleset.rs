@@ -80,19 +80,25 @@ impl<'m> RuleSetBuilder<'m> {
         self.indices[query] = Some(patterns);
     }
 
-    /// Adds a rule's Kibana filter objects to query `query`; disabled ones
-    /// are left out. An unsupported filter is an error naming it.
-    pub fn add_kibana_filters(
+    /// Compiles a rule's Kibana filter objects against the set's fields;
+    /// disabled ones are left out. An unsupported filter is an error naming
+    /// it. Compile them before adding the rule's query, so that a rule
+    /// whose filters fail adds nothing.
+    pub fn kibana_filters(
         &mut self,
-        query: usize,
         filters: &[serde_json::Value],
-    ) -> Result<(), String> {
+    ) -> Result<Vec<EventFilter>, String> {
+        let mut compiled = Vec::new();
         for f in filters {
-            if let Some(compiled) = EventFilter::from_kibana(f, &mut self.fields)? {
-                self.filters[query].push(compiled);
-            }
+            compiled.extend(EventFilter::from_kibana(f, &mut self.fields)?);
         }
-        Ok(())
+        Ok(compiled)
+    }
+
+    /// Gates query `query` behind `filters`: an event reaches it only when
+    /// it passes them all.
+    pub fn set_filters(&mut self, query: usize, filters: Vec<EventFilter>) {
+        self.filters[query] = filters;
     }
 
     /// The finished set.

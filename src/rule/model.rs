@@ -691,6 +691,15 @@ impl Rule {
         self.rule_id.as_ref().map(|s| s.value.as_str())
     }
 
+    /// A schema key ruleq keeps verbatim (`filters`, `severity_mapping`,
+    /// `event_category_override`, ...), as JSON, when the rule has it.
+    pub fn extra(&self, key: &str) -> Option<serde_json::Value> {
+        self.other
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.to_json())
+    }
+
     /// Whether `[metadata] maturity = "deprecated"`.
     pub fn is_deprecated(&self) -> bool {
         matches!(
