@@ -574,3 +574,29 @@ fn summary_names_rules_over_their_max_signals() {
     );
     assert!(err.contains("Telnet Port Activity (6 > 5)"), "{err}");
 }
+
+#[test]
+fn a_rule_file_that_does_not_parse_fails_the_run() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-unparsable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.toml"), "[rule\nname = \"x\"\n").unwrap();
+    let out = ruleq(
+        &[
+            "run",
+            "-r",
+            dir.to_str().unwrap(),
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:1:"), "{err}");
+    assert!(
+        err.contains("0 rules run, 0 not run, 1 failed to load"),
+        "{err}"
+    );
+}

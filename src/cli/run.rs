@@ -147,7 +147,11 @@ pub fn run(args: RunArgs) -> i32 {
         .filter(|f| f.diagnostic.severity == Severity::Error)
         .cloned()
         .collect();
-    let broken: Vec<(usize, Option<usize>)> = errors.iter().map(|f| (f.file, f.rule)).collect();
+    // Each rule with an error, or each file with one outside any rule (a
+    // file that does not parse has no rules at all), counts once.
+    let mut broken: Vec<(usize, Option<usize>)> = errors.iter().map(|f| (f.file, f.rule)).collect();
+    broken.sort_unstable();
+    broken.dedup();
     if !errors.is_empty() {
         let only_errors = Report {
             files: report.files.clone(),
@@ -165,12 +169,11 @@ pub fn run(args: RunArgs) -> i32 {
     let mut loaded: Vec<Loaded> = Vec::new();
     // (why, rule name) for the rules that are not run.
     let mut not_run: Vec<(String, String)> = Vec::new();
-    let mut failed_rules = 0usize;
+    let mut failed_rules = broken.len();
     for (fi, file) in report.files.iter().enumerate() {
         for (ri, rule) in file.rules.iter().enumerate() {
             let name = rule.name.as_ref().map_or("(unnamed)", |n| n.value.as_str());
             if broken.contains(&(fi, Some(ri))) || broken.contains(&(fi, None)) {
-                failed_rules += 1;
                 continue;
             }
             let kind = rule.rule_type.as_ref().map(|t| t.value);
