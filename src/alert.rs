@@ -168,9 +168,12 @@ impl Context<'_> {
             }
         }
         put("immutable", false.into());
-        put("exceptions_list", Value::Array(Vec::new()));
-        for key in ["severity_mapping", "risk_score_mapping"] {
-            put(key, Value::Array(Vec::new()));
+        // As the rule writes them; Kibana stores empty lists when absent.
+        for key in ["exceptions_list", "severity_mapping", "risk_score_mapping"] {
+            put(key, rule.extra(key).unwrap_or(Value::Array(Vec::new())));
+        }
+        if let Some(field) = rule.extra("rule_name_override") {
+            put("rule_name_override", field);
         }
         let severity = rule
             .severity

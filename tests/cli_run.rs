@@ -453,6 +453,14 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
         .enumerate()
         .all(|(i, s)| i == 3 || s.1 == "medium"));
     assert!(seen.iter().all(|s| s.2 == 23));
+    assert_eq!(
+        alerts[0]["kibana.alert.rule.severity_mapping"][1]["severity"],
+        "critical"
+    );
+    assert_eq!(
+        alerts[0]["kibana.alert.rule.rule_name_override"],
+        "host.name"
+    );
     assert!(alerts[3]["kibana.alert.reason"]
         .as_str()
         .unwrap()
