@@ -29,6 +29,40 @@ fn ndjson(o: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The seed KQL rule's text, for tests that vary it.
+fn port_rule() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap()
+}
+
+/// A scratch folder of rule files, removed when dropped.
+struct RuleDir(std::path::PathBuf);
+
+impl RuleDir {
+    fn new(tag: &str) -> RuleDir {
+        let dir = std::env::temp_dir().join(format!("ruleq-run-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        RuleDir(dir)
+    }
+
+    fn write(&self, name: &str, text: impl AsRef<str>) {
+        std::fs::write(self.0.join(name), text.as_ref()).unwrap();
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for RuleDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn example() -> Output {
     ruleq(&["run", "--now", NOW, "examples/telnet-events.ndjson"], "")
 }
@@ -187,33 +221,27 @@ fn fail_on_alert_exits_one_only_when_alerts_were_written() {
 
 #[test]
 fn a_broken_rule_is_reported_and_the_others_still_run() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-broken-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/command_and_control_telnet_port_activity.toml"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("good.toml"), &good).unwrap();
+    let dir = RuleDir::new("broken");
+    let good = port_rule();
+    dir.write("good.toml", &good);
     let broken = good
         .replace("destination.port:23", "destination.port:(23")
         .replace(
             "34fde489-94b0-4500-a76f-b8a157cf9269",
             "34fde489-94b0-4500-a76f-b8a157cf0000",
         );
-    std::fs::write(dir.join("broken.toml"), broken).unwrap();
+    dir.write("broken.toml", broken);
     let out = ruleq(
         &[
             "run",
             "-r",
-            dir.to_str().unwrap(),
+            dir.path(),
             "--now",
             NOW,
             "examples/telnet-events.ndjson",
         ],
         "",
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.toml:"), "{err}");
@@ -327,13 +355,8 @@ fn exported_search_hits_keep_their_id_and_index() {
 
 #[test]
 fn rule_filters_narrow_what_the_query_sees() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-filters-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rule = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/command_and_control_telnet_port_activity.toml"),
-    )
-    .unwrap();
+    let dir = RuleDir::new("filters");
+    let rule = port_rule();
     // Not on db-* hosts (case-insensitive, Lucene escapes), only events
     // with a process, and a disabled filter that would drop everything.
     let filters = r#"
@@ -358,19 +381,18 @@ negate = true
 "#;
     let at = rule.find("[[rule.threat]]").unwrap();
     let with_filters = format!("{}{filters}\n{}", &rule[..at], &rule[at..]);
-    std::fs::write(dir.join("filtered.toml"), with_filters).unwrap();
+    dir.write("filtered.toml", with_filters);
     let out = ruleq(
         &[
             "run",
             "-r",
-            dir.to_str().unwrap(),
+            dir.path(),
             "--now",
             NOW,
             "examples/telnet-events.ndjson",
         ],
         "",
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -391,13 +413,8 @@ negate = true
 
 #[test]
 fn severity_risk_and_name_overrides_come_from_the_event() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-overrides-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rule = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/command_and_control_telnet_port_activity.toml"),
-    )
-    .unwrap();
+    let dir = RuleDir::new("overrides");
+    let rule = port_rule();
     let overrides = r#"rule_name_override = "host.name"
 severity_mapping = [
     {field = "host.name", operator = "equals", value = "ws-07", severity = "high"},
@@ -411,19 +428,18 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
         &format!("severity = \"medium\"\n{overrides}"),
     );
     assert_ne!(with, rule);
-    std::fs::write(dir.join("overrides.toml"), with).unwrap();
+    dir.write("overrides.toml", with);
     let out = ruleq(
         &[
             "run",
             "-r",
-            dir.to_str().unwrap(),
+            dir.path(),
             "--now",
             NOW,
             "examples/telnet-events.ndjson",
         ],
         "",
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -469,26 +485,17 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
 
 #[test]
 fn timestamp_override_falls_back_to_the_event_timestamp() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-tsov-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rule = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/command_and_control_telnet_port_activity.toml"),
-    )
-    .unwrap();
+    let dir = RuleDir::new("tsov");
+    let rule = port_rule();
     let with = rule.replace(
         "severity = \"medium\"\n",
         "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
     );
-    std::fs::write(dir.join("override.toml"), with).unwrap();
+    dir.write("override.toml", with);
     let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
 {"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
 "#;
-    let out = ruleq(
-        &["run", "-r", dir.to_str().unwrap(), "--now", NOW, "-q"],
-        events,
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
+    let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
     let alerts = ndjson(&out);
     let got: Vec<(&str, &str)> = alerts
         .iter()
@@ -551,28 +558,22 @@ fn output_is_identical_whatever_the_thread_count() {
 
 #[test]
 fn summary_names_rules_over_their_max_signals() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-cap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rule = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("rules/command_and_control_telnet_port_activity.toml"),
-    )
-    .unwrap();
+    let dir = RuleDir::new("cap");
+    let rule = port_rule();
     let capped = rule.replace("max_signals = 100", "max_signals = 5");
     assert_ne!(capped, rule);
-    std::fs::write(dir.join("capped.toml"), capped).unwrap();
+    dir.write("capped.toml", capped);
     let out = ruleq(
         &[
             "run",
             "-r",
-            dir.to_str().unwrap(),
+            dir.path(),
             "--now",
             NOW,
             "examples/telnet-events.ndjson",
         ],
         "",
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     // One execution over all the input has no cap: all six are written.
     assert_eq!(ndjson(&out).len(), 6);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -585,21 +586,19 @@ fn summary_names_rules_over_their_max_signals() {
 
 #[test]
 fn a_rule_file_that_does_not_parse_fails_the_run() {
-    let dir = std::env::temp_dir().join(format!("ruleq-run-unparsable-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("bad.toml"), "[rule\nname = \"x\"\n").unwrap();
+    let dir = RuleDir::new("unparsable");
+    dir.write("bad.toml", "[rule\nname = \"x\"\n");
     let out = ruleq(
         &[
             "run",
             "-r",
-            dir.to_str().unwrap(),
+            dir.path(),
             "--now",
             NOW,
             "examples/telnet-events.ndjson",
         ],
         "",
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:1:"), "{err}");

@@ -92,6 +92,15 @@ struct Loaded<'r> {
     query: usize,
 }
 
+/// The first three names, quoted, and how many more there are.
+fn some_names(names: &[&str]) -> String {
+    let shown: Vec<String> = names.iter().take(3).map(|n| format!("\"{n}\"")).collect();
+    match names.len().checked_sub(3) {
+        Some(more) if more > 0 => format!("{} and {more} more", shown.join(", ")),
+        _ => shown.join(", "),
+    }
+}
+
 fn parse_now(text: &Option<String>) -> Result<i64, String> {
     match text {
         None => Ok(now_nanos()),
@@ -266,18 +275,11 @@ pub fn run(args: RunArgs) -> i32 {
         reasons.entry(why).or_default().push(name);
     }
     for (why, names) in reasons.iter().filter(|_| !args.quiet) {
-        let shown = names
-            .iter()
-            .take(3)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\", \"");
-        let more = if names.len() > 3 {
-            format!(" and {} more", names.len() - 3)
-        } else {
-            String::new()
-        };
-        eprintln!("note: not run: {} {why}: \"{shown}\"{more}", names.len());
+        eprintln!(
+            "note: not run: {} {why}: {}",
+            names.len(),
+            some_names(names)
+        );
     }
     // Settings Kibana applies that this run does not, once per setting.
     let mut unapplied: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -295,20 +297,10 @@ pub fn run(args: RunArgs) -> i32 {
         }
     }
     for (what, names) in unapplied.iter().filter(|_| !args.quiet) {
-        let shown = names
-            .iter()
-            .take(3)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\", \"");
-        let more = if names.len() > 3 {
-            format!(" and {} more", names.len() - 3)
-        } else {
-            String::new()
-        };
+        let count = names.len();
         eprintln!(
-            "note: {what} not applied ({} rules): \"{shown}\"{more}",
-            names.len()
+            "note: {what} not applied ({count} rules): {}",
+            some_names(names)
         );
     }
     let set = builder.finish();
