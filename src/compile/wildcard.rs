@@ -49,23 +49,13 @@ enum Token {
 impl Wildcard {
     /// Compiles an EQL pattern: every `*` and `?` is a wildcard, nothing escapes.
     pub fn eql(pattern: &str, case_insensitive: bool) -> Wildcard {
-        let mut pieces = Vec::new();
-        let mut lit = String::new();
-        for c in pattern.chars() {
-            match c {
-                '*' | '?' => {
-                    if !lit.is_empty() {
-                        pieces.push(Piece::Literal(std::mem::take(&mut lit)));
-                    }
-                    pieces.push(if c == '*' { Piece::Any } else { Piece::One });
-                }
-                c => lit.push(c),
-            }
-        }
-        if !lit.is_empty() {
-            pieces.push(Piece::Literal(lit));
-        }
-        Wildcard::from_pieces(&pieces, case_insensitive)
+        Wildcard::from_pieces(&split(pattern, false), case_insensitive)
+    }
+
+    /// Compiles a Lucene `wildcard` query value (as in Kibana filters):
+    /// `*` and `?` are wildcards and `\` makes the next character literal.
+    pub fn lucene(pattern: &str, case_insensitive: bool) -> Wildcard {
+        Wildcard::from_pieces(&split(pattern, true), case_insensitive)
     }
 
     /// Compiles a pattern from its pieces.
@@ -195,6 +185,30 @@ fn general(tokens: &[Token], text: &str, ci: bool) -> bool {
             _ => return false,
         }
     }
+}
+
+/// A pattern's pieces; with `escapes`, `\` makes the next character
+/// literal (a trailing one stands for itself).
+fn split(pattern: &str, escapes: bool) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if escapes => lit.push(chars.next().unwrap_or('\\')),
+            '*' | '?' => {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut lit)));
+                }
+                pieces.push(if c == '*' { Piece::Any } else { Piece::One });
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Literal(lit));
+    }
+    pieces
 }
 
 #[cfg(test)]

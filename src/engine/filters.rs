@@ -6,7 +6,7 @@
 
 use crate::compile::date::parse_iso;
 use crate::compile::ir::{FieldId, Fields};
-use crate::compile::wildcard::{Piece, Wildcard};
+use crate::compile::wildcard::Wildcard;
 use crate::event::{Record, Value};
 use serde_json::Value as Json;
 
@@ -154,7 +154,7 @@ fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> 
             };
             Ok(EventFilter::Wildcard(
                 fields.intern(&field),
-                lucene_wildcard(&pattern, ci),
+                Wildcard::lucene(&pattern, ci),
             ))
         }
         "match_phrase" | "match" | "term" => {
@@ -228,29 +228,6 @@ fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> 
     }
 }
 
-/// A Lucene wildcard: `*`, `?`, and `\` escaping the next character.
-fn lucene_wildcard(pattern: &str, case_insensitive: bool) -> Wildcard {
-    let mut pieces = Vec::new();
-    let mut lit = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => lit.push(chars.next().unwrap_or('\\')),
-            '*' | '?' => {
-                if !lit.is_empty() {
-                    pieces.push(Piece::Literal(std::mem::take(&mut lit)));
-                }
-                pieces.push(if c == '*' { Piece::Any } else { Piece::One });
-            }
-            c => lit.push(c),
-        }
-    }
-    if !lit.is_empty() {
-        pieces.push(Piece::Literal(lit));
-    }
-    Wildcard::from_pieces(&pieces, case_insensitive)
-}
-
 /// A keyword, numeric or boolean value against a filter value.
 fn equals(v: &Value, wanted: &Json) -> bool {
     match (v, wanted) {
@@ -303,11 +280,11 @@ mod tests {
 
     #[test]
     fn lucene_wildcards_escape_with_backslash() {
-        let w = lucene_wildcard(r"?:\\Program Files\\*", true);
+        let w = Wildcard::lucene(r"?:\\Program Files\\*", true);
         assert!(w.matches(r"C:\Program Files\x.dll"));
         assert!(w.matches(r"c:\program files\x.dll"));
         assert!(!w.matches(r"C:\Windows\x.dll"));
-        assert!(lucene_wildcard(r"a\*b", false).matches("a*b"));
-        assert!(!lucene_wildcard(r"a\*b", false).matches("axb"));
+        assert!(Wildcard::lucene(r"a\*b", false).matches("a*b"));
+        assert!(!Wildcard::lucene(r"a\*b", false).matches("axb"));
     }
 }

@@ -208,6 +208,22 @@ pub fn compile_eql_in(
             }
         }
     };
+    Ok(assemble(
+        options,
+        fields,
+        query.pipes.clone(),
+        |table, ts| typed_plan(plan, table, options.mapping.as_ref(), ts),
+    ))
+}
+
+/// Interns the fields the options name and assembles the query around the
+/// plan `typed` builds, given the field table and the timestamp field.
+fn assemble(
+    options: &QueryOptions,
+    fields: &mut Fields,
+    pipes: Vec<Pipe>,
+    typed: impl FnOnce(&FieldTable, FieldId) -> Plan,
+) -> CompiledQuery {
     let timestamp = fields.intern(&options.timestamp_field);
     let timestamp_fallback = options
         .timestamp_fallback
@@ -215,17 +231,16 @@ pub fn compile_eql_in(
         .map(|t| fields.intern(t));
     let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
     let category = fields.intern(&options.category_field);
-    let plan = typed_plan(plan, &fields.table, options.mapping.as_ref(), timestamp);
-    Ok(CompiledQuery {
-        plan,
+    CompiledQuery {
+        plan: typed(&fields.table, timestamp),
         fields: fields.table.clone(),
         timestamp,
         timestamp_fallback,
         category,
         tiebreaker,
-        pipes: query.pipes.clone(),
+        pipes,
         size: options.size,
-    })
+    }
 }
 
 /// Compiles one sequence or sample step: its filter and join-key fields
@@ -353,24 +368,9 @@ pub fn compile_kql_in(
     fields: &mut Fields,
 ) -> Result<CompiledQuery, Diagnostic> {
     let filter = crate::compile::kql::query(query, fields, options.now)?;
-    let timestamp = fields.intern(&options.timestamp_field);
-    let timestamp_fallback = options
-        .timestamp_fallback
-        .as_ref()
-        .map(|t| fields.intern(t));
-    let tiebreaker = options.tiebreaker_field.as_ref().map(|t| fields.intern(t));
-    let category = fields.intern(&options.category_field);
-    let filter = typed(filter, &fields.table, options.mapping.as_ref(), timestamp);
-    Ok(CompiledQuery {
-        plan: Plan::Events(filter),
-        fields: fields.table.clone(),
-        timestamp,
-        timestamp_fallback,
-        category,
-        tiebreaker,
-        pipes: Vec::new(),
-        size: options.size,
-    })
+    Ok(assemble(options, fields, Vec::new(), |table, ts| {
+        Plan::Events(typed(filter, table, options.mapping.as_ref(), ts))
+    }))
 }
 
 impl CompiledQuery {
