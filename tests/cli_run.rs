@@ -52,6 +52,21 @@ impl RuleDir {
         std::fs::write(self.0.join(name), text.as_ref()).unwrap();
     }
 
+    /// `ruleq run` with these rules over the bundled example events.
+    fn run_example(&self) -> Output {
+        ruleq(
+            &[
+                "run",
+                "-r",
+                self.path(),
+                "--now",
+                NOW,
+                "examples/telnet-events.ndjson",
+            ],
+            "",
+        )
+    }
+
     fn path(&self) -> &str {
         self.0.to_str().unwrap()
     }
@@ -231,17 +246,7 @@ fn a_broken_rule_is_reported_and_the_others_still_run() {
             "34fde489-94b0-4500-a76f-b8a157cf0000",
         );
     dir.write("broken.toml", broken);
-    let out = ruleq(
-        &[
-            "run",
-            "-r",
-            dir.path(),
-            "--now",
-            NOW,
-            "examples/telnet-events.ndjson",
-        ],
-        "",
-    );
+    let out = dir.run_example();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.toml:"), "{err}");
@@ -382,17 +387,7 @@ negate = true
     let at = rule.find("[[rule.threat]]").unwrap();
     let with_filters = format!("{}{filters}\n{}", &rule[..at], &rule[at..]);
     dir.write("filtered.toml", with_filters);
-    let out = ruleq(
-        &[
-            "run",
-            "-r",
-            dir.path(),
-            "--now",
-            NOW,
-            "examples/telnet-events.ndjson",
-        ],
-        "",
-    );
+    let out = dir.run_example();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -429,17 +424,7 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
     );
     assert_ne!(with, rule);
     dir.write("overrides.toml", with);
-    let out = ruleq(
-        &[
-            "run",
-            "-r",
-            dir.path(),
-            "--now",
-            NOW,
-            "examples/telnet-events.ndjson",
-        ],
-        "",
-    );
+    let out = dir.run_example();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -563,17 +548,7 @@ fn summary_names_rules_over_their_max_signals() {
     let capped = rule.replace("max_signals = 100", "max_signals = 5");
     assert_ne!(capped, rule);
     dir.write("capped.toml", capped);
-    let out = ruleq(
-        &[
-            "run",
-            "-r",
-            dir.path(),
-            "--now",
-            NOW,
-            "examples/telnet-events.ndjson",
-        ],
-        "",
-    );
+    let out = dir.run_example();
     // One execution over all the input has no cap: all six are written.
     assert_eq!(ndjson(&out).len(), 6);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -588,17 +563,7 @@ fn summary_names_rules_over_their_max_signals() {
 fn a_rule_file_that_does_not_parse_fails_the_run() {
     let dir = RuleDir::new("unparsable");
     dir.write("bad.toml", "[rule\nname = \"x\"\n");
-    let out = ruleq(
-        &[
-            "run",
-            "-r",
-            dir.path(),
-            "--now",
-            NOW,
-            "examples/telnet-events.ndjson",
-        ],
-        "",
-    );
+    let out = dir.run_example();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:1:"), "{err}");
