@@ -41,6 +41,35 @@ pub struct Context<'r> {
     pub rule: &'r Rule,
     /// The execution time (Kibana writes it into `@timestamp`), rendered.
     pub now: String,
+    /// The execution's id (`kibana.alert.rule.execution.uuid`).
+    pub execution_uuid: String,
+}
+
+impl<'r> Context<'r> {
+    /// The context of one execution of `rule` at `now` (rendered as
+    /// Elasticsearch renders dates); its execution id is derived from both,
+    /// so that re-runs agree.
+    pub fn new(rule: &'r Rule, now: String) -> Self {
+        let execution = digest(&["execution", rule.id().unwrap_or(""), &now]);
+        let execution_uuid = uuid_text(&execution);
+        Context {
+            rule,
+            now,
+            execution_uuid,
+        }
+    }
+}
+
+/// A hex digest shaped as a UUID (8-4-4-4-12), as Kibana's ids are.
+fn uuid_text(hex: &str) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// A hex SHA-256 of the parts, each followed by a separator byte, so that
@@ -168,6 +197,7 @@ impl Context<'_> {
             }
         }
         put("immutable", false.into());
+        put("revision", 0.into());
         // As the rule writes them; Kibana stores empty lists when absent.
         for key in ["exceptions_list", "severity_mapping", "risk_score_mapping"] {
             put(key, rule.extra(key).unwrap_or(Value::Array(Vec::new())));
@@ -175,6 +205,38 @@ impl Context<'_> {
         if let Some(field) = rule.extra("rule_name_override") {
             put("rule_name_override", field);
         }
+        // The rule's parameters, as Kibana keeps them beside the alerting
+        // framework's own rule attributes (name, tags, schedule, ids).
+        let mut parameters = Map::new();
+        for (k, v) in out.iter() {
+            let Some(key) = k.strip_prefix("kibana.alert.rule.") else {
+                continue;
+            };
+            let framework = [
+                "category",
+                "consumer",
+                "producer",
+                "rule_type_id",
+                "uuid",
+                "name",
+                "tags",
+                "interval",
+                "enabled",
+                "revision",
+            ];
+            if !framework.contains(&key) {
+                parameters.insert(key.to_string(), v.clone());
+            }
+        }
+        for key in ["filters", "event_category_override", "tiebreaker_field"] {
+            if let Some(v) = rule.extra(key) {
+                parameters.insert(key.to_string(), v);
+            }
+        }
+        out.insert(
+            "kibana.alert.rule.parameters".into(),
+            Value::Object(parameters),
+        );
         let severity = rule
             .severity
             .as_ref()
@@ -195,6 +257,21 @@ impl Context<'_> {
         out.insert(
             "kibana.alert.rule.execution.type".into(),
             "scheduled".into(),
+        );
+        out.insert(
+            "kibana.alert.rule.execution.uuid".into(),
+            self.execution_uuid.clone().into(),
+        );
+        out.insert(
+            "kibana.alert.rule.execution.timestamp".into(),
+            self.now.clone().into(),
+        );
+        // A new alert starts, and was last detected, at its execution.
+        out.insert("kibana.alert.start".into(), self.now.clone().into());
+        out.insert("kibana.alert.last_detected".into(), self.now.clone().into());
+        out.insert(
+            "kibana.alert.intended_timestamp".into(),
+            self.now.clone().into(),
         );
     }
 

@@ -572,3 +572,166 @@ fn a_rule_file_that_does_not_parse_fails_the_run() {
         "{err}"
     );
 }
+
+/// Five tcp/23 connections a second apart from 10:01:00, as NDJSON.
+fn five_port_events() -> String {
+    (1..=5)
+        .map(|i| {
+            format!(
+                r#"{{"@timestamp":"2026-03-01T10:01:0{}.000Z","_id":"p{i}","event":{{"category":["network"]}},"network":{{"transport":"tcp"}},"destination":{{"port":23}},"host":{{"name":"h"}}}}"#,
+                i - 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `ruleq run --schedule` with the rules in `dir` over `events`.
+fn scheduled(dir: &RuleDir, events: &str) -> Output {
+    ruleq(&["run", "--schedule", "-r", dir.path()], events)
+}
+
+/// (event id, alert @timestamp) of each alert, in output order.
+fn ids_and_times(alerts: &[Value]) -> Vec<(String, String)> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.ancestors"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+                a["@timestamp"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn schedule_caps_each_execution_at_max_signals() {
+    // Executions every 5 minutes looking back 6: only the 10:05 execution
+    // sees the five events, and it writes the first two.
+    let dir = RuleDir::new("sched-cap");
+    let rule = port_rule().replace("max_signals = 100", "max_signals = 2");
+    dir.write("port.toml", rule);
+    let out = scheduled(&dir, &five_port_events());
+    assert_eq!(out.status.code(), Some(0));
+    let at = "2026-03-01T10:05:00.000Z".to_string();
+    assert_eq!(
+        ids_and_times(&ndjson(&out)),
+        [("p1".to_string(), at.clone()), ("p2".to_string(), at)]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 results were never written because executions hit max_signals: Telnet Port Activity (3)"),
+        "{err}"
+    );
+    // Without --schedule, one execution writes all five.
+    let all = ruleq(
+        &["run", "--now", NOW, "-r", dir.path()],
+        &five_port_events(),
+    );
+    assert_eq!(ndjson(&all).len(), 5);
+}
+
+#[test]
+fn schedule_overlap_skips_alerts_already_written() {
+    // Looking back 9 minutes, the 10:10 execution sees the events the
+    // 10:05 execution saw. A query rule pages past the two it already
+    // alerted on and writes the next two; the fifth is cut again.
+    let dir = RuleDir::new("sched-overlap");
+    let rule = port_rule()
+        .replace("max_signals = 100", "max_signals = 2")
+        .replace("from = \"now-6m\"", "from = \"now-9m\"");
+    dir.write("port.toml", rule);
+    let out = scheduled(&dir, &five_port_events());
+    let (first, second) = (
+        "2026-03-01T10:05:00.000Z".to_string(),
+        "2026-03-01T10:10:00.000Z".to_string(),
+    );
+    assert_eq!(
+        ids_and_times(&ndjson(&out)),
+        [
+            ("p1".to_string(), first.clone()),
+            ("p2".to_string(), first),
+            ("p3".to_string(), second.clone()),
+            ("p4".to_string(), second),
+        ]
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 executions; 2 results already alerted by an earlier execution skipped"),
+        "{err}"
+    );
+
+    // An EQL rule asks for max_signals results: at 10:10 those are the two
+    // already written, so nothing new is written.
+    let eql = RuleDir::new("sched-overlap-eql");
+    let rule = port_rule()
+        .replace("max_signals = 100", "max_signals = 2")
+        .replace("from = \"now-6m\"", "from = \"now-9m\"")
+        .replace("type = \"query\"", "type = \"eql\"")
+        .replace("language = \"kuery\"", "language = \"eql\"");
+    let start = rule.find("query = '''").unwrap();
+    let end = start + rule[start + 11..].find("'''").unwrap() + 14;
+    let rule = format!(
+        "{}query = '''\nnetwork where network.transport == \"tcp\" and destination.port == 23\n'''{}",
+        &rule[..start],
+        &rule[end..]
+    );
+    eql.write("port.toml", rule);
+    let out = scheduled(&eql, &five_port_events());
+    assert_eq!(
+        ndjson(&out).len(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn schedule_writes_each_example_alert_once_at_its_execution() {
+    let once = ndjson(&example());
+    let out = ruleq(&["run", "--schedule", "examples/telnet-events.ndjson"], "");
+    let replayed = ndjson(&out);
+    let ids = |alerts: &[Value]| {
+        let mut ids: Vec<String> = alerts
+            .iter()
+            .map(|a| a["kibana.alert.uuid"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // The EQL rule looks back 9 minutes every 5: events are seen twice,
+    // alerted once.
+    assert_eq!(ids(&replayed), ids(&once));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("results already alerted by an earlier execution skipped"),
+        "{err}"
+    );
+    for a in &replayed {
+        let at = a["@timestamp"].as_str().unwrap();
+        assert!(
+            at.ends_with(":00:00.000Z") || at.ends_with("5:00.000Z") || at.ends_with("0:00.000Z"),
+            "{at}"
+        );
+        assert!(
+            at >= a["kibana.alert.original_time"].as_str().unwrap(),
+            "{at}"
+        );
+        assert_eq!(a["kibana.alert.start"], a["@timestamp"]);
+    }
+    // The execution time comes from the schedule, not from --now.
+    let both = ruleq(
+        &[
+            "run",
+            "--schedule",
+            "--now",
+            NOW,
+            "examples/telnet-events.ndjson",
+        ],
+        "",
+    );
+    assert_eq!(both.status.code(), Some(2));
+}

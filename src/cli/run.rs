@@ -6,13 +6,15 @@ use ruleq::alert::{lookup, Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
-use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, Runner};
+use ruleq::engine::{
+    now_nanos, Hit, IndexPatterns, Matches, Output, QueryOptions, RuleSetBuilder, Runner,
+};
 use ruleq::event::{EventSource, Input, Item, Malformed, Position};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
 use ruleq::syntax::{eql, kql};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,8 +64,15 @@ pub struct RunArgs {
     output: Option<PathBuf>,
     /// The execution time, as RFC 3339: Kibana writes it into each alert's
     /// `@timestamp` (default: the clock). With it the output is reproducible.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "schedule")]
     now: Option<String>,
+    /// Replay Kibana's schedule: an execution every rule `interval` (at
+    /// whole multiples of it since the Unix epoch), each searching its
+    /// `from`..`to` window, at most `max_signals` alerts each, alerts an
+    /// earlier execution wrote not written again. Alerts carry their
+    /// execution's time.
+    #[arg(long)]
+    schedule: bool,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -355,7 +364,7 @@ pub fn run(args: RunArgs) -> i32 {
                         }
                     }
                 }
-                (runner.finish(), bad)
+                (runner.finish_matches(), bad)
             }));
         }
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
@@ -416,12 +425,14 @@ pub fn run(args: RunArgs) -> i32 {
             send(batch);
         }
         drop(senders);
-        let mut results: Vec<Vec<Output>> = vec![Vec::new(); set.queries.len()];
+        let mut results: Vec<Option<Matches>> = (0..set.queries.len()).map(|_| None).collect();
         let mut bad_events = Vec::new();
         for (k, w) in workers.into_iter().enumerate() {
-            let (mut outputs, bad) = w.join().expect("a rule worker panicked");
-            for q in (k..set.queries.len()).step_by(threads) {
-                results[q] = std::mem::take(&mut outputs[q]);
+            let (matches, bad) = w.join().expect("a rule worker panicked");
+            for (q, m) in matches.into_iter().enumerate() {
+                if q % threads == k {
+                    results[q] = Some(m);
+                }
             }
             if k == 0 {
                 bad_events = bad;
@@ -442,53 +453,20 @@ pub fn run(args: RunArgs) -> i32 {
     let mut alerts: Vec<Keyed> = Vec::new();
     let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut over_cap: Vec<String> = Vec::new();
+    let mut replay = Replay::default();
+    let default_index = args.index.as_deref();
     for l in &loaded {
-        let ctx = Context {
-            rule: l.rule,
-            now: now_text.clone(),
+        let Some(matches) = &results[l.query] else {
+            continue;
         };
         let rule_id = l.rule.id().unwrap_or("").to_string();
+        let cap = l.rule.max_signals.as_ref().map_or(100, |m| m.value);
+        let cap = usize::try_from(cap).unwrap_or(0);
         let mut count = 0usize;
-        for out in &results[l.query] {
-            let (time, docs) = match out {
-                Output::Event(hit) => {
-                    let ev = OwnedEvent::read(hit, &event_files, args.index.as_deref());
-                    (hit.timestamp, vec![ctx.event_alert(&ev.view())])
-                }
-                Output::Sequence { events, .. } => {
-                    let hits: Vec<&Hit> = events.iter().flatten().collect();
-                    let owned: Vec<_> = hits
-                        .iter()
-                        .map(|h| OwnedEvent::read(h, &event_files, args.index.as_deref()))
-                        .collect();
-                    let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
-                    (
-                        hits.first().and_then(|h| h.timestamp),
-                        ctx.sequence_alerts(&views),
-                    )
-                }
-                Output::Sample { events, .. } => {
-                    // A sample's events form one group, as a sequence's do.
-                    let owned: Vec<_> = events
-                        .iter()
-                        .map(|h| OwnedEvent::read(h, &event_files, args.index.as_deref()))
-                        .collect();
-                    let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
-                    (
-                        events.first().and_then(|h| h.timestamp),
-                        ctx.sequence_alerts(&views),
-                    )
-                }
-            };
-            count += 1;
+        let mut emit = |time: Option<i64>, docs: Vec<Map<String, Value>>| {
             // Documents of one result share the last one's id (the
             // shell's for a sequence) as their sort key.
-            let key = docs
-                .last()
-                .and_then(|d| d.get("kibana.alert.uuid"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let key = result_key(&docs);
             for (pos, d) in docs.into_iter().enumerate() {
                 alerts.push((
                     time.unwrap_or(i64::MIN),
@@ -498,13 +476,69 @@ pub fn run(args: RunArgs) -> i32 {
                     d,
                 ));
             }
+        };
+        if args.schedule {
+            let schedule = match Schedule::of(l.rule) {
+                Ok(s) => s,
+                Err(why) => {
+                    replay
+                        .unscheduled
+                        .push((why, rule_name(l.rule).to_string()));
+                    continue;
+                }
+            };
+            // EQL rules ask Elasticsearch for max_signals results; query
+            // rules page on until max_signals new alerts are written.
+            let eql = l.rule.rule_type.as_ref().map(|t| t.value) == Some(RuleType::Eql);
+            let mut written: HashSet<String> = HashSet::new();
+            let mut seen: HashSet<String> = HashSet::new();
+            for t in schedule.executions(&matches.times()) {
+                let ctx = Context::new(l.rule, format_iso(t, false));
+                let outputs = matches.within(t + schedule.from, t + schedule.to);
+                replay.executions += 1;
+                let (mut created, mut cut) = (0usize, 0usize);
+                for (i, out) in outputs.iter().enumerate() {
+                    let (time, docs) = result_alerts(&ctx, out, &event_files, default_index);
+                    let key = result_key(&docs);
+                    seen.insert(key.clone());
+                    let beyond = if eql { i >= cap } else { created >= cap };
+                    if written.contains(&key) {
+                        // Kibana finds the alert already there and skips it.
+                        replay.duplicates += usize::from(!beyond);
+                        continue;
+                    }
+                    if beyond {
+                        cut += 1;
+                        continue;
+                    }
+                    written.insert(key);
+                    created += 1;
+                    count += 1;
+                    emit(time, docs);
+                }
+                replay.capped_executions += usize::from(cut > 0);
+            }
+            let never = seen.len() - written.len();
+            if never > 0 {
+                replay.never_written += never;
+                replay
+                    .capped_rules
+                    .push(format!("{} ({never})", rule_name(l.rule)));
+            }
+        } else {
+            let ctx = Context::new(l.rule, now_text.clone());
+            for out in &matches.all() {
+                let (time, docs) = result_alerts(&ctx, out, &event_files, default_index);
+                count += 1;
+                emit(time, docs);
+            }
+            // Kibana writes at most max_signals alerts per execution; one
+            // execution over all the input has no cap, so say which rules
+            // would have been cut.
+            if count > cap {
+                over_cap.push(format!("{} ({count} > {cap})", rule_name(l.rule)));
+            }
         }
-        let name = l
-            .rule
-            .name
-            .as_ref()
-            .map_or("", |n| n.value.as_str())
-            .to_string();
         let severity = l
             .rule
             .severity
@@ -512,15 +546,10 @@ pub fn run(args: RunArgs) -> i32 {
             .and_then(|s| serde_json::to_value(s).ok())
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        // Kibana writes at most max_signals alerts per execution; one
-        // execution over all the input has no cap, so say which rules
-        // would have been cut.
-        let cap = l.rule.max_signals.as_ref().map_or(100, |m| m.value);
-        if i64::try_from(count).unwrap_or(i64::MAX) > cap {
-            over_cap.push(format!("{name} ({count} > {cap})"));
-        }
         if count > 0 {
-            *per_rule.entry((name, severity)).or_default() += count;
+            *per_rule
+                .entry((rule_name(l.rule).to_string(), severity))
+                .or_default() += count;
         }
     }
     alerts.sort_by(|a, b| (a.0, &a.1, &a.2, a.3).cmp(&(b.0, &b.1, &b.2, b.3)));
@@ -547,6 +576,30 @@ pub fn run(args: RunArgs) -> i32 {
         for ((name, severity), n) in &per_rule {
             eprintln!("  {n:>6}  {severity:<8}  {name}");
         }
+        if args.schedule {
+            eprintln!(
+                "schedule: {} executions; {} results already alerted by an earlier execution skipped; {} executions cut at max_signals",
+                replay.executions, replay.duplicates, replay.capped_executions
+            );
+            if replay.never_written > 0 {
+                eprintln!(
+                    "note: {} results were never written because executions hit max_signals: {}",
+                    replay.never_written,
+                    replay.capped_rules.join(", ")
+                );
+            }
+            let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (why, name) in &replay.unscheduled {
+                reasons.entry(why).or_default().push(name);
+            }
+            for (why, names) in &reasons {
+                eprintln!(
+                    "note: not run under --schedule: {} {why}: {}",
+                    names.len(),
+                    some_names(names)
+                );
+            }
+        }
         if !over_cap.is_empty() {
             eprintln!(
                 "note: {} rules raised more alerts than their max_signals, which caps one Kibana execution: {}",
@@ -563,6 +616,118 @@ pub fn run(args: RunArgs) -> i32 {
         1
     } else {
         0
+    }
+}
+
+/// What `--schedule` did, for the summary.
+#[derive(Default)]
+struct Replay {
+    executions: usize,
+    /// Results an execution found already written by an earlier one.
+    duplicates: usize,
+    /// Executions that found more new results than max_signals.
+    capped_executions: usize,
+    /// Results no execution wrote because of max_signals.
+    never_written: usize,
+    /// The rules with such results, and how many.
+    capped_rules: Vec<String>,
+    /// (why, rule name) for rules whose schedule cannot be replayed.
+    unscheduled: Vec<(String, String)>,
+}
+
+/// A rule's schedule: executions every `interval` nanoseconds, each
+/// searching from `from` to `to` nanoseconds relative to its time.
+struct Schedule {
+    interval: i64,
+    from: i64,
+    to: i64,
+}
+
+impl Schedule {
+    /// The rule's `interval`, `from` and `to`, with Kibana's defaults (5m,
+    /// now-6m, now).
+    fn of(rule: &Rule) -> Result<Schedule, String> {
+        const SECOND: i64 = 1_000_000_000;
+        let interval = rule.interval.as_ref().map_or(300, |i| i.value.seconds());
+        let offset = |d: &Option<rule::Spanned<rule::DateMath>>, default: i64, key: &str| match d {
+            None => Ok(default),
+            Some(d) => d
+                .value
+                .offset_seconds()
+                .ok_or_else(|| format!("rules whose `{key}` rounds or uses months or years")),
+        };
+        let from = offset(&rule.from, -360, "from")?;
+        let to = offset(&rule.to, 0, "to")?;
+        if from > to {
+            return Err("rules whose `from` is after their `to`".into());
+        }
+        Ok(Schedule {
+            interval: interval.max(1) * SECOND,
+            from: from * SECOND,
+            to: to * SECOND,
+        })
+    }
+
+    /// The execution times whose windows hold at least one of `times`
+    /// (sorted), in order: an event at `t` is seen by the executions
+    /// between `t - to` and `t - from`.
+    fn executions(&self, times: &[i64]) -> Vec<i64> {
+        let i = self.interval;
+        let mut out = Vec::new();
+        let mut next = i64::MIN;
+        for &t in times {
+            let first = (t.saturating_sub(self.to) + i - 1).div_euclid(i);
+            let last = t.saturating_sub(self.from).div_euclid(i);
+            for k in first.max(next)..=last {
+                out.push(k.saturating_mul(i));
+            }
+            next = next.max(last + 1);
+        }
+        out
+    }
+}
+
+/// The rule's name, or `(unnamed)`.
+fn rule_name(rule: &Rule) -> &str {
+    rule.name.as_ref().map_or("(unnamed)", |n| n.value.as_str())
+}
+
+/// The id a result's documents are known by: the last one's (the shell's
+/// for a sequence).
+fn result_key(docs: &[Map<String, Value>]) -> String {
+    docs.last()
+        .and_then(|d| d.get("kibana.alert.uuid"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The alert documents of one result, and its original time.
+fn result_alerts(
+    ctx: &Context,
+    out: &Output,
+    files: &[PathBuf],
+    default_index: Option<&str>,
+) -> (Option<i64>, Vec<Map<String, Value>>) {
+    let group = |hits: Vec<&Hit>| {
+        let owned: Vec<_> = hits
+            .iter()
+            .map(|h| OwnedEvent::read(h, files, default_index))
+            .collect();
+        let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
+        (
+            hits.first().and_then(|h| h.timestamp),
+            ctx.sequence_alerts(&views),
+        )
+    };
+    match out {
+        Output::Event(hit) => {
+            let ev = OwnedEvent::read(hit, files, default_index);
+            (hit.timestamp, vec![ctx.event_alert(&ev.view())])
+        }
+        Output::Sequence { events, .. } => group(events.iter().flatten().collect()),
+        // A sample's events form one group, as a sequence's do.
+        Output::Sample { events, .. } => group(events.iter().collect()),
     }
 }
 

@@ -798,20 +798,75 @@ impl<'q> Collector<'q> {
         }
     }
 
-    /// Orders what was kept and computes the results.
-    pub fn finish(mut self) -> Vec<Output> {
+    /// Orders what was kept and computes the results over all of it.
+    pub fn finish(self) -> Vec<Output> {
+        self.into_matches().all()
+    }
+
+    /// Orders what was kept, for results over all of it or over time ranges.
+    pub fn into_matches(mut self) -> Matches<'q> {
         self.kept.sort_by(|a, b| a.sort.cmp(&b.sort));
+        Matches {
+            query: self.query,
+            kept: self.kept,
+        }
+    }
+}
+
+/// One query's evaluated events, in order: the results over all the input
+/// or over any time range (a scheduled execution's window) come from it
+/// without reading the events again.
+pub struct Matches<'q> {
+    query: &'q CompiledQuery,
+    kept: Vec<Kept>,
+}
+
+impl Matches<'_> {
+    /// The results over every event.
+    pub fn all(&self) -> Vec<Output> {
+        let kept: Vec<&Kept> = self.kept.iter().collect();
+        self.results(&kept)
+    }
+
+    /// The results over the events whose time lies in `[from, to]` (both
+    /// ends included, as a rule's range filter does); events without a
+    /// time are in no range.
+    pub fn within(&self, from: i64, to: i64) -> Vec<Output> {
+        let inside = |t: Option<i64>| t.is_some_and(|t| from <= t && t <= to);
+        let kept: Vec<&Kept> = match self.query.plan {
+            // Samples keep input order; the others are in time order.
+            Plan::Sample { .. } => self
+                .kept
+                .iter()
+                .filter(|k| inside(k.hit.timestamp))
+                .collect(),
+            _ => {
+                let lo = self.kept.partition_point(|k| k.sort.0 < from);
+                let hi = self.kept.partition_point(|k| k.sort.0 <= to);
+                self.kept[lo..hi.max(lo)]
+                    .iter()
+                    .filter(|k| inside(k.hit.timestamp))
+                    .collect()
+            }
+        };
+        self.results(&kept)
+    }
+
+    /// The times of the events that can take part in a result, in order.
+    pub fn times(&self) -> Vec<i64> {
+        let mut times: Vec<i64> = self.kept.iter().filter_map(|k| k.hit.timestamp).collect();
+        times.sort_unstable();
+        times
+    }
+
+    fn results(&self, kept: &[&Kept]) -> Vec<Output> {
         let q = self.query;
         let mut results: Vec<Output> = match &q.plan {
-            Plan::Events(_) => self
-                .kept
-                .into_iter()
-                .map(|k| Output::Event(k.hit))
-                .collect(),
+            Plan::Events(_) => kept.iter().map(|k| Output::Event(k.hit.clone())).collect(),
             Plan::Sequence {
                 stages, maxspan, ..
-            } => sequences(self.kept, stages, *maxspan),
-            Plan::Sample { stages, per_key } => samples(self.kept, stages.len(), *per_key),
+            } => sequences(kept, stages, *maxspan),
+            Plan::Sample { stages, per_key } => samples(kept, stages.len(), *per_key),
         };
         for pipe in &q.pipes {
             match pipe {
@@ -839,7 +894,7 @@ fn hit(record: &Record, origin: Origin, timestamp: Option<i64>) -> Hit {
     }
 }
 
-fn sequences(kept: Vec<Kept>, stages: &[Stage], maxspan: Option<i64>) -> Vec<Output> {
+fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Output> {
     let missing: Vec<bool> = stages.iter().map(|s| s.missing).collect();
     let positives = missing.iter().filter(|m| !**m).count();
     let mut matcher = SequenceMatcher::new(positives, maxspan);
@@ -873,7 +928,7 @@ fn sequences(kept: Vec<Kept>, stages: &[Stage], maxspan: Option<i64>) -> Vec<Out
             if !missing.contains(&true) {
                 return true;
             }
-            let positives: Vec<Ordinal> = m.events.iter().map(|&i| ordinal(i, &kept[i])).collect();
+            let positives: Vec<Ordinal> = m.events.iter().map(|&i| ordinal(i, kept[i])).collect();
             let f: Vec<&[Ordinal]> = (0..stages.len())
                 .map(|s| fillers[s].get(&m.key).map_or(&none[..], |v| &v[..]))
                 .collect();
@@ -933,7 +988,7 @@ fn key_order(a: &Key, b: &Key) -> Ordering {
 /// sample of the key first, so the samples of a key differ as much as they
 /// can; a sample never repeats an earlier one. This reproduces the choices
 /// Elasticsearch's specs accept.
-fn samples(kept: Vec<Kept>, stages: usize, per_key: usize) -> Vec<Output> {
+fn samples(kept: &[&Kept], stages: usize, per_key: usize) -> Vec<Output> {
     // key -> per stage, the events (indices into `kept`) in input order
     let mut by_key: HashMap<Key, Vec<Vec<usize>>> = HashMap::new();
     for (i, k) in kept.iter().enumerate() {

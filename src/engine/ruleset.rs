@@ -4,8 +4,8 @@
 //! the same record. This is how a folder of rules runs in one pass.
 
 use super::{
-    compile_eql_in, compile_kql_in, Collector, CompiledQuery, EventFilter, IndexPatterns, Origin,
-    Output, QueryOptions,
+    compile_eql_in, compile_kql_in, Collector, CompiledQuery, EventFilter, IndexPatterns, Matches,
+    Origin, Output, QueryOptions,
 };
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
@@ -279,5 +279,14 @@ impl<'s> Runner<'s> {
     /// Every query's results, in the order the queries were added.
     pub fn finish(self) -> Vec<Vec<Output>> {
         self.collectors.into_iter().map(Collector::finish).collect()
+    }
+
+    /// Every query's evaluated events, for results over time ranges (see
+    /// [`Matches`]), in the order the queries were added.
+    pub fn finish_matches(self) -> Vec<Matches<'s>> {
+        self.collectors
+            .into_iter()
+            .map(Collector::into_matches)
+            .collect()
     }
 }
