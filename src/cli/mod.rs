@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod parse;
+mod pass;
 mod query;
 mod run;
 

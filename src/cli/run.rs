@@ -6,10 +6,8 @@ use ruleq::alert::{lookup, Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
-use ruleq::engine::{
-    now_nanos, Hit, IndexPatterns, Matches, Output, QueryOptions, RuleSetBuilder, Runner,
-};
-use ruleq::event::{EventSource, Input, Item, Malformed, Position};
+use ruleq::engine::{now_nanos, Hit, IndexPatterns, Matches, Output, QueryOptions, RuleSetBuilder};
+use ruleq::event::{EventSource, Input};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
 use ruleq::syntax::{eql, kql};
@@ -18,7 +16,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 /// How alerts are written.
@@ -83,16 +80,6 @@ pub struct RunArgs {
     /// comparisons, aliases resolve through it.
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
-}
-
-/// Events handed to the rule workers at a time.
-const BATCH: usize = 1024;
-
-/// A raw event on its way to the rule workers.
-struct Pending {
-    origin: ruleq::engine::Origin,
-    pos: Position,
-    bytes: Box<[u8]>,
 }
 
 /// A rule that runs, and its query's place in the rule set.
@@ -320,131 +307,24 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         args.events.iter().cloned().map(Input::Path).collect()
     };
-    let mut source = match EventSource::new(&inputs) {
+    let source = match EventSource::new(&inputs) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    // The reader thread (this one) parses nothing: it hands batches of raw
-    // events to the workers, each of which runs its share of the rules over
-    // every event. Results are merged per rule, so the output does not
-    // depend on the thread count.
+    // Rules evaluated on every thread, each event read once for all of
+    // them; the results do not depend on the thread count.
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, set.queries.len().max(1));
-    let mut event_files: Vec<PathBuf> = Vec::new();
-    let (mut read, mut malformed) = (0u64, 0u64);
-    let mut io_failed = false;
-    // A progress line on a terminal, for inputs long enough to need one.
-    let progress = !args.quiet && io::stderr().is_terminal();
-    let mut last_shown = started;
-    let mut bytes_read = 0u64;
-    let (results, bad_events) = std::thread::scope(|scope| {
-        let mut senders = Vec::with_capacity(threads);
-        let mut workers = Vec::with_capacity(threads);
-        for k in 0..threads {
-            let (tx, rx) = mpsc::sync_channel::<Arc<Vec<Pending>>>(8);
-            senders.push(tx);
-            let (set, default_index) = (&set, args.index.clone());
-            workers.push(scope.spawn(move || {
-                let mut runner = Runner::new(set);
-                runner.set_default_index(default_index);
-                runner.keep_only(|q| q % threads == k);
-                // Every worker meets a malformed event; the first reports it.
-                let mut bad = Vec::new();
-                for batch in rx {
-                    for ev in batch.iter() {
-                        if let Err(e) = runner.offer(ev.origin.clone(), &ev.bytes) {
-                            if k == 0 {
-                                bad.push((ev.origin.file, ev.pos, e.to_string()));
-                            }
-                        }
-                    }
-                }
-                (runner.finish_matches(), bad)
-            }));
-        }
-        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-        let send = |batch: Vec<Pending>| {
-            let shared = Arc::new(batch);
-            for tx in &senders {
-                // A worker that stopped has panicked; join reports it.
-                let _ = tx.send(Arc::clone(&shared));
-            }
-        };
-        while let Some(item) = source.next_item() {
-            match item {
-                Ok(Item::Event(raw)) => {
-                    read += 1;
-                    bytes_read += raw.bytes.len() as u64 + 1;
-                    if progress && read % 4096 == 0 && last_shown.elapsed().as_millis() >= 250 {
-                        last_shown = Instant::now();
-                        let secs = started.elapsed().as_secs_f64().max(1e-9);
-                        eprint!(
-                            "\r{read} events, {:.1} MB, {:.0} events/s, {:.1} MB/s ",
-                            bytes_read as f64 / 1e6,
-                            read as f64 / secs,
-                            bytes_read as f64 / 1e6 / secs
-                        );
-                    }
-                    if event_files.last().map(PathBuf::as_path) != Some(raw.path) {
-                        event_files.push(raw.path.to_path_buf());
-                    }
-                    let origin = ruleq::engine::Origin {
-                        file: event_files.len() - 1,
-                        line: raw.pos.number(),
-                    };
-                    batch.push(Pending {
-                        origin,
-                        pos: raw.pos,
-                        bytes: raw.bytes.into(),
-                    });
-                    if batch.len() == BATCH {
-                        send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                    }
-                }
-                Ok(Item::Malformed(m)) => {
-                    read += 1;
-                    eprintln!("{m}");
-                    malformed += 1;
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    io_failed = true;
-                }
-            }
-        }
-        if progress && bytes_read > 0 && last_shown != started {
-            // Clear the progress line before the summary.
-            eprint!("\r\x1b[2K");
-        }
-        if !batch.is_empty() {
-            send(batch);
-        }
-        drop(senders);
-        let mut results: Vec<Option<Matches>> = (0..set.queries.len()).map(|_| None).collect();
-        let mut bad_events = Vec::new();
-        for (k, w) in workers.into_iter().enumerate() {
-            let (matches, bad) = w.join().expect("a rule worker panicked");
-            for (q, m) in matches.into_iter().enumerate() {
-                if q % threads == k {
-                    results[q] = Some(m);
-                }
-            }
-            if k == 0 {
-                bad_events = bad;
-            }
-        }
-        (results, bad_events)
-    });
-    for (file, pos, message) in bad_events {
-        let path = event_files.get(file).cloned().unwrap_or_default();
-        eprintln!("{}", Malformed { path, pos, message });
-        malformed += 1;
-    }
+        .max(1);
+    let feedback = super::pass::Feedback::new(args.quiet, started);
+    let pass = super::pass::run(&set, source, threads, args.index.clone(), &feedback);
+    let (read, malformed, io_failed) = (pass.read, pass.malformed, pass.io_failed);
+    let event_files = pass.files;
+    let results: Vec<Option<Matches>> = pass.matches.into_iter().map(Some).collect();
 
     // Alerts, ordered by original event time, then rule id, then alert id.
     let now_text = format_iso(now, false);

@@ -562,8 +562,9 @@ pub enum Output {
     },
 }
 
-/// An event that matched some part of the plan.
-struct Kept {
+/// An event that matched some part of a query's plan, kept for its
+/// results.
+pub struct Kept {
     hit: Hit,
     sort: (i64, Tie, u64),
     /// For each positive stage it matches: its index among positive stages and keys.
@@ -679,6 +680,100 @@ fn tie(doc: &Record, field: Option<FieldId>) -> Tie {
     }
 }
 
+/// What one query makes of one event.
+pub enum Evaluated {
+    /// The event takes no part in the query's results.
+    Nothing,
+    /// It would take part, but has no usable timestamp.
+    WithoutTimestamp,
+    /// It is kept for the results.
+    Kept(Kept),
+}
+
+/// Evaluates one event for one query; `seq` is its place in the input,
+/// which orders events of equal time and tiebreaker.
+pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) -> Evaluated {
+    let mut no_time = false;
+    // The time is read only for events that are kept: most are not.
+    let ts = || {
+        timestamp(record, q.timestamp)
+            .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)))
+    };
+    let kept = match &q.plan {
+        Plan::Events(filter) => matches(filter, record).then(|| {
+            let ts = ts();
+            Kept {
+                hit: hit(record, origin.clone(), ts),
+                sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
+                stages: Vec::new(),
+                missing: Vec::new(),
+                until: Vec::new(),
+            }
+        }),
+        Plan::Sequence { stages, until, .. } => {
+            let mut positive = Vec::new();
+            let mut missing = Vec::new();
+            let mut p = 0;
+            for (i, s) in stages.iter().enumerate() {
+                let m = matches(&s.filter, record);
+                if s.missing {
+                    if m {
+                        missing.push((i, keys(record, &s.keys)));
+                    }
+                } else {
+                    if m {
+                        positive.push((p, keys(record, &s.keys)));
+                    }
+                    p += 1;
+                }
+            }
+            let until_keys = match until {
+                Some(u) if matches(&u.filter, record) => keys(record, &u.keys),
+                _ => Vec::new(),
+            };
+            let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
+            let ts = if any { ts() } else { None };
+            match ts {
+                // Sequences need time; events without it take no part.
+                None if any => {
+                    no_time = true;
+                    None
+                }
+                Some(t) if any => Some(Kept {
+                    hit: hit(record, origin.clone(), ts),
+                    sort: (t, tie(record, q.tiebreaker), seq),
+                    stages: positive,
+                    missing,
+                    until: until_keys,
+                }),
+                _ => None,
+            }
+        }
+        Plan::Sample { stages, .. } => {
+            // Samples need no time: input order is kept.
+            let matched: Vec<(usize, Vec<Key>)> = stages
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| matches(&s.filter, record))
+                .map(|(i, s)| (i, keys(record, &s.keys)))
+                .filter(|(_, k)| !k.is_empty())
+                .collect();
+            (!matched.is_empty()).then(|| Kept {
+                hit: hit(record, origin.clone(), ts()),
+                sort: (0, Tie::None, seq),
+                stages: matched,
+                missing: Vec::new(),
+                until: Vec::new(),
+            })
+        }
+    };
+    match kept {
+        Some(k) => Evaluated::Kept(k),
+        None if no_time => Evaluated::WithoutTimestamp,
+        None => Evaluated::Nothing,
+    }
+}
+
 /// Evaluates events one by one and keeps those that can appear in a result.
 pub struct Collector<'q> {
     query: &'q CompiledQuery,
@@ -719,83 +814,17 @@ impl<'q> Collector<'q> {
     pub fn offer_record(&mut self, origin: Origin, record: &Record) {
         let seq = self.seq;
         self.seq += 1;
-        let q = self.query;
-        // The time is read only for events that are kept: most are not.
-        let ts = || {
-            timestamp(record, q.timestamp)
-                .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)))
-        };
-        let kept = match &q.plan {
-            Plan::Events(filter) => matches(filter, record).then(|| {
-                let ts = ts();
-                Kept {
-                    hit: hit(record, origin.clone(), ts),
-                    sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
-                    stages: Vec::new(),
-                    missing: Vec::new(),
-                    until: Vec::new(),
-                }
-            }),
-            Plan::Sequence { stages, until, .. } => {
-                let mut positive = Vec::new();
-                let mut missing = Vec::new();
-                let mut p = 0;
-                for (i, s) in stages.iter().enumerate() {
-                    let m = matches(&s.filter, record);
-                    if s.missing {
-                        if m {
-                            missing.push((i, keys(record, &s.keys)));
-                        }
-                    } else {
-                        if m {
-                            positive.push((p, keys(record, &s.keys)));
-                        }
-                        p += 1;
-                    }
-                }
-                let until_keys = match until {
-                    Some(u) if matches(&u.filter, record) => keys(record, &u.keys),
-                    _ => Vec::new(),
-                };
-                let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
-                let ts = if any { ts() } else { None };
-                match ts {
-                    // Sequences need time; events without it take no part.
-                    None if any => {
-                        self.without_timestamp += 1;
-                        None
-                    }
-                    Some(t) if any => Some(Kept {
-                        hit: hit(record, origin.clone(), ts),
-                        sort: (t, tie(record, q.tiebreaker), seq),
-                        stages: positive,
-                        missing,
-                        until: until_keys,
-                    }),
-                    _ => None,
-                }
-            }
-            Plan::Sample { stages, .. } => {
-                // Samples need no time: input order is kept.
-                let matched: Vec<(usize, Vec<Key>)> = stages
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| matches(&s.filter, record))
-                    .map(|(i, s)| (i, keys(record, &s.keys)))
-                    .filter(|(_, k)| !k.is_empty())
-                    .collect();
-                (!matched.is_empty()).then(|| Kept {
-                    hit: hit(record, origin.clone(), ts()),
-                    sort: (0, Tie::None, seq),
-                    stages: matched,
-                    missing: Vec::new(),
-                    until: Vec::new(),
-                })
-            }
-        };
-        if let Some(k) = kept {
-            self.kept.push(k);
+        match evaluate(self.query, origin, record, seq) {
+            Evaluated::Kept(k) => self.kept.push(k),
+            Evaluated::WithoutTimestamp => self.without_timestamp += 1,
+            Evaluated::Nothing => {}
         }
+    }
+
+    /// Keeps an event [`evaluate`] kept (several threads can evaluate
+    /// events for one collector; `seq` orders them).
+    pub fn push(&mut self, kept: Kept) {
+        self.kept.push(kept);
     }
 
     /// Orders what was kept and computes the results over all of it.

@@ -4,13 +4,13 @@
 //! the same record. This is how a folder of rules runs in one pass.
 
 use super::{
-    compile_eql_in, compile_kql_in, Collector, CompiledQuery, EventFilter, IndexPatterns, Matches,
-    Origin, Output, QueryOptions,
+    compile_eql_in, compile_kql_in, evaluate, Collector, CompiledQuery, Evaluated, EventFilter,
+    IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
 use crate::diag::Diagnostic;
-use crate::event::{Projector, Value};
+use crate::event::{Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
 use std::collections::HashMap;
@@ -218,6 +218,47 @@ impl<'s> Runner<'s> {
     /// returned for the caller to report.
     pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
         let record = self.projector.project(bytes)?;
+        self.select(&record);
+        for &i in &self.chosen {
+            self.collectors[i].offer_record(origin.clone(), &record);
+        }
+        self.projector.recycle(record);
+        Ok(())
+    }
+
+    /// Reads one event once and evaluates it for every query, keeping
+    /// nothing: what a query keeps goes to `out` as (query, kept), for the
+    /// runner that collects results to [`push`](Runner::push) in input
+    /// order. `seq` is the event's place in the input. This is how several
+    /// threads share the evaluation of one stream of events.
+    pub fn evaluate(
+        &mut self,
+        origin: &Origin,
+        seq: u64,
+        bytes: &[u8],
+        out: &mut Vec<(usize, Kept)>,
+    ) -> Result<(), serde_json::Error> {
+        let record = self.projector.project(bytes)?;
+        self.select(&record);
+        for &i in &self.chosen {
+            if let Evaluated::Kept(k) =
+                evaluate(self.collectors[i].query, origin.clone(), &record, seq)
+            {
+                out.push((i, k));
+            }
+        }
+        self.projector.recycle(record);
+        Ok(())
+    }
+
+    /// Keeps an event another runner's [`evaluate`](Runner::evaluate) kept
+    /// for query `query`.
+    pub fn push(&mut self, query: usize, kept: Kept) {
+        self.collectors[query].push(kept);
+    }
+
+    /// Chooses the queries `record` is offered to, into `self.chosen`.
+    fn select(&mut self, record: &Record) {
         // Offer the event only to queries its category can concern, in
         // query order (each collector keeps its own order anyway).
         self.chosen.clear();
@@ -268,12 +309,7 @@ impl<'s> Runner<'s> {
         }
         let filters = self.filters;
         self.chosen
-            .retain(|&q| filters[q].iter().all(|f| f.passes(&record)));
-        for &i in &self.chosen {
-            self.collectors[i].offer_record(origin.clone(), &record);
-        }
-        self.projector.recycle(record);
-        Ok(())
+            .retain(|&q| filters[q].iter().all(|f| f.passes(record)));
     }
 
     /// Every query's results, in the order the queries were added.

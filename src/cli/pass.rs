@@ -1,0 +1,268 @@
+//! One pass of a rule set over event inputs, on any number of threads.
+//!
+//! A reader thread splits the input into batches of raw events; worker
+//! threads project and evaluate each batch against every query; this
+//! thread takes the workers' kept events back in input order and collects
+//! them. The results therefore do not depend on the thread count. With one
+//! thread everything happens here, in input order.
+
+use ruleq::engine::{Kept, Matches, Origin, RuleSet, Runner};
+use ruleq::event::{EventSource, Item, Malformed, Position};
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
+
+/// Raw events handed to a worker at a time.
+const BATCH: usize = 1024;
+
+/// What one pass produced.
+pub struct Pass<'s> {
+    /// Per query of the set: its evaluated events.
+    pub matches: Vec<Matches<'s>>,
+    /// The event files, in the order first read (an [`Origin`]'s `file`
+    /// indexes this list).
+    pub files: Vec<PathBuf>,
+    /// Event lines or elements read, malformed ones included.
+    pub read: u64,
+    /// Of those, the malformed ones (each reported on stderr).
+    pub malformed: u64,
+    /// Whether reading failed somewhere (reported on stderr).
+    pub io_failed: bool,
+}
+
+/// How the pass reports as it goes.
+pub struct Feedback {
+    /// Show a progress line on stderr (for terminals).
+    pub progress: bool,
+    /// When the run started, for rates.
+    pub started: Instant,
+}
+
+impl Feedback {
+    /// Progress only on a terminal, and not when quiet.
+    pub fn new(quiet: bool, started: Instant) -> Self {
+        Feedback {
+            progress: !quiet && io::stderr().is_terminal(),
+            started,
+        }
+    }
+}
+
+/// A batch of raw events: their bytes back to back.
+struct Batch {
+    number: u64,
+    /// The input serial of the first event.
+    first: u64,
+    text: Vec<u8>,
+    /// Per event: end offset in `text`, origin, position.
+    events: Vec<(usize, Origin, Position)>,
+}
+
+/// A worker's verdicts on one batch.
+struct Done {
+    number: u64,
+    kept: Vec<(usize, Kept)>,
+    /// Events that failed to parse: (origin file, position, message).
+    bad: Vec<(usize, Position, String)>,
+}
+
+/// The reader's side: the input, split into batches.
+struct Reader<'a> {
+    source: EventSource,
+    feedback: &'a Feedback,
+    files: Vec<PathBuf>,
+    read: u64,
+    malformed: u64,
+    io_failed: bool,
+    bytes: u64,
+    last_shown: Instant,
+    serial: u64,
+    number: u64,
+}
+
+impl Reader<'_> {
+    /// The next batch, or `None` at the end of the input. Malformed items
+    /// and I/O errors are reported as they come.
+    fn next_batch(&mut self) -> Option<Batch> {
+        let mut batch = Batch {
+            number: self.number,
+            first: self.serial,
+            text: Vec::with_capacity(BATCH * 1024),
+            events: Vec::with_capacity(BATCH),
+        };
+        while batch.events.len() < BATCH {
+            let Some(item) = self.source.next_item() else {
+                break;
+            };
+            match item {
+                Ok(Item::Event(raw)) => {
+                    self.read += 1;
+                    self.bytes += raw.bytes.len() as u64 + 1;
+                    if self.files.last().map(PathBuf::as_path) != Some(raw.path) {
+                        self.files.push(raw.path.to_path_buf());
+                    }
+                    let origin = Origin {
+                        file: self.files.len() - 1,
+                        line: raw.pos.number(),
+                    };
+                    batch.text.extend_from_slice(raw.bytes);
+                    batch.events.push((batch.text.len(), origin, raw.pos));
+                }
+                Ok(Item::Malformed(m)) => {
+                    self.read += 1;
+                    self.malformed += 1;
+                    eprintln!("{m}");
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    self.io_failed = true;
+                }
+            }
+        }
+        self.show_progress();
+        if batch.events.is_empty() {
+            self.clear_progress();
+            return None;
+        }
+        self.serial += batch.events.len() as u64;
+        self.number += 1;
+        Some(batch)
+    }
+
+    fn show_progress(&mut self) {
+        if !self.feedback.progress || self.last_shown.elapsed().as_millis() < 250 {
+            return;
+        }
+        self.last_shown = Instant::now();
+        let secs = self.feedback.started.elapsed().as_secs_f64().max(1e-9);
+        eprint!(
+            "\r{} events, {:.1} MB, {:.0} events/s, {:.1} MB/s ",
+            self.read,
+            self.bytes as f64 / 1e6,
+            self.read as f64 / secs,
+            self.bytes as f64 / 1e6 / secs
+        );
+    }
+
+    fn clear_progress(&mut self) {
+        if self.feedback.progress && self.last_shown != self.feedback.started {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// Evaluates one batch; kept events go to `kept`, parse failures to `bad`.
+fn evaluate(
+    runner: &mut Runner,
+    batch: &Batch,
+    kept: &mut Vec<(usize, Kept)>,
+    bad: &mut Vec<(usize, Position, String)>,
+) {
+    let mut start = 0;
+    for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
+        let bytes = &batch.text[start..*end];
+        start = *end;
+        if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, kept) {
+            bad.push((origin.file, *pos, e.to_string()));
+        }
+    }
+}
+
+/// Runs `set` over `source` on `threads` threads.
+pub fn run<'s>(
+    set: &'s RuleSet,
+    source: EventSource,
+    threads: usize,
+    default_index: Option<String>,
+    feedback: &Feedback,
+) -> Pass<'s> {
+    let mut reader = Reader {
+        source,
+        feedback,
+        files: Vec::new(),
+        read: 0,
+        malformed: 0,
+        io_failed: false,
+        bytes: 0,
+        last_shown: feedback.started,
+        serial: 0,
+        number: 0,
+    };
+    let mut collector = Runner::new(set);
+    let mut bad_events = Vec::new();
+    if threads <= 1 {
+        collector.set_default_index(default_index);
+        let mut kept = Vec::new();
+        while let Some(batch) = reader.next_batch() {
+            evaluate(&mut collector, &batch, &mut kept, &mut bad_events);
+            for (q, k) in kept.drain(..) {
+                collector.push(q, k);
+            }
+        }
+    } else {
+        reader = std::thread::scope(|scope| {
+            let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 2);
+            let work_rx = Arc::new(Mutex::new(work_rx));
+            let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 4);
+            for _ in 0..threads {
+                let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+                let default_index = default_index.clone();
+                scope.spawn(move || {
+                    let mut runner = Runner::new(set);
+                    runner.set_default_index(default_index);
+                    loop {
+                        // The lock is held only to take the next batch.
+                        let next = work_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok(batch)) = next else { break };
+                        let mut done = Done {
+                            number: batch.number,
+                            kept: Vec::new(),
+                            bad: Vec::new(),
+                        };
+                        evaluate(&mut runner, &batch, &mut done.kept, &mut done.bad);
+                        if done_tx.send(done).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let reading = scope.spawn(move || {
+                while let Some(batch) = reader.next_batch() {
+                    if work_tx.send(batch).is_err() {
+                        break;
+                    }
+                }
+                reader
+            });
+            // Take the workers' verdicts back in batch order.
+            let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
+            let mut next = 0u64;
+            for done in done_rx {
+                waiting.insert(done.number, done);
+                while let Some(done) = waiting.remove(&next) {
+                    for (q, k) in done.kept {
+                        collector.push(q, k);
+                    }
+                    bad_events.extend(done.bad);
+                    next += 1;
+                }
+            }
+            reading.join().expect("the event reader panicked")
+        });
+    }
+    for (file, pos, message) in bad_events {
+        let path = reader.files.get(file).cloned().unwrap_or_default();
+        eprintln!("{}", Malformed { path, pos, message });
+        reader.malformed += 1;
+    }
+    Pass {
+        matches: collector.finish_matches(),
+        files: reader.files,
+        read: reader.read,
+        malformed: reader.malformed,
+        io_failed: reader.io_failed,
+    }
+}
