@@ -9,6 +9,7 @@ mod parse;
 mod pass;
 mod query;
 mod run;
+mod sorter;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]

@@ -6,7 +6,7 @@
 //! them. The results therefore do not depend on the thread count. With one
 //! thread everything happens here, in input order.
 
-use ruleq::engine::{Kept, Matches, Origin, RuleSet, Runner};
+use ruleq::engine::{Kept, Matches, Origin, Output, RuleSet, Runner};
 use ruleq::event::{EventSource, Item, Malformed, Position};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
@@ -17,10 +17,22 @@ use std::time::Instant;
 /// Raw events handed to a worker at a time.
 const BATCH: usize = 1024;
 
+/// What to do with the evaluated events.
+pub enum Collect<'f> {
+    /// Keep them all, for results over time ranges ([`Pass::matches`]).
+    Keep,
+    /// Hand each result, as soon as it is final, to the function, with the
+    /// event files read so far (an [`Origin`]'s `file` indexes them).
+    Stream(&'f mut dyn FnMut(usize, Output, &[PathBuf])),
+}
+
 /// What one pass produced.
 pub struct Pass<'s> {
-    /// Per query of the set: its evaluated events.
+    /// Per query of the set: its evaluated events (when kept).
     pub matches: Vec<Matches<'s>>,
+    /// Per streaming query that met events too late to put in time order:
+    /// (query, how many, where the first came from).
+    pub late: Vec<(usize, u64, Origin)>,
     /// The event files, in the order first read (an [`Origin`]'s `file`
     /// indexes this list).
     pub files: Vec<PathBuf>,
@@ -58,6 +70,8 @@ struct Batch {
     text: Vec<u8>,
     /// Per event: end offset in `text`, origin, position.
     events: Vec<(usize, Origin, Position)>,
+    /// Event files first met in this batch.
+    new_files: Vec<PathBuf>,
 }
 
 /// A worker's verdicts on one batch.
@@ -66,6 +80,7 @@ struct Done {
     kept: Vec<(usize, Kept)>,
     /// Events that failed to parse: (origin file, position, message).
     bad: Vec<(usize, Position, String)>,
+    new_files: Vec<PathBuf>,
 }
 
 /// The reader's side: the input, split into batches.
@@ -91,6 +106,7 @@ impl Reader<'_> {
             first: self.serial,
             text: Vec::with_capacity(BATCH * 1024),
             events: Vec::with_capacity(BATCH),
+            new_files: Vec::new(),
         };
         while batch.events.len() < BATCH {
             let Some(item) = self.source.next_item() else {
@@ -102,6 +118,7 @@ impl Reader<'_> {
                     self.bytes += raw.bytes.len() as u64 + 1;
                     if self.files.last().map(PathBuf::as_path) != Some(raw.path) {
                         self.files.push(raw.path.to_path_buf());
+                        batch.new_files.push(raw.path.to_path_buf());
                     }
                     let origin = Origin {
                         file: self.files.len() - 1,
@@ -170,6 +187,27 @@ fn evaluate(
     }
 }
 
+/// The collecting side: takes verdicts in input order.
+struct Merger<'s, 'f> {
+    runner: Runner<'s>,
+    collect: Collect<'f>,
+    files: Vec<PathBuf>,
+    bad: Vec<(usize, Position, String)>,
+}
+
+impl Merger<'_, '_> {
+    fn take(&mut self, new_files: Vec<PathBuf>, kept: Vec<(usize, Kept)>) {
+        self.files.extend(new_files);
+        for (q, k) in kept {
+            self.runner.push(q, k);
+        }
+        if let Collect::Stream(sink) = &mut self.collect {
+            let files = &self.files;
+            self.runner.take_ready(|q, out| sink(q, out, files));
+        }
+    }
+}
+
 /// Runs `set` over `source` on `threads` threads.
 pub fn run<'s>(
     set: &'s RuleSet,
@@ -177,6 +215,7 @@ pub fn run<'s>(
     threads: usize,
     default_index: Option<String>,
     feedback: &Feedback,
+    collect: Collect<'_>,
 ) -> Pass<'s> {
     let mut reader = Reader {
         source,
@@ -190,17 +229,28 @@ pub fn run<'s>(
         serial: 0,
         number: 0,
     };
-    let mut collector = Runner::new(set);
-    let mut bad_events = Vec::new();
+    let runner = match collect {
+        Collect::Keep => Runner::new(set),
+        Collect::Stream(_) => Runner::streaming(set),
+    };
+    let mut merger = Merger {
+        runner,
+        collect,
+        files: Vec::new(),
+        bad: Vec::new(),
+    };
     if threads <= 1 {
-        collector.set_default_index(default_index);
+        merger.runner.set_default_index(default_index);
         let mut kept = Vec::new();
-        while let Some(batch) = reader.next_batch() {
-            evaluate(&mut collector, &batch, &mut kept, &mut bad_events);
-            for (q, k) in kept.drain(..) {
-                collector.push(q, k);
-            }
+        let mut bad = Vec::new();
+        while let Some(mut batch) = reader.next_batch() {
+            evaluate(&mut merger.runner, &batch, &mut kept, &mut bad);
+            merger.take(
+                std::mem::take(&mut batch.new_files),
+                std::mem::take(&mut kept),
+            );
         }
+        merger.bad = bad;
     } else {
         reader = std::thread::scope(|scope| {
             let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 2);
@@ -215,11 +265,12 @@ pub fn run<'s>(
                     loop {
                         // The lock is held only to take the next batch.
                         let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(batch)) = next else { break };
+                        let Ok(Ok(mut batch)) = next else { break };
                         let mut done = Done {
                             number: batch.number,
                             kept: Vec::new(),
                             bad: Vec::new(),
+                            new_files: std::mem::take(&mut batch.new_files),
                         };
                         evaluate(&mut runner, &batch, &mut done.kept, &mut done.bad);
                         if done_tx.send(done).is_err() {
@@ -243,24 +294,35 @@ pub fn run<'s>(
             for done in done_rx {
                 waiting.insert(done.number, done);
                 while let Some(done) = waiting.remove(&next) {
-                    for (q, k) in done.kept {
-                        collector.push(q, k);
-                    }
-                    bad_events.extend(done.bad);
+                    merger.bad.extend(done.bad);
+                    merger.take(done.new_files, done.kept);
                     next += 1;
                 }
             }
             reading.join().expect("the event reader panicked")
         });
     }
-    for (file, pos, message) in bad_events {
-        let path = reader.files.get(file).cloned().unwrap_or_default();
+    for (file, pos, message) in std::mem::take(&mut merger.bad) {
+        let path = merger.files.get(file).cloned().unwrap_or_default();
         eprintln!("{}", Malformed { path, pos, message });
         reader.malformed += 1;
     }
+    let late = merger.runner.late();
+    let matches = match merger.collect {
+        Collect::Keep => merger.runner.finish_matches(),
+        Collect::Stream(sink) => {
+            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
+                for out in outputs {
+                    sink(q, out, &merger.files);
+                }
+            }
+            Vec::new()
+        }
+    };
     Pass {
-        matches: collector.finish_matches(),
-        files: reader.files,
+        matches,
+        late,
+        files: merger.files,
         read: reader.read,
         malformed: reader.malformed,
         io_failed: reader.io_failed,

@@ -1,12 +1,14 @@
 //! `ruleq run`: every rule under the rule paths over event files in one
 //! pass, alerts written as Kibana writes them.
 
+use super::pass;
+use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
 use ruleq::alert::{lookup, Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
-use ruleq::engine::{now_nanos, Hit, IndexPatterns, Matches, Output, QueryOptions, RuleSetBuilder};
+use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, REORDER};
 use ruleq::event::{EventSource, Input};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
@@ -320,105 +322,121 @@ pub fn run(args: RunArgs) -> i32 {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let feedback = super::pass::Feedback::new(args.quiet, started);
-    let pass = super::pass::run(&set, source, threads, args.index.clone(), &feedback);
-    let (read, malformed, io_failed) = (pass.read, pass.malformed, pass.io_failed);
-    let event_files = pass.files;
-    let results: Vec<Option<Matches>> = pass.matches.into_iter().map(Some).collect();
+    let feedback = pass::Feedback::new(args.quiet, started);
 
-    // Alerts, ordered by original event time, then rule id, then alert id.
+    // Alerts, ordered by original event time, then rule id, then alert id,
+    // built as results come and held serialized (spilled to temporary files
+    // beyond a budget), so that memory does not grow with the input.
     let now_text = format_iso(now, false);
-    // A sequence's documents stay together, in the order Kibana writes them.
-    type Keyed = (i64, String, String, usize, Map<String, Value>);
-    let mut alerts: Vec<Keyed> = Vec::new();
-    let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let default_index = args.index.clone();
+    let mut sorter = Sorter::new(ALERT_BUDGET);
+    let mut stored: io::Result<()> = Ok(());
+    let mut counts = vec![0usize; loaded.len()];
+    let mut by_query: Vec<Option<usize>> = vec![None; set.queries.len()];
+    for (i, l) in loaded.iter().enumerate() {
+        by_query[l.query] = Some(i);
+    }
+    let contexts: Vec<Context> = loaded
+        .iter()
+        .map(|l| Context::new(l.rule, now_text.clone()))
+        .collect();
+    let mut sink = |q: usize, out: Output, files: &[PathBuf]| {
+        let Some(i) = by_query[q] else { return };
+        let (time, docs) = result_alerts(&contexts[i], &out, files, default_index.as_deref());
+        counts[i] += 1;
+        if stored.is_ok() {
+            stored = store(&mut sorter, loaded[i].rule, time, docs);
+        }
+    };
+    let collect = if args.schedule {
+        pass::Collect::Keep
+    } else {
+        pass::Collect::Stream(&mut sink)
+    };
+    let pass = pass::run(
+        &set,
+        source,
+        threads,
+        args.index.clone(),
+        &feedback,
+        collect,
+    );
+    let (read, malformed, io_failed) = (pass.read, pass.malformed, pass.io_failed);
+    for (q, n, origin) in &pass.late {
+        let name = by_query[*q].map_or("", |i| rule_name(loaded[i].rule));
+        let file = pass.files.get(origin.file).map(|p| p.display().to_string());
+        eprintln!(
+            "note: \"{name}\": {n} events came more than {REORDER} candidates out of time order (the first at {}:{}); its sequences took them in arrival order, where Elasticsearch would have sorted them: sort the input by time for exact results",
+            file.unwrap_or_default(),
+            origin.line
+        );
+    }
+
     let mut over_cap: Vec<String> = Vec::new();
     let mut replay = Replay::default();
-    let default_index = args.index.as_deref();
-    for l in &loaded {
-        let Some(matches) = &results[l.query] else {
-            continue;
-        };
-        let rule_id = l.rule.id().unwrap_or("").to_string();
+    for (i, l) in loaded.iter().enumerate() {
         let cap = l.rule.max_signals.as_ref().map_or(100, |m| m.value);
         let cap = usize::try_from(cap).unwrap_or(0);
-        let mut count = 0usize;
-        let mut emit = |time: Option<i64>, docs: Vec<Map<String, Value>>| {
-            // Documents of one result share the last one's id (the
-            // shell's for a sequence) as their sort key.
-            let key = result_key(&docs);
-            for (pos, d) in docs.into_iter().enumerate() {
-                alerts.push((
-                    time.unwrap_or(i64::MIN),
-                    rule_id.clone(),
-                    key.clone(),
-                    pos,
-                    d,
-                ));
+        let Some(matches) = pass.matches.get(l.query) else {
+            // One execution over all the input has no cap: say which rules
+            // Kibana would have cut at max_signals.
+            if counts[i] > cap {
+                over_cap.push(format!("{} ({} > {cap})", rule_name(l.rule), counts[i]));
+            }
+            continue;
+        };
+        let schedule = match Schedule::of(l.rule) {
+            Ok(s) => s,
+            Err(why) => {
+                replay
+                    .unscheduled
+                    .push((why, rule_name(l.rule).to_string()));
+                continue;
             }
         };
-        if args.schedule {
-            let schedule = match Schedule::of(l.rule) {
-                Ok(s) => s,
-                Err(why) => {
-                    replay
-                        .unscheduled
-                        .push((why, rule_name(l.rule).to_string()));
+        // EQL rules ask Elasticsearch for max_signals results; query
+        // rules page on until max_signals new alerts are written.
+        let eql = l.rule.rule_type.as_ref().map(|t| t.value) == Some(RuleType::Eql);
+        let mut written: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for t in schedule.executions(&matches.times()) {
+            let ctx = Context::new(l.rule, format_iso(t, false));
+            let outputs = matches.within(t + schedule.from, t + schedule.to);
+            replay.executions += 1;
+            let (mut created, mut cut) = (0usize, 0usize);
+            for (n, out) in outputs.iter().enumerate() {
+                let (time, docs) = result_alerts(&ctx, out, &pass.files, args.index.as_deref());
+                let key = result_key(&docs);
+                seen.insert(key.clone());
+                let beyond = if eql { n >= cap } else { created >= cap };
+                if written.contains(&key) {
+                    // Kibana finds the alert already there and skips it.
+                    replay.duplicates += usize::from(!beyond);
                     continue;
                 }
-            };
-            // EQL rules ask Elasticsearch for max_signals results; query
-            // rules page on until max_signals new alerts are written.
-            let eql = l.rule.rule_type.as_ref().map(|t| t.value) == Some(RuleType::Eql);
-            let mut written: HashSet<String> = HashSet::new();
-            let mut seen: HashSet<String> = HashSet::new();
-            for t in schedule.executions(&matches.times()) {
-                let ctx = Context::new(l.rule, format_iso(t, false));
-                let outputs = matches.within(t + schedule.from, t + schedule.to);
-                replay.executions += 1;
-                let (mut created, mut cut) = (0usize, 0usize);
-                for (i, out) in outputs.iter().enumerate() {
-                    let (time, docs) = result_alerts(&ctx, out, &event_files, default_index);
-                    let key = result_key(&docs);
-                    seen.insert(key.clone());
-                    let beyond = if eql { i >= cap } else { created >= cap };
-                    if written.contains(&key) {
-                        // Kibana finds the alert already there and skips it.
-                        replay.duplicates += usize::from(!beyond);
-                        continue;
-                    }
-                    if beyond {
-                        cut += 1;
-                        continue;
-                    }
-                    written.insert(key);
-                    created += 1;
-                    count += 1;
-                    emit(time, docs);
+                if beyond {
+                    cut += 1;
+                    continue;
                 }
-                replay.capped_executions += usize::from(cut > 0);
+                written.insert(key);
+                created += 1;
+                counts[i] += 1;
+                if stored.is_ok() {
+                    stored = store(&mut sorter, l.rule, time, docs);
+                }
             }
-            let never = seen.len() - written.len();
-            if never > 0 {
-                replay.never_written += never;
-                replay
-                    .capped_rules
-                    .push(format!("{} ({never})", rule_name(l.rule)));
-            }
-        } else {
-            let ctx = Context::new(l.rule, now_text.clone());
-            for out in &matches.all() {
-                let (time, docs) = result_alerts(&ctx, out, &event_files, default_index);
-                count += 1;
-                emit(time, docs);
-            }
-            // Kibana writes at most max_signals alerts per execution; one
-            // execution over all the input has no cap, so say which rules
-            // would have been cut.
-            if count > cap {
-                over_cap.push(format!("{} ({count} > {cap})", rule_name(l.rule)));
-            }
+            replay.capped_executions += usize::from(cut > 0);
         }
+        let never = seen.len() - written.len();
+        if never > 0 {
+            replay.never_written += never;
+            replay
+                .capped_rules
+                .push(format!("{} ({never})", rule_name(l.rule)));
+        }
+    }
+    let mut per_rule: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (l, &count) in loaded.iter().zip(&counts).filter(|(_, &c)| c > 0) {
         let severity = l
             .rule
             .severity
@@ -426,16 +444,13 @@ pub fn run(args: RunArgs) -> i32 {
             .and_then(|s| serde_json::to_value(s).ok())
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        if count > 0 {
-            *per_rule
-                .entry((rule_name(l.rule).to_string(), severity))
-                .or_default() += count;
-        }
+        *per_rule
+            .entry((rule_name(l.rule).to_string(), severity))
+            .or_default() += count;
     }
-    alerts.sort_by(|a, b| (a.0, &a.1, &a.2, a.3).cmp(&(b.0, &b.1, &b.2, b.3)));
 
-    let written = alerts.len();
-    if let Err(e) = write_alerts(&args, alerts.into_iter().map(|a| a.4)) {
+    let written = sorter.count;
+    if let Err(e) = stored.and_then(|()| write_alerts(&args, sorter)) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("error: writing alerts: {e}");
             return 2;
@@ -654,10 +669,33 @@ impl OwnedEvent {
     }
 }
 
-fn write_alerts(
-    args: &RunArgs,
-    alerts: impl Iterator<Item = Map<String, Value>>,
+/// Serialized alert documents held before output, in bytes: beyond it they
+/// go to sorted temporary files.
+const ALERT_BUDGET: usize = 32 << 20;
+
+/// Serializes one result's documents into the sorter.
+fn store(
+    sorter: &mut Sorter,
+    rule: &Rule,
+    time: Option<i64>,
+    docs: Vec<Map<String, Value>>,
 ) -> io::Result<()> {
+    // Documents of one result share the last one's id (the shell's for a
+    // sequence) as their sort key, and keep the order Kibana writes them.
+    let result = result_key(&docs);
+    for (pos, doc) in docs.into_iter().enumerate() {
+        let order = Order {
+            time: time.unwrap_or(i64::MIN),
+            rule: rule.id().unwrap_or("").to_string(),
+            result: result.clone(),
+            pos,
+        };
+        sorter.push(order, serde_json::to_string(&doc)?)?;
+    }
+    Ok(())
+}
+
+fn write_alerts(args: &RunArgs, alerts: Sorter) -> io::Result<()> {
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(File::create(path)?)),
         None => Box::new(BufWriter::new(io::stdout().lock())),
@@ -674,19 +712,27 @@ fn write_alerts(
             let color = args.output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            let all: Vec<Map<String, Value>> = alerts.collect();
+            let mut all: Vec<Map<String, Value>> = Vec::new();
+            alerts.finish(|doc| {
+                all.push(serde_json::from_str(doc)?);
+                Ok(())
+            })?;
             out.write_all(table(&all, color).as_bytes())?;
         }
-        AlertFormat::Ndjson => {
-            for a in alerts {
-                serde_json::to_writer(&mut out, &a)?;
-                out.write_all(b"\n")?;
-            }
-        }
+        AlertFormat::Ndjson => alerts.finish(|doc| {
+            out.write_all(doc.as_bytes())?;
+            out.write_all(b"\n")
+        })?,
         AlertFormat::Json => {
-            let all: Vec<Value> = alerts.map(Value::Object).collect();
-            serde_json::to_writer_pretty(&mut out, &all)?;
-            out.write_all(b"\n")?;
+            // One document per line inside the array.
+            let mut first = true;
+            out.write_all(b"[")?;
+            alerts.finish(|doc| {
+                out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                first = false;
+                out.write_all(doc.as_bytes())
+            })?;
+            out.write_all(b"\n]\n")?;
         }
     }
     out.flush()

@@ -782,10 +782,37 @@ pub struct Collector<'q> {
     seq: u64,
     /// Events offered that had no usable timestamp, for the caller's report.
     pub without_timestamp: u64,
+    /// Set when results are produced as the events come (see
+    /// [`Collector::streaming`]).
+    stream: Option<Box<Stream>>,
+    /// Results final already, for the caller to take.
+    ready: Vec<Output>,
+}
+
+/// Candidates a streaming sequence query holds back to put them in time
+/// order before its state machine sees them.
+pub const REORDER: usize = 4096;
+
+/// A streaming collector's state: for sequences, the reorder buffer, the
+/// state machine and the events its partial sequences hold.
+struct Stream {
+    buffer: Vec<Kept>,
+    /// The latest time fed to the state machine.
+    fed: Option<i64>,
+    /// `None` for event queries, whose results need no state.
+    matcher: Option<SequenceMatcher>,
+    /// The events fed, by input serial, until no partial sequence holds them.
+    hits: HashMap<u64, Hit>,
+    live_after_sweep: usize,
+    /// Candidates that came after later ones had been fed, and the first.
+    late: u64,
+    first_late: Option<Origin>,
 }
 
 impl<'q> Collector<'q> {
-    /// A collector for one query.
+    /// A collector for one query that keeps every event it evaluates and
+    /// computes the results at the end: any plan, any input order, and
+    /// results over time ranges ([`Collector::into_matches`]).
     pub fn new(query: &'q CompiledQuery) -> Self {
         Collector {
             query,
@@ -793,7 +820,56 @@ impl<'q> Collector<'q> {
             kept: Vec::new(),
             seq: 0,
             without_timestamp: 0,
+            stream: None,
+            ready: Vec::new(),
         }
+    }
+
+    /// A collector that produces results as they become final, so that its
+    /// memory does not grow with the input: an event query's matches at
+    /// once; a sequence's as its last event comes, holding only partial
+    /// sequences and a reorder buffer of [`REORDER`] candidates, which puts
+    /// events in time order as long as no event comes more than that many
+    /// candidates late (the input in time order, or nearly). Later events
+    /// are counted ([`Collector::late`]) and fed as they come. Queries
+    /// with pipes, `size`, samples or missing-event stages keep everything,
+    /// as [`Collector::new`] does.
+    pub fn streaming(query: &'q CompiledQuery) -> Self {
+        let mut c = Collector::new(query);
+        let simple = query.pipes.is_empty() && query.size.is_none();
+        let matcher = match &query.plan {
+            Plan::Events(_) if simple => Some(None),
+            Plan::Sequence {
+                stages, maxspan, ..
+            } if simple && stages.iter().all(|s| !s.missing) => {
+                Some(Some(SequenceMatcher::new(stages.len(), *maxspan)))
+            }
+            _ => None,
+        };
+        c.stream = matcher.map(|matcher| {
+            Box::new(Stream {
+                buffer: Vec::new(),
+                fed: None,
+                matcher,
+                hits: HashMap::new(),
+                live_after_sweep: 0,
+                late: 0,
+                first_late: None,
+            })
+        });
+        c
+    }
+
+    /// Results final already, taken (a streaming collector's).
+    pub fn take_ready(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// How many candidate events came too late to be put in time order,
+    /// and where the first came from.
+    pub fn late(&self) -> Option<(u64, Origin)> {
+        let s = self.stream.as_ref()?;
+        Some((s.late, s.first_late.clone()?))
     }
 
     /// Projects and evaluates one event. A parse error is returned for the
@@ -815,21 +891,45 @@ impl<'q> Collector<'q> {
         let seq = self.seq;
         self.seq += 1;
         match evaluate(self.query, origin, record, seq) {
-            Evaluated::Kept(k) => self.kept.push(k),
+            Evaluated::Kept(k) => self.push(k),
             Evaluated::WithoutTimestamp => self.without_timestamp += 1,
             Evaluated::Nothing => {}
         }
     }
 
-    /// Keeps an event [`evaluate`] kept (several threads can evaluate
-    /// events for one collector; `seq` orders them).
+    /// Takes an event [`evaluate`] kept (several threads can evaluate
+    /// events for one collector; push them in input order).
     pub fn push(&mut self, kept: Kept) {
-        self.kept.push(kept);
+        let Some(stream) = &mut self.stream else {
+            self.kept.push(kept);
+            return;
+        };
+        if stream.matcher.is_none() {
+            self.ready.push(Output::Event(kept.hit));
+            return;
+        }
+        if stream.fed.is_some_and(|fed| kept.sort.0 < fed) {
+            stream.late += 1;
+            if stream.first_late.is_none() {
+                stream.first_late = Some(kept.hit.origin.clone());
+            }
+        }
+        stream.buffer.push(kept);
+        if stream.buffer.len() >= REORDER {
+            stream.release(false, &mut self.ready);
+        }
     }
 
-    /// Orders what was kept and computes the results over all of it.
-    pub fn finish(self) -> Vec<Output> {
-        self.into_matches().all()
+    /// The results not taken yet: for a collector that keeps everything,
+    /// all of them, computed now.
+    pub fn finish(mut self) -> Vec<Output> {
+        match self.stream.take() {
+            Some(mut stream) => {
+                stream.release(true, &mut self.ready);
+                self.ready
+            }
+            None => self.into_matches().all(),
+        }
     }
 
     /// Orders what was kept, for results over all of it or over time ranges.
@@ -838,6 +938,62 @@ impl<'q> Collector<'q> {
         Matches {
             query: self.query,
             kept: self.kept,
+        }
+    }
+}
+
+impl Stream {
+    /// Feeds the buffered candidates to the state machine in time order:
+    /// all of them, or all but those at the latest time (a later event may
+    /// still share it and sort first on the tiebreaker).
+    fn release(&mut self, all: bool, ready: &mut Vec<Output>) {
+        self.buffer.sort_by(|a, b| a.sort.cmp(&b.sort));
+        let cut = match self.buffer.last() {
+            Some(last) if !all => {
+                let latest = last.sort.0;
+                match self.buffer.partition_point(|k| k.sort.0 < latest) {
+                    0 => self.buffer.len(),
+                    cut => cut,
+                }
+            }
+            _ => self.buffer.len(),
+        };
+        let Some(matcher) = &mut self.matcher else {
+            return;
+        };
+        let mut complete = Vec::new();
+        for k in self.buffer.drain(..cut) {
+            let seq = k.sort.2;
+            self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
+            let c = Candidate {
+                ordinal: Ordinal {
+                    timestamp: k.sort.0,
+                    position: seq,
+                },
+                event: seq as usize,
+                stages: k.stages,
+                until: k.until,
+            };
+            self.hits.insert(seq, k.hit);
+            matcher.push(&c, &mut complete);
+            for m in complete.drain(..) {
+                let events = m
+                    .events
+                    .iter()
+                    .map(|e| self.hits.get(&(*e as u64)).cloned())
+                    .collect();
+                ready.push(Output::Sequence {
+                    join_keys: m.key,
+                    events,
+                });
+            }
+        }
+        // Drop the events no partial sequence holds any more, now and then.
+        if self.hits.len() > 2 * self.live_after_sweep + REORDER {
+            let live: std::collections::HashSet<u64> =
+                matcher.pending_events().map(|e| e as u64).collect();
+            self.hits.retain(|seq, _| live.contains(seq));
+            self.live_after_sweep = self.hits.len();
         }
     }
 }

@@ -141,7 +141,37 @@ pub struct Runner<'s> {
 }
 
 impl<'s> Runner<'s> {
-    /// A runner for every query of `set`.
+    /// A runner for every query of `set` whose queries stream their results
+    /// (see [`Collector::streaming`]): take them with
+    /// [`Runner::take_ready`] as the events come, the rest from
+    /// [`Runner::finish`].
+    pub fn streaming(set: &'s RuleSet) -> Self {
+        let mut runner = Runner::new(set);
+        runner.collectors = set.queries.iter().map(Collector::streaming).collect();
+        runner
+    }
+
+    /// Results final already, as (query, result).
+    pub fn take_ready(&mut self, mut take: impl FnMut(usize, Output)) {
+        for (q, c) in self.collectors.iter_mut().enumerate() {
+            for out in c.take_ready() {
+                take(q, out);
+            }
+        }
+    }
+
+    /// Per streaming query that met events too late to put in time order:
+    /// (query, how many, where the first came from).
+    pub fn late(&self) -> Vec<(usize, u64, Origin)> {
+        self.collectors
+            .iter()
+            .enumerate()
+            .filter_map(|(q, c)| c.late().map(|(n, o)| (q, n, o)))
+            .collect()
+    }
+
+    /// A runner for every query of `set`, keeping every evaluated event
+    /// (for [`Runner::finish_matches`]).
     pub fn new(set: &'s RuleSet) -> Self {
         let mut by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
         let mut always = Vec::new();

@@ -154,6 +154,13 @@ impl SequenceMatcher {
         self.swept_at = now;
     }
 
+    /// The events the partial sequences held refer to (with repeats).
+    pub fn pending_events(&self) -> impl Iterator<Item = usize> + '_ {
+        self.pending
+            .iter()
+            .flat_map(|stage| stage.values().flat_map(|m| m.events.iter().copied()))
+    }
+
     /// Number of partial sequences held.
     pub fn pending(&self) -> usize {
         self.pending.iter().map(HashMap::len).sum()
