@@ -43,6 +43,29 @@ pub struct Context<'r> {
     pub now: String,
     /// The execution's id (`kibana.alert.rule.execution.uuid`).
     pub execution_uuid: String,
+    /// The fields every alert of the execution carries, serialized once:
+    /// `"key":value` pairs joined by commas.
+    fixed: String,
+}
+
+/// Keys an event can change through the rule's overrides: never among a
+/// context's fixed fields.
+const PER_ALERT: [&str; 6] = [
+    "kibana.alert.rule.name",
+    "kibana.alert.rule.severity",
+    "kibana.alert.rule.risk_score",
+    "kibana.alert.severity",
+    "kibana.alert.risk_score",
+    "kibana.alert.reason",
+];
+
+/// One alert document, serialized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    /// Its `kibana.alert.uuid`.
+    pub uuid: String,
+    /// The document as compact JSON.
+    pub json: String,
 }
 
 impl<'r> Context<'r> {
@@ -52,11 +75,39 @@ impl<'r> Context<'r> {
     pub fn new(rule: &'r Rule, now: String) -> Self {
         let execution = digest(&["execution", rule.id().unwrap_or(""), &now]);
         let execution_uuid = uuid_text(&execution);
-        Context {
+        let mut ctx = Context {
             rule,
             now,
             execution_uuid,
+            fixed: String::new(),
+        };
+        let mut fields = Map::new();
+        ctx.rule_fields(&mut fields);
+        for key in PER_ALERT {
+            fields.shift_remove(key);
         }
+        let text = serde_json::to_string(&fields).unwrap_or_default();
+        ctx.fixed = text[1..text.len().saturating_sub(1)].to_string();
+        ctx
+    }
+
+    /// The document: the alert's own fields, then the fixed ones.
+    fn finish(&self, alert: &Map<String, Value>) -> Alert {
+        let uuid = alert
+            .get("kibana.alert.uuid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let mut json = serde_json::to_string(alert).unwrap_or_else(|_| "{}".into());
+        if !self.fixed.is_empty() {
+            json.pop();
+            if json.len() > 1 {
+                json.push(',');
+            }
+            json.push_str(&self.fixed);
+            json.push('}');
+        }
+        Alert { uuid, json }
     }
 }
 
@@ -289,7 +340,7 @@ impl Context<'_> {
     }
 
     /// One alert per matching event (query rules and EQL event queries).
-    pub fn event_alert(&self, event: &SourceEvent) -> Map<String, Value> {
+    pub fn event_alert(&self, event: &SourceEvent) -> Alert {
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let mut alert = self.base(event);
         alert.insert("kibana.alert.uuid".into(), uuid.into());
@@ -299,12 +350,12 @@ impl Context<'_> {
             vec![ancestor(event)].into(),
         );
         self.apply_overrides(&mut alert, event.source);
-        alert
+        self.finish(&alert)
     }
 
     /// The alerts of one EQL sequence: a building block per event, in
     /// stage order, then the shell alert.
-    pub fn sequence_alerts(&self, events: &[SourceEvent]) -> Vec<Map<String, Value>> {
+    pub fn sequence_alerts(&self, events: &[SourceEvent]) -> Vec<Alert> {
         let mut ids: Vec<&str> = vec!["sequence", self.rule_id()];
         ids.extend(events.iter().map(|e| e.id.as_str()));
         let group = digest(&ids);
@@ -331,7 +382,7 @@ impl Context<'_> {
             own.insert("depth".into(), 1.into());
             own.insert("rule".into(), self.rule_id().into());
             ancestors.push(Value::Object(own));
-            out.push(alert);
+            out.push(self.finish(&alert));
         }
         // The shell: the fields every event shares, and the group.
         let shared = events
@@ -345,11 +396,22 @@ impl Context<'_> {
         };
         let mut shell = Map::new();
         shell.insert("@timestamp".into(), self.now.clone().into());
-        for (k, v) in &shared {
+        for (k, v) in shared.iter().filter(|(k, _)| !k.starts_with("kibana.")) {
             shell.insert(k.clone(), v.clone());
         }
         shell.insert("event".into(), event_object(shared.get("event")));
-        self.rule_fields(&mut shell);
+        // The rule's own values: overrides apply to the building blocks.
+        shell.insert("kibana.alert.rule.name".into(), self.rule_name().into());
+        let severity = self.severity_text();
+        shell.insert("kibana.alert.rule.severity".into(), severity.clone().into());
+        shell.insert("kibana.alert.severity".into(), severity.into());
+        let risk = self
+            .rule
+            .risk_score
+            .as_ref()
+            .map_or(Value::Null, |r| r.value.into());
+        shell.insert("kibana.alert.rule.risk_score".into(), risk.clone());
+        shell.insert("kibana.alert.risk_score".into(), risk);
         if let Some(t) = events.first().and_then(|e| e.time.clone()) {
             shell.insert("kibana.alert.original_time".into(), t.into());
         }
@@ -362,7 +424,7 @@ impl Context<'_> {
         let reason = self.reason(&shared, &self.severity_text(), self.rule_name());
         shell.insert("kibana.alert.reason".into(), reason.into());
         shell.insert("kibana.alert.group.id".into(), group.into());
-        out.push(shell);
+        out.push(self.finish(&shell));
         out
     }
 
@@ -383,7 +445,6 @@ impl Context<'_> {
             alert.extend(flat);
         }
         alert.insert("event".into(), event_object(event.source.get("event")));
-        self.rule_fields(&mut alert);
         if let Some(t) = &event.time {
             alert.insert("kibana.alert.original_time".into(), t.clone().into());
         }

@@ -4,7 +4,7 @@
 use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
-use ruleq::alert::{lookup, Context, SourceEvent};
+use ruleq::alert::{lookup, Alert, Context, SourceEvent};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
@@ -589,12 +589,8 @@ fn rule_name(rule: &Rule) -> &str {
 
 /// The id a result's documents are known by: the last one's (the shell's
 /// for a sequence).
-fn result_key(docs: &[Map<String, Value>]) -> String {
-    docs.last()
-        .and_then(|d| d.get("kibana.alert.uuid"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
+fn result_key(docs: &[Alert]) -> String {
+    docs.last().map(|d| d.uuid.clone()).unwrap_or_default()
 }
 
 /// The alert documents of one result, and its original time.
@@ -603,7 +599,7 @@ fn result_alerts(
     out: &Output,
     files: &[PathBuf],
     default_index: Option<&str>,
-) -> (Option<i64>, Vec<Map<String, Value>>) {
+) -> (Option<i64>, Vec<Alert>) {
     let group = |hits: Vec<&Hit>| {
         let owned: Vec<_> = hits
             .iter()
@@ -674,12 +670,7 @@ impl OwnedEvent {
 const ALERT_BUDGET: usize = 32 << 20;
 
 /// Serializes one result's documents into the sorter.
-fn store(
-    sorter: &mut Sorter,
-    rule: &Rule,
-    time: Option<i64>,
-    docs: Vec<Map<String, Value>>,
-) -> io::Result<()> {
+fn store(sorter: &mut Sorter, rule: &Rule, time: Option<i64>, docs: Vec<Alert>) -> io::Result<()> {
     // Documents of one result share the last one's id (the shell's for a
     // sequence) as their sort key, and keep the order Kibana writes them.
     let result = result_key(&docs);
@@ -690,7 +681,7 @@ fn store(
             result: result.clone(),
             pos,
         };
-        sorter.push(order, serde_json::to_string(&doc)?)?;
+        sorter.push(order, doc.json)?;
     }
     Ok(())
 }
