@@ -740,7 +740,20 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
                     None
                 }
                 Some(t) if any => Some(Kept {
-                    hit: hit(record, origin.clone(), ts),
+                    // An event that only cancels sequences (a missing
+                    // stage's, or `until`'s) is never written: its text
+                    // is not kept.
+                    hit: if positive.is_empty() {
+                        Hit {
+                            origin: origin.clone(),
+                            source: Box::default(),
+                            timestamp: ts,
+                            id: None,
+                            index: None,
+                        }
+                    } else {
+                        hit(record, origin.clone(), ts)
+                    },
                     sort: (t, tie(record, q.tiebreaker), seq),
                     stages: positive,
                     missing,
@@ -791,7 +804,7 @@ pub struct Collector<'q> {
 
 /// Candidates a streaming sequence query holds back to put them in time
 /// order before its state machine sees them.
-pub const REORDER: usize = 4096;
+pub const REORDER: usize = 256;
 
 /// A streaming collector's state: for sequences, the reorder buffer, the
 /// state machine and the events its partial sequences hold.
