@@ -19,6 +19,7 @@ pub mod fields;
 mod project;
 pub mod read;
 pub mod record;
+mod scan;
 
 pub use fields::{FieldId, FieldTable, NodeId};
 pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};

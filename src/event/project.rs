@@ -152,7 +152,7 @@ impl<'a> Ctx<'_, 'a> {
 /// Appends the unescaped form of a JSON string body to `out`. serde_json has
 /// validated the escapes; an unpaired surrogate (which it lets through when
 /// it only scans) becomes U+FFFD rather than an error.
-fn unescape(s: &str, out: &mut String) {
+pub(crate) fn unescape(s: &str, out: &mut String) {
     let mut rest = s;
     while let Some(i) = rest.find('\\') {
         out.push_str(&rest[..i]);

@@ -7,7 +7,7 @@
 //! steady state projecting an event allocates nothing.
 
 use super::fields::{FieldId, FieldTable, NodeId};
-use super::project;
+use super::{project, scan};
 
 /// A value as read from the event, borrowed from the event bytes or the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -332,6 +332,40 @@ impl<'t> Projector<'t> {
     /// serde_json's, with its line and column within `bytes`.
     pub fn project<'a>(&mut self, bytes: &'a [u8]) -> Result<Record<'a>, serde_json::Error> {
         let mut rec = self.take(bytes);
+        // The fast scanner reads almost every event; what it gives up on
+        // (invalid JSON, lone surrogates, deep nesting) serde_json reads or
+        // reports.
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            if scan::project(self.table, text, &mut rec).is_ok() {
+                rec.finish(self.table.len());
+                return Ok(rec);
+            }
+            rec.slots.clear();
+            rec.elems.clear();
+            rec.scratch.clear();
+            rec.index = None;
+            rec.id = None;
+            rec.hit = false;
+            rec.source = trim(bytes);
+        }
+        self.project_reference_into(bytes, rec)
+    }
+
+    /// [`Projector::project`] through serde_json alone: the reference the
+    /// fast scanner is held to (tests compare the two).
+    pub fn project_reference<'a>(
+        &mut self,
+        bytes: &'a [u8],
+    ) -> Result<Record<'a>, serde_json::Error> {
+        let rec = self.take(bytes);
+        self.project_reference_into(bytes, rec)
+    }
+
+    fn project_reference_into<'a>(
+        &mut self,
+        bytes: &'a [u8],
+        mut rec: Record<'a>,
+    ) -> Result<Record<'a>, serde_json::Error> {
         match project::project(self.table, bytes, &mut rec) {
             Ok(()) => {
                 rec.finish(self.table.len());
