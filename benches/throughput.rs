@@ -6,7 +6,7 @@
 //!
 //! On one file of generated events (`ruleq::gen`, seed 1, default one
 //! million events, written once under the target folder) it times, best of
-//! R rounds (default 3):
+//! R rounds (default 3; the floor at least 3):
 //! - the skip-parse floor: one thread, 1 MiB buffered reads, each line
 //!   through `serde_json::from_slice::<IgnoredAny>`;
 //! - `ruleq run` with the seed rules (`rules/`) at one thread and at all;
@@ -254,7 +254,7 @@ fn main() {
         o.rounds
     );
     let mut rows: Vec<(String, Run, bool)> = Vec::new();
-    let floor = best(o.rounds, || skip_parse(&path));
+    let floor = best(o.rounds.max(3), || skip_parse(&path));
     rows.push((
         "skip-parse floor (serde IgnoredAny, 1 thread)".into(),
         floor,
