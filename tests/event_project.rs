@@ -2,18 +2,10 @@
 //! nested, dotted and mixed keys, arrays, hits; written as tables of inline
 //! JSON.
 
-use ruleq::event::{ElemId, FieldTable, Num, Projector, Value};
+mod common;
 
-/// Renders a value compactly: `null`, `true`, `#1.50` (number text),
-/// `"s"` (string).
-fn show(v: Value<'_>) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format!("#{}", n.text()),
-        Value::Str(s) => format!("{s:?}"),
-    }
-}
+use common::show;
+use ruleq::event::{ElemId, FieldTable, Num, Projector, Value};
 
 /// Projects `json` onto `fields`; returns each field's values rendered.
 fn project(fields: &[&str], json: &str) -> Vec<Vec<String>> {

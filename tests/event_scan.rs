@@ -3,16 +3,10 @@
 //! give the same values (with their array elements), index, id, source
 //! and hit flag, or both fail with the same message.
 
-use ruleq::event::{ElemId, FieldTable, Projector, Value};
+mod common;
 
-fn show(v: Value<'_>) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format!("#{}", n.text()),
-        Value::Str(s) => format!("{s:?}"),
-    }
-}
+use common::show;
+use ruleq::event::{ElemId, FieldTable, Projector};
 
 /// Everything a record says, rendered.
 fn render(table: &FieldTable, rec: &ruleq::event::Record<'_>) -> String {

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use std::fmt;
 
 use super::fields::{FieldTable, NodeId};
-use super::record::{Elem, Number, Raw, Record, Slot};
+use super::record::{Elem, Number, Raw, Record};
 
 /// Reads `bytes` (one event) into `rec`.
 pub(crate) fn project<'a>(
@@ -70,13 +70,7 @@ struct Ctx<'c, 'a> {
 
 impl<'a> Ctx<'_, 'a> {
     fn push(&mut self, node: NodeId, raw: Raw<'a>) {
-        if let Some(field) = self.table.field_at(node) {
-            self.rec.slots.push(Slot {
-                field,
-                elem: self.elem,
-                raw,
-            });
-        }
+        self.rec.push_at(self.table, node, self.elem, raw);
     }
 
     /// Reads `text` (a complete JSON value, already validated by serde_json
@@ -93,17 +87,8 @@ impl<'a> Ctx<'_, 'a> {
         de.end()
     }
 
-    /// The string whose JSON text (quotes included) is `text`: borrowed
-    /// when it has no escapes, else unescaped into the scratch buffer.
     fn string(&mut self, text: &'a str) -> Raw<'a> {
-        let inner = &text[1..text.len() - 1];
-        if inner.contains('\\') {
-            let start = self.rec.scratch.len();
-            unescape(inner, &mut self.rec.scratch);
-            Raw::Scratch(start as u32, self.rec.scratch.len() as u32)
-        } else {
-            Raw::Str(inner)
-        }
+        raw_string(text, &mut self.rec.scratch)
     }
 
     /// Records (or descends into) the value `text` found at `node`.
@@ -146,6 +131,19 @@ impl<'a> Ctx<'_, 'a> {
             },
         }
         Ok(())
+    }
+}
+
+/// The string whose JSON text (quotes included) is `text`: borrowed when
+/// it has no escapes, else unescaped into `scratch`.
+pub(crate) fn raw_string<'a>(text: &'a str, scratch: &mut String) -> Raw<'a> {
+    let inner = &text[1..text.len() - 1];
+    if inner.contains('\\') {
+        let start = scratch.len();
+        unescape(inner, scratch);
+        Raw::Scratch(start as u32, scratch.len() as u32)
+    } else {
+        Raw::Str(inner)
     }
 }
 

@@ -181,6 +181,14 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// Records `raw` as a value of the field at `node`, if the table has
+    /// one there, inside array-of-objects element `elem`.
+    pub(crate) fn push_at(&mut self, table: &FieldTable, node: NodeId, elem: u32, raw: Raw<'a>) {
+        if let Some(field) = table.field_at(node) {
+            self.slots.push(Slot { field, elem, raw });
+        }
+    }
+
     fn resolve(&self, raw: Raw<'a>) -> Value<'_> {
         match raw {
             Raw::Null => Value::Null,

@@ -9,8 +9,8 @@
 //! for or reports serde_json's error, so results and messages are serde's.
 
 use super::fields::{FieldTable, NodeId};
-use super::project::unescape;
-use super::record::{Elem, Number, Raw, Record, Slot};
+use super::project::{raw_string, unescape};
+use super::record::{Elem, Number, Raw, Record};
 
 /// The scanner gave up: run the serde projection instead.
 #[derive(Debug)]
@@ -110,61 +110,38 @@ impl<'a> Scanner<'_, 'a> {
     /// The top level: a plain event, or a search hit. Returns where a
     /// `_source` object starts, when there is one.
     fn top(&mut self) -> Scan<Option<usize>> {
-        self.expect(b'{')?;
         let root = self.table.root();
         let mut source = None;
-        self.ws();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Ok(None);
-        }
-        loop {
-            self.ws();
-            let key = self.key()?;
-            self.expect(b':')?;
-            self.ws();
-            let node = self.table.walk(root, key.as_str());
-            let special = matches!(key.as_str(), "_source" | "_index" | "_id");
-            if special {
-                let start = self.pos;
-                self.skip_value()?;
-                let text = &self.text[start..self.pos];
-                let first = self.b[start];
-                match key.as_str() {
-                    "_source" if first == b'{' => source = Some(start),
-                    "_index" | "_id" if first == b'"' => {
-                        let s = self.string(text);
-                        if key.as_str() == "_index" {
-                            self.rec.index = Some(s);
-                        } else {
-                            self.rec.id = Some(s);
-                        }
-                    }
-                    _ => {}
-                }
-                let is_source = key.as_str() == "_source" && first == b'{';
-                if let (Some(node), false) = (node, is_source) {
-                    let end = self.pos;
-                    self.pos = start;
-                    self.field(node, false)?;
-                    self.pos = end;
-                }
-            } else {
-                match node {
-                    Some(node) => self.value(node, false)?,
-                    None => self.skip_value()?,
-                }
+        self.members(|s, key| {
+            let key = key.as_str();
+            let node = s.table.walk(root, key);
+            if !matches!(key, "_source" | "_index" | "_id") {
+                return match node {
+                    Some(node) => s.value(node, false),
+                    None => s.skip_value(),
+                };
             }
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
-                    self.pos += 1;
-                    return Ok(source);
+            let start = s.pos;
+            s.skip_value()?;
+            let text = &s.text[start..s.pos];
+            match (key, s.b[start]) {
+                ("_source", b'{') => {
+                    source = Some(start);
+                    return Ok(());
                 }
-                _ => return Err(GiveUp),
+                ("_index", b'"') => s.rec.index = Some(raw_string(text, &mut s.rec.scratch)),
+                ("_id", b'"') => s.rec.id = Some(raw_string(text, &mut s.rec.scratch)),
+                _ => {}
             }
-        }
+            if let Some(node) = node {
+                let end = s.pos;
+                s.pos = start;
+                s.field(node, false)?;
+                s.pos = end;
+            }
+            Ok(())
+        })?;
+        Ok(source)
     }
 
     /// A value at a trie node: a field's value is recorded; on the way to
@@ -182,8 +159,6 @@ impl<'a> Scanner<'_, 'a> {
 
     /// An object at `node`: its keys walked from there.
     fn object(&mut self, node: NodeId, in_array: bool) -> Scan {
-        self.expect(b'{')?;
-        self.enter()?;
         let outer = self.elem;
         if in_array {
             self.rec.elems.push(Elem {
@@ -192,24 +167,40 @@ impl<'a> Scanner<'_, 'a> {
             });
             self.elem = self.rec.elems.len() as u32;
         }
+        self.members(|s, key| match s.table.walk(node, key.as_str()) {
+            Some(child) => s.value(child, false),
+            None => s.skip_value(),
+        })?;
+        self.elem = outer;
+        Ok(())
+    }
+
+    /// The members of an object: `each` reads a value, given its key.
+    fn members(&mut self, mut each: impl FnMut(&mut Self, Key<'a>) -> Scan) -> Scan {
+        self.container(b'{', b'}', |s| {
+            let key = s.key()?;
+            s.expect(b':')?;
+            s.ws();
+            each(s, key)
+        })
+    }
+
+    /// The items of an object or array between `open` and `close`,
+    /// separated by commas, each read by `each`.
+    fn container(&mut self, open: u8, close: u8, mut each: impl FnMut(&mut Self) -> Scan) -> Scan {
+        self.expect(open)?;
+        self.enter()?;
         self.ws();
-        if self.peek()? == b'}' {
+        if self.peek()? == close {
             self.pos += 1;
         } else {
             loop {
                 self.ws();
-                let key = self.key()?;
-                let child = self.table.walk(node, key.as_str());
-                self.expect(b':')?;
-                self.ws();
-                match child {
-                    Some(child) => self.value(child, false)?,
-                    None => self.skip_value()?,
-                }
+                each(self)?;
                 self.ws();
                 match self.peek()? {
                     b',' => self.pos += 1,
-                    b'}' => {
+                    c if c == close => {
                         self.pos += 1;
                         break;
                     }
@@ -217,7 +208,6 @@ impl<'a> Scanner<'_, 'a> {
                 }
             }
         }
-        self.elem = outer;
         self.depth -= 1;
         Ok(())
     }
@@ -228,29 +218,8 @@ impl<'a> Scanner<'_, 'a> {
     }
 
     /// The elements of an array, each read by `each`.
-    fn elements(&mut self, mut each: impl FnMut(&mut Self) -> Scan) -> Scan {
-        self.expect(b'[')?;
-        self.enter()?;
-        self.ws();
-        if self.peek()? == b']' {
-            self.pos += 1;
-        } else {
-            loop {
-                self.ws();
-                each(self)?;
-                self.ws();
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b']' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(GiveUp),
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+    fn elements(&mut self, each: impl FnMut(&mut Self) -> Scan) -> Scan {
+        self.container(b'[', b']', each)
     }
 
     /// A field's value: scalars recorded, arrays give each element,
@@ -268,7 +237,7 @@ impl<'a> Scanner<'_, 'a> {
             }
             b'"' => {
                 self.skip_string()?;
-                let raw = self.string(&self.text[start..self.pos]);
+                let raw = raw_string(&self.text[start..self.pos], &mut self.rec.scratch);
                 self.push(node, raw);
                 Ok(())
             }
@@ -297,25 +266,7 @@ impl<'a> Scanner<'_, 'a> {
     }
 
     fn push(&mut self, node: NodeId, raw: Raw<'a>) {
-        if let Some(field) = self.table.field_at(node) {
-            self.rec.slots.push(Slot {
-                field,
-                elem: self.elem,
-                raw,
-            });
-        }
-    }
-
-    /// The string whose JSON text (quotes included) is `text`.
-    fn string(&mut self, text: &'a str) -> Raw<'a> {
-        let inner = &text[1..text.len() - 1];
-        if inner.contains('\\') {
-            let start = self.rec.scratch.len();
-            unescape(inner, &mut self.rec.scratch);
-            Raw::Scratch(start as u32, self.rec.scratch.len() as u32)
-        } else {
-            Raw::Str(inner)
-        }
+        self.rec.push_at(self.table, node, self.elem, raw);
     }
 
     /// A key: borrowed when it has no escapes.
@@ -348,36 +299,7 @@ impl<'a> Scanner<'_, 'a> {
     fn skip_value(&mut self) -> Scan {
         match self.peek()? {
             b'"' => self.skip_string().map(|_| ()),
-            b'{' => {
-                self.pos += 1;
-                self.enter()?;
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.pos += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        if self.peek()? != b'"' {
-                            return Err(GiveUp);
-                        }
-                        self.skip_string()?;
-                        self.expect(b':')?;
-                        self.ws();
-                        self.skip_value()?;
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.pos += 1,
-                            b'}' => {
-                                self.pos += 1;
-                                break;
-                            }
-                            _ => return Err(GiveUp),
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Ok(())
-            }
+            b'{' => self.members(|s, _| s.skip_value()),
             b'[' => self.elements(|s| s.skip_value()),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),

@@ -214,3 +214,15 @@ pub fn invalid_snapshot<Q>(
         diag.render(&format!("{name}.{ext}"), text, false)
     )
 }
+
+/// A projected value rendered compactly: `null`, `true`, `#1.50` (a
+/// number's text), `"s"` (a string).
+pub fn show(v: ruleq::event::Value<'_>) -> String {
+    use ruleq::event::Value;
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format!("#{}", n.text()),
+        Value::Str(s) => format!("{s:?}"),
+    }
+}
