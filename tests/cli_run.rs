@@ -735,3 +735,27 @@ fn schedule_writes_each_example_alert_once_at_its_execution() {
     );
     assert_eq!(both.status.code(), Some(2));
 }
+
+#[test]
+fn sequences_longer_than_the_look_back_window_are_not_alerted() {
+    // The seed sequence rule looks back 9 minutes (`from = "now-9m"`): no
+    // execution of it sees a telnet start and a connection 20 minutes
+    // apart, so neither does ruleq; 5 minutes apart, it alerts.
+    let start = r#"{"@timestamp":"2026-03-01T10:00:00Z","event":{"category":["process"],"type":["start"]},"host":{"os":{"type":"linux"}},"process":{"name":"telnet","entity_id":"e1"}}"#;
+    let events = |gap_minutes: u32| {
+        let connect = format!(
+            r#"{{"@timestamp":"2026-03-01T10:{gap_minutes:02}:00Z","event":{{"category":["network"]}},"host":{{"os":{{"type":"linux"}}}},"process":{{"name":"telnet","entity_id":"e1"}},"destination":{{"ip":"8.8.8.8","port":23}}}}"#
+        );
+        format!("{start}\n{connect}\n")
+    };
+    let dir = RuleDir::new("lookback");
+    let seq = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/lateral_movement_telnet_network_activity_external.toml"),
+    )
+    .unwrap();
+    dir.write("seq.toml", seq);
+    let run = |gap| ruleq(&["run", "--now", NOW, "-r", dir.path()], &events(gap));
+    assert_eq!(ndjson(&run(5)).len(), 3, "two building blocks and a shell");
+    assert_eq!(ndjson(&run(20)).len(), 0);
+}

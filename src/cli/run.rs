@@ -228,6 +228,9 @@ pub fn run(args: RunArgs) -> i32 {
             if let Some(Value::String(t)) = rule.extra("tiebreaker_field") {
                 opts.tiebreaker_field = Some(t);
             }
+            // No execution of the rule sees a sequence longer than its
+            // look-back window whole: partial sequences expire after it.
+            opts.default_maxspan = Schedule::of(rule).ok().map(|s| s.to - s.from);
             let filters = match rule.extra("filters") {
                 Some(Value::Array(items)) => items,
                 _ => Vec::new(),

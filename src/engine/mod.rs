@@ -52,6 +52,10 @@ pub struct QueryOptions {
     pub now: i64,
     /// Samples per join key (`sample` queries).
     pub max_samples_per_key: usize,
+    /// The `maxspan` of sequences that give none, in nanoseconds: a rule's
+    /// look-back window, beyond which no execution of it can see a
+    /// sequence whole.
+    pub default_maxspan: Option<i64>,
 }
 
 impl Default for QueryOptions {
@@ -65,6 +69,7 @@ impl Default for QueryOptions {
             mapping: None,
             now: now_nanos(),
             max_samples_per_key: 1,
+            default_maxspan: None,
         }
     }
 }
@@ -191,7 +196,10 @@ pub fn compile_eql_in(
             Plan::Sequence {
                 stages,
                 until,
-                maxspan: seq.maxspan.as_ref().map(|d| d.millis as i64 * 1_000_000),
+                maxspan: match &seq.maxspan {
+                    Some(d) => Some(d.millis as i64 * 1_000_000),
+                    None => options.default_maxspan,
+                },
             }
         }
         QueryBody::Sample(sample) => {
