@@ -6,7 +6,8 @@
 //! them. The results therefore do not depend on the thread count. With one
 //! thread everything happens here, in input order.
 
-use ruleq::engine::{Kept, Matches, Origin, Output, RuleSet, Runner};
+use ruleq::alert::Alert;
+use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
 use ruleq::event::{EventSource, Item, Malformed, Position};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
@@ -17,13 +18,35 @@ use std::time::Instant;
 /// Raw events handed to a worker at a time.
 const BATCH: usize = 1024;
 
+/// An event query's match made into its alert documents (and its time)
+/// on a worker thread.
+pub type Prepared = (Option<i64>, Vec<Alert>);
+
+/// Builds a [`Prepared`] match: (query, the matching event, the event
+/// files an [`Origin`]'s `file` indexes); `None` leaves it to the sink.
+pub type Prepare<'f> = &'f (dyn Fn(usize, &Hit, &[PathBuf]) -> Option<Prepared> + Sync);
+
+/// A result handed to the sink.
+pub enum Ready {
+    /// An event query's match, already prepared.
+    Prepared(Prepared),
+    /// Any other result.
+    Output(Output),
+}
+
 /// What to do with the evaluated events.
 pub enum Collect<'f> {
     /// Keep them all, for results over time ranges ([`Pass::matches`]).
     Keep,
-    /// Hand each result, as soon as it is final, to the function, with the
-    /// event files read so far (an [`Origin`]'s `file` indexes them).
-    Stream(&'f mut dyn FnMut(usize, Output, &[PathBuf])),
+    /// Hand each result, as soon as it is final, to `sink`, with the event
+    /// files read so far; event queries' matches are first prepared on the
+    /// worker threads.
+    Stream {
+        /// Runs on the workers, for each match of an event query.
+        prepare: Prepare<'f>,
+        /// Takes every result.
+        sink: &'f mut dyn FnMut(usize, Ready, &[PathBuf]),
+    },
 }
 
 /// What one pass produced.
@@ -72,6 +95,8 @@ struct Batch {
     events: Vec<(usize, Origin, Position)>,
     /// Event files first met in this batch.
     new_files: Vec<PathBuf>,
+    /// Every event file met so far.
+    files: Arc<Vec<PathBuf>>,
 }
 
 /// A worker's verdicts on one batch.
@@ -81,6 +106,7 @@ struct Done {
     /// Events that failed to parse: (origin file, position, message).
     bad: Vec<(usize, Position, String)>,
     new_files: Vec<PathBuf>,
+    prepared: Vec<(usize, Prepared)>,
 }
 
 /// The reader's side: the input, split into batches.
@@ -88,6 +114,8 @@ struct Reader<'a> {
     source: EventSource,
     feedback: &'a Feedback,
     files: Vec<PathBuf>,
+    /// `files`, shared with the batches.
+    shared: Arc<Vec<PathBuf>>,
     read: u64,
     malformed: u64,
     io_failed: bool,
@@ -107,6 +135,7 @@ impl Reader<'_> {
             text: Vec::with_capacity(BATCH * 1024),
             events: Vec::with_capacity(BATCH),
             new_files: Vec::new(),
+            files: Arc::clone(&self.shared),
         };
         while batch.events.len() < BATCH {
             let Some(item) = self.source.next_item() else {
@@ -137,6 +166,10 @@ impl Reader<'_> {
                     self.io_failed = true;
                 }
             }
+        }
+        if !batch.new_files.is_empty() {
+            self.shared = Arc::new(self.files.clone());
+            batch.files = Arc::clone(&self.shared);
         }
         self.show_progress();
         if batch.events.is_empty() {
@@ -170,20 +203,38 @@ impl Reader<'_> {
     }
 }
 
-/// Evaluates one batch; kept events go to `kept`, parse failures to `bad`.
+/// Evaluates one batch; kept events go to `kept` (event queries' matches
+/// to `prepared` when there is a `prepare`), parse failures to `bad`.
 fn evaluate(
+    set: &RuleSet,
     runner: &mut Runner,
     batch: &Batch,
-    kept: &mut Vec<(usize, Kept)>,
-    bad: &mut Vec<(usize, Position, String)>,
+    prepare: Option<Prepare>,
+    done: &mut Done,
 ) {
     let mut start = 0;
     for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = &batch.text[start..*end];
         start = *end;
-        if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, kept) {
-            bad.push((origin.file, *pos, e.to_string()));
+        if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
+            done.bad.push((origin.file, *pos, e.to_string()));
         }
+    }
+    if let Some(prepare) = prepare {
+        let files = &batch.files;
+        let prepared = &mut done.prepared;
+        done.kept.retain(|(q, k)| {
+            if !set.queries[*q].streams_at_once() {
+                return true;
+            }
+            match prepare(*q, k.hit(), files) {
+                Some(p) => {
+                    prepared.push((*q, p));
+                    false
+                }
+                None => true,
+            }
+        });
     }
 }
 
@@ -196,31 +247,41 @@ struct Merger<'s, 'f> {
 }
 
 impl Merger<'_, '_> {
-    fn take(&mut self, new_files: Vec<PathBuf>, kept: Vec<(usize, Kept)>) {
-        self.files.extend(new_files);
-        for (q, k) in kept {
+    fn take(&mut self, done: Done) {
+        self.files.extend(done.new_files);
+        self.bad.extend(done.bad);
+        for (q, k) in done.kept {
             self.runner.push(q, k);
         }
-        if let Collect::Stream(sink) = &mut self.collect {
+        if let Collect::Stream { sink, .. } = &mut self.collect {
             let files = &self.files;
-            self.runner.take_ready(|q, out| sink(q, out, files));
+            for (q, p) in done.prepared {
+                sink(q, Ready::Prepared(p), files);
+            }
+            self.runner
+                .take_ready(|q, out| sink(q, Ready::Output(out), files));
         }
     }
 }
 
 /// Runs `set` over `source` on `threads` threads.
-pub fn run<'s>(
+pub fn run<'s, 'f>(
     set: &'s RuleSet,
     source: EventSource,
     threads: usize,
     default_index: Option<String>,
     feedback: &Feedback,
-    collect: Collect<'_>,
+    collect: Collect<'f>,
 ) -> Pass<'s> {
+    let prepare: Option<Prepare<'f>> = match &collect {
+        Collect::Stream { prepare, .. } => Some(*prepare),
+        Collect::Keep => None,
+    };
     let mut reader = Reader {
         source,
         feedback,
         files: Vec::new(),
+        shared: Arc::new(Vec::new()),
         read: 0,
         malformed: 0,
         io_failed: false,
@@ -231,7 +292,7 @@ pub fn run<'s>(
     };
     let runner = match collect {
         Collect::Keep => Runner::new(set),
-        Collect::Stream(_) => Runner::streaming(set),
+        Collect::Stream { .. } => Runner::streaming(set),
     };
     let mut merger = Merger {
         runner,
@@ -241,16 +302,17 @@ pub fn run<'s>(
     };
     if threads <= 1 {
         merger.runner.set_default_index(default_index);
-        let mut kept = Vec::new();
-        let mut bad = Vec::new();
         while let Some(mut batch) = reader.next_batch() {
-            evaluate(&mut merger.runner, &batch, &mut kept, &mut bad);
-            merger.take(
-                std::mem::take(&mut batch.new_files),
-                std::mem::take(&mut kept),
-            );
+            let mut done = Done {
+                number: batch.number,
+                kept: Vec::new(),
+                bad: Vec::new(),
+                new_files: std::mem::take(&mut batch.new_files),
+                prepared: Vec::new(),
+            };
+            evaluate(set, &mut merger.runner, &batch, prepare, &mut done);
+            merger.take(done);
         }
-        merger.bad = bad;
     } else {
         reader = std::thread::scope(|scope| {
             let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 2);
@@ -271,8 +333,9 @@ pub fn run<'s>(
                             kept: Vec::new(),
                             bad: Vec::new(),
                             new_files: std::mem::take(&mut batch.new_files),
+                            prepared: Vec::new(),
                         };
-                        evaluate(&mut runner, &batch, &mut done.kept, &mut done.bad);
+                        evaluate(set, &mut runner, &batch, prepare, &mut done);
                         if done_tx.send(done).is_err() {
                             break;
                         }
@@ -294,8 +357,7 @@ pub fn run<'s>(
             for done in done_rx {
                 waiting.insert(done.number, done);
                 while let Some(done) = waiting.remove(&next) {
-                    merger.bad.extend(done.bad);
-                    merger.take(done.new_files, done.kept);
+                    merger.take(done);
                     next += 1;
                 }
             }
@@ -310,10 +372,10 @@ pub fn run<'s>(
     let late = merger.runner.late();
     let matches = match merger.collect {
         Collect::Keep => merger.runner.finish_matches(),
-        Collect::Stream(sink) => {
+        Collect::Stream { sink, .. } => {
             for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
                 for out in outputs {
-                    sink(q, out, &merger.files);
+                    sink(q, Ready::Output(out), &merger.files);
                 }
             }
             Vec::new()

@@ -343,9 +343,21 @@ pub fn run(args: RunArgs) -> i32 {
         .iter()
         .map(|l| Context::new(l.rule, now_text.clone()))
         .collect();
-    let mut sink = |q: usize, out: Output, files: &[PathBuf]| {
+    // An event query's match becomes its alert on the worker thread that
+    // found it; other results on this one, as they become final.
+    let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
+        let i = by_query[q]?;
+        let ev = OwnedEvent::read(hit, files, default_index.as_deref());
+        Some((hit.timestamp, vec![contexts[i].event_alert(&ev.view())]))
+    };
+    let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
         let Some(i) = by_query[q] else { return };
-        let (time, docs) = result_alerts(&contexts[i], &out, files, default_index.as_deref());
+        let (time, docs) = match ready {
+            pass::Ready::Prepared(p) => p,
+            pass::Ready::Output(out) => {
+                result_alerts(&contexts[i], &out, files, default_index.as_deref())
+            }
+        };
         counts[i] += 1;
         if stored.is_ok() {
             stored = store(&mut sorter, loaded[i].rule, time, docs);
@@ -354,7 +366,10 @@ pub fn run(args: RunArgs) -> i32 {
     let collect = if args.schedule {
         pass::Collect::Keep
     } else {
-        pass::Collect::Stream(&mut sink)
+        pass::Collect::Stream {
+            prepare: &prepare,
+            sink: &mut sink,
+        }
     };
     let pass = pass::run(
         &set,

@@ -382,6 +382,12 @@ pub fn compile_kql_in(
 }
 
 impl CompiledQuery {
+    /// Whether each matching event is a result by itself, final at once: an
+    /// event query without pipes or `size`.
+    pub fn streams_at_once(&self) -> bool {
+        matches!(self.plan, Plan::Events(_)) && self.pipes.is_empty() && self.size.is_none()
+    }
+
     /// The category values an event must have to take any part in this
     /// query, or `None` when events of any category may. A rule set offers
     /// an event only to the queries its categories can concern.
@@ -688,6 +694,13 @@ fn tie(doc: &Record, field: Option<FieldId>) -> Tie {
     }
 }
 
+impl Kept {
+    /// The event.
+    pub fn hit(&self) -> &Hit {
+        &self.hit
+    }
+}
+
 /// What one query makes of one event.
 pub enum Evaluated {
     /// The event takes no part in the query's results.
@@ -859,7 +872,7 @@ impl<'q> Collector<'q> {
         let mut c = Collector::new(query);
         let simple = query.pipes.is_empty() && query.size.is_none();
         let matcher = match &query.plan {
-            Plan::Events(_) if simple => Some(None),
+            Plan::Events(_) if query.streams_at_once() => Some(None),
             Plan::Sequence {
                 stages, maxspan, ..
             } if simple && stages.iter().all(|s| !s.missing) => {
