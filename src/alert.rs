@@ -59,13 +59,37 @@ const PER_ALERT: [&str; 6] = [
     "kibana.alert.reason",
 ];
 
-/// One alert document, serialized.
+/// One alert document, serialized in two parts: its own fields, and the
+/// fields every alert of its execution shares ([`Context::fixed`]), which
+/// are held once however many alerts there are ([`Alert::document`]
+/// joins them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
     /// Its `kibana.alert.uuid`.
     pub uuid: String,
-    /// The document as compact JSON.
-    pub json: String,
+    /// Its own fields: a compact JSON object without its closing brace.
+    pub own: String,
+}
+
+impl Alert {
+    /// The whole document, as compact JSON, given its context's fixed part.
+    pub fn document(&self, fixed: &str) -> String {
+        let mut out = String::with_capacity(self.own.len() + fixed.len() + 2);
+        join(&self.own, fixed, |part| out.push_str(part));
+        out
+    }
+}
+
+/// Hands the parts of a document to `write` in order: its own fields
+/// (`{...` without the closing brace), a comma when both parts have
+/// fields, the fixed fields, the closing brace.
+pub fn join(own: &str, fixed: &str, mut write: impl FnMut(&str)) {
+    write(own);
+    if own.len() > 1 && !fixed.is_empty() {
+        write(",");
+    }
+    write(fixed);
+    write("}");
 }
 
 impl<'r> Context<'r> {
@@ -91,23 +115,23 @@ impl<'r> Context<'r> {
         ctx
     }
 
-    /// The document: the alert's own fields, then the fixed ones.
+    /// The fields every alert of this execution carries, serialized:
+    /// `"key":value` pairs joined by commas.
+    pub fn fixed(&self) -> &str {
+        &self.fixed
+    }
+
+    /// The alert of these fields (its own: the fixed ones come with
+    /// [`Alert::document`]).
     fn finish(&self, alert: &Map<String, Value>) -> Alert {
         let uuid = alert
             .get("kibana.alert.uuid")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let mut json = serde_json::to_string(alert).unwrap_or_else(|_| "{}".into());
-        if !self.fixed.is_empty() {
-            json.pop();
-            if json.len() > 1 {
-                json.push(',');
-            }
-            json.push_str(&self.fixed);
-            json.push('}');
-        }
-        Alert { uuid, json }
+        let mut own = serde_json::to_string(alert).unwrap_or_else(|_| "{}".into());
+        own.pop();
+        Alert { uuid, own }
     }
 }
 

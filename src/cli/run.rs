@@ -343,6 +343,11 @@ pub fn run(args: RunArgs) -> i32 {
         .iter()
         .map(|l| Context::new(l.rule, now_text.clone()))
         .collect();
+    // Each rule's fixed fields are held once by the sorter.
+    let shared: Vec<u32> = contexts
+        .iter()
+        .map(|c| sorter.share(c.fixed().to_string()))
+        .collect();
     // An event query's match becomes its alert on the worker thread that
     // found it; other results on this one, as they become final.
     let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
@@ -360,7 +365,7 @@ pub fn run(args: RunArgs) -> i32 {
         };
         counts[i] += 1;
         if stored.is_ok() {
-            stored = store(&mut sorter, loaded[i].rule, time, docs);
+            stored = store(&mut sorter, loaded[i].rule, time, docs, shared[i]);
         }
     };
     let collect = if args.schedule {
@@ -419,6 +424,7 @@ pub fn run(args: RunArgs) -> i32 {
         let mut seen: HashSet<String> = HashSet::new();
         for t in schedule.executions(&matches.times()) {
             let ctx = Context::new(l.rule, format_iso(t, false));
+            let mut fixed = None;
             let outputs = matches.within(t + schedule.from, t + schedule.to);
             replay.executions += 1;
             let (mut created, mut cut) = (0usize, 0usize);
@@ -439,8 +445,9 @@ pub fn run(args: RunArgs) -> i32 {
                 written.insert(key);
                 created += 1;
                 counts[i] += 1;
+                let fixed = *fixed.get_or_insert_with(|| sorter.share(ctx.fixed().to_string()));
                 if stored.is_ok() {
-                    stored = store(&mut sorter, l.rule, time, docs);
+                    stored = store(&mut sorter, l.rule, time, docs, fixed);
                 }
             }
             replay.capped_executions += usize::from(cut > 0);
@@ -687,8 +694,15 @@ impl OwnedEvent {
 /// go to sorted temporary files.
 const ALERT_BUDGET: usize = 32 << 20;
 
-/// Serializes one result's documents into the sorter.
-fn store(sorter: &mut Sorter, rule: &Rule, time: Option<i64>, docs: Vec<Alert>) -> io::Result<()> {
+/// One result's documents into the sorter; `fixed` numbers their
+/// execution's fixed fields there.
+fn store(
+    sorter: &mut Sorter,
+    rule: &Rule,
+    time: Option<i64>,
+    docs: Vec<Alert>,
+    fixed: u32,
+) -> io::Result<()> {
     // Documents of one result share the last one's id (the shell's for a
     // sequence) as their sort key, and keep the order Kibana writes them.
     let result = result_key(&docs);
@@ -699,9 +713,20 @@ fn store(sorter: &mut Sorter, rule: &Rule, time: Option<i64>, docs: Vec<Alert>) 
             result: result.clone(),
             pos,
         };
-        sorter.push(order, doc.json)?;
+        sorter.push(order, doc.own, fixed)?;
     }
     Ok(())
+}
+
+/// Writes one document from its parts.
+fn write_document(out: &mut dyn Write, own: &str, fixed: &str) -> io::Result<()> {
+    let mut result = Ok(());
+    ruleq::alert::join(own, fixed, |part| {
+        if result.is_ok() {
+            result = out.write_all(part.as_bytes());
+        }
+    });
+    result
 }
 
 fn write_alerts(args: &RunArgs, alerts: Sorter) -> io::Result<()> {
@@ -722,24 +747,28 @@ fn write_alerts(args: &RunArgs, alerts: Sorter) -> io::Result<()> {
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
             let mut all: Vec<Map<String, Value>> = Vec::new();
-            alerts.finish(|doc| {
-                all.push(serde_json::from_str(doc)?);
+            alerts.finish(|own, fixed| {
+                let doc = Alert {
+                    uuid: String::new(),
+                    own: own.to_string(),
+                };
+                all.push(serde_json::from_str(&doc.document(fixed))?);
                 Ok(())
             })?;
             out.write_all(table(&all, color).as_bytes())?;
         }
-        AlertFormat::Ndjson => alerts.finish(|doc| {
-            out.write_all(doc.as_bytes())?;
+        AlertFormat::Ndjson => alerts.finish(|own, fixed| {
+            write_document(&mut out, own, fixed)?;
             out.write_all(b"\n")
         })?,
         AlertFormat::Json => {
             // One document per line inside the array.
             let mut first = true;
             out.write_all(b"[")?;
-            alerts.finish(|doc| {
+            alerts.finish(|own, fixed| {
                 out.write_all(if first { b"\n  " } else { b",\n  " })?;
                 first = false;
-                out.write_all(doc.as_bytes())
+                write_document(&mut out, own, fixed)
             })?;
             out.write_all(b"\n]\n")?;
         }

@@ -23,15 +23,19 @@ pub struct Order {
     pub pos: usize,
 }
 
-/// One serialized alert document and its place.
+/// One serialized alert document and its place: its own part, and which
+/// of the shared parts completes it.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     order: Order,
     doc: String,
+    shared: u32,
 }
 
 /// Sorts serialized documents, spilling sorted runs to temporary files.
 pub struct Sorter {
+    /// The parts many documents share (an execution's fixed fields).
+    shared: Vec<String>,
     batch: Vec<Entry>,
     bytes: usize,
     budget: usize,
@@ -44,6 +48,7 @@ impl Sorter {
     /// A sorter holding at most about `budget` bytes of documents.
     pub fn new(budget: usize) -> Self {
         Sorter {
+            shared: Vec::new(),
             batch: Vec::new(),
             bytes: 0,
             budget,
@@ -52,10 +57,20 @@ impl Sorter {
         }
     }
 
-    /// Takes one document (compact JSON, one line).
-    pub fn push(&mut self, order: Order, doc: String) -> io::Result<()> {
+    /// Holds a part documents share; returns its number for
+    /// [`Sorter::push`].
+    pub fn share(&mut self, part: String) -> u32 {
+        // Shared parts stay in memory: they do not count toward the budget
+        // of documents waiting to be spilled.
+        self.shared.push(part);
+        (self.shared.len() - 1) as u32
+    }
+
+    /// Takes one document: its own part (one line of text) and the number
+    /// of the shared part that completes it.
+    pub fn push(&mut self, order: Order, doc: String, shared: u32) -> io::Result<()> {
         self.bytes += doc.len() + order.rule.len() + order.result.len() + 64;
-        self.batch.push(Entry { order, doc });
+        self.batch.push(Entry { order, doc, shared });
         self.count += 1;
         if self.bytes > self.budget {
             self.spill()?;
@@ -77,8 +92,8 @@ impl Sorter {
             let rule = serde_json::to_string(&o.rule)?;
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}",
-                o.time, o.pos, rule, o.result, e.doc
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                o.time, o.pos, e.shared, rule, o.result, e.doc
             )?;
         }
         out.flush()?;
@@ -86,12 +101,15 @@ impl Sorter {
         Ok(())
     }
 
-    /// Every document in order, to `each`.
-    pub fn finish(mut self, mut each: impl FnMut(&str) -> io::Result<()>) -> io::Result<()> {
+    /// Every document in order, to `each`: its own part and the shared
+    /// part that completes it.
+    pub fn finish(mut self, mut each: impl FnMut(&str, &str) -> io::Result<()>) -> io::Result<()> {
         self.batch.sort_unstable();
+        let shared = std::mem::take(&mut self.shared);
+        let part = |n: u32| shared.get(n as usize).map_or("", String::as_str);
         if self.runs.is_empty() {
             for e in &self.batch {
-                each(&e.doc)?;
+                each(&e.doc, part(e.shared))?;
             }
             return Ok(());
         }
@@ -112,7 +130,7 @@ impl Sorter {
             heap.push(Reverse((e, usize::MAX)));
         }
         while let Some(Reverse((e, i))) = heap.pop() {
-            each(&e.doc)?;
+            each(&e.doc, part(e.shared))?;
             let next = if i == usize::MAX {
                 batch.next()
             } else {
@@ -145,10 +163,13 @@ fn read_entry(lines: &mut io::Lines<BufReader<File>>) -> io::Result<Option<Entry
     let Some(line) = lines.next().transpose()? else {
         return Ok(None);
     };
-    let mut parts = line.splitn(5, '\t');
+    let mut parts = line.splitn(6, '\t');
     let mut next = |what| parts.next().ok_or_else(|| bad_run(what));
     let time = next("time")?.parse().map_err(|_| bad_run("time"))?;
     let pos = next("position")?.parse().map_err(|_| bad_run("position"))?;
+    let shared = next("shared part")?
+        .parse()
+        .map_err(|_| bad_run("shared part"))?;
     let rule: String = serde_json::from_str(next("rule")?)?;
     let result = next("result")?.to_string();
     let doc = next("document")?.to_string();
@@ -160,6 +181,7 @@ fn read_entry(lines: &mut io::Lines<BufReader<File>>) -> io::Result<Option<Entry
             pos,
         },
         doc,
+        shared,
     }))
 }
 
@@ -169,6 +191,7 @@ mod tests {
 
     fn sorted(budget: usize) -> (Vec<String>, usize) {
         let mut s = Sorter::new(budget);
+        let tail = s.share("\"k\":1}".into());
         // Times out of order, rules and positions tied on time.
         for i in 0..500u64 {
             let time = ((i * 7919) % 97) as i64;
@@ -178,13 +201,13 @@ mod tests {
                 result: format!("{:04}", i % 11),
                 pos: (i % 2) as usize,
             };
-            s.push(order, format!("{{\"n\":{i},\"t\":{time}}}"))
+            s.push(order, format!("{{\"n\":{i},\"t\":{time},"), tail)
                 .unwrap();
         }
         let runs = s.runs.len();
         let mut out = Vec::new();
-        s.finish(|d| {
-            out.push(d.to_string());
+        s.finish(|own, shared| {
+            out.push(format!("{own}{shared}"));
             Ok(())
         })
         .unwrap();
@@ -198,6 +221,10 @@ mod tests {
         assert_eq!(no_runs, 0);
         assert!(runs > 5, "{runs} runs");
         assert_eq!(memory.len(), 500);
+        assert!(
+            memory.iter().all(|d| d.ends_with(",\"k\":1}")),
+            "{memory:?}"
+        );
         assert_eq!(spilled, memory);
     }
 }
