@@ -203,15 +203,21 @@ impl Reader<'_> {
     }
 }
 
-/// Evaluates one batch; kept events go to `kept` (event queries' matches
-/// to `prepared` when there is a `prepare`), parse failures to `bad`.
+/// Evaluates one batch: the kept events (event queries' matches prepared
+/// when there is a `prepare`), the parse failures, the files first met.
 fn evaluate(
     set: &RuleSet,
     runner: &mut Runner,
-    batch: &Batch,
+    batch: &mut Batch,
     prepare: Option<Prepare>,
-    done: &mut Done,
-) {
+) -> Done {
+    let mut done = Done {
+        number: batch.number,
+        kept: Vec::new(),
+        bad: Vec::new(),
+        new_files: std::mem::take(&mut batch.new_files),
+        prepared: Vec::new(),
+    };
     let mut start = 0;
     for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = &batch.text[start..*end];
@@ -236,6 +242,7 @@ fn evaluate(
             }
         });
     }
+    done
 }
 
 /// The collecting side: takes verdicts in input order.
@@ -303,14 +310,7 @@ pub fn run<'s, 'f>(
     if threads <= 1 {
         merger.runner.set_default_index(default_index);
         while let Some(mut batch) = reader.next_batch() {
-            let mut done = Done {
-                number: batch.number,
-                kept: Vec::new(),
-                bad: Vec::new(),
-                new_files: std::mem::take(&mut batch.new_files),
-                prepared: Vec::new(),
-            };
-            evaluate(set, &mut merger.runner, &batch, prepare, &mut done);
+            let done = evaluate(set, &mut merger.runner, &mut batch, prepare);
             merger.take(done);
         }
     } else {
@@ -328,14 +328,7 @@ pub fn run<'s, 'f>(
                         // The lock is held only to take the next batch.
                         let next = work_rx.lock().map(|rx| rx.recv());
                         let Ok(Ok(mut batch)) = next else { break };
-                        let mut done = Done {
-                            number: batch.number,
-                            kept: Vec::new(),
-                            bad: Vec::new(),
-                            new_files: std::mem::take(&mut batch.new_files),
-                            prepared: Vec::new(),
-                        };
-                        evaluate(set, &mut runner, &batch, prepare, &mut done);
+                        let done = evaluate(set, &mut runner, &mut batch, prepare);
                         if done_tx.send(done).is_err() {
                             break;
                         }
