@@ -1,6 +1,7 @@
 //! A rule set reads each event once for all its queries; its results must
 //! be exactly each query's results run on its own (the optimised path
-//! against the plain one), on generated events.
+//! against the plain one), on generated events, and so must the streaming
+//! results `ruleq run` takes (in any order).
 
 mod common;
 
@@ -60,8 +61,36 @@ fn compare_with(queries: &[Q], events: &[String], options: &QueryOptions) -> usi
             .unwrap();
     }
     let together = runner.finish();
+    // The streaming path `ruleq run` takes: events evaluated apart from the
+    // collecting runner (as on worker threads), results taken as they
+    // become final.
+    let mut streaming = Runner::streaming(&set);
+    let mut evaluating = Runner::new(&set);
+    let mut streamed: Vec<Vec<Output>> = vec![Vec::new(); set.queries.len()];
+    let mut kept = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let origin = Origin {
+            file: 0,
+            line: i as u64 + 1,
+        };
+        evaluating
+            .evaluate(&origin, i as u64, e.as_bytes(), &mut kept)
+            .unwrap();
+        for (q, k) in kept.drain(..) {
+            streaming.push(q, k);
+        }
+        streaming.take_ready(|q, out| streamed[q].push(out));
+    }
+    for (q, rest) in streaming.finish().into_iter().enumerate() {
+        streamed[q].extend(rest);
+    }
     let mut alerting = 0;
-    for (q, got) in queries.iter().zip(&together) {
+    for ((q, got), streamed) in queries.iter().zip(&together).zip(&streamed) {
+        let mut a = ids(got);
+        let mut b = ids(streamed);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "streamed results differ");
         let alone = match q {
             Q::Eql(q) => compile_eql(q, &options).unwrap(),
             Q::Kql(q) => compile_kql(q, &options).unwrap(),
