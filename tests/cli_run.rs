@@ -785,3 +785,20 @@ fn events_far_out_of_time_order_are_reported() {
     );
     assert!(err.contains("sort the input by time"), "{err}");
 }
+
+#[test]
+fn deprecated_rules_are_reported_and_not_run() {
+    let dir = RuleDir::new("deprecated");
+    let rule = port_rule();
+    let deprecated = rule.replace("maturity = \"production\"", "maturity = \"deprecated\"");
+    assert_ne!(deprecated, rule);
+    dir.write("old.toml", deprecated);
+    let out = dir.run_example();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(ndjson(&out).is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: not run: 1 deprecated rules: \"Telnet Port Activity\""),
+        "{err}"
+    );
+}

@@ -192,6 +192,8 @@ pub fn run(args: RunArgs) -> i32 {
                     .unwrap_or_default()
             };
             let reason = match (kind, language) {
+                // Elastic no longer ships them: Kibana has none installed.
+                _ if rule.is_deprecated() => Some("deprecated rules".to_string()),
                 (Some(RuleType::Eql), _)
                 | (Some(RuleType::Query), Some(Language::Kuery) | None) => None,
                 (Some(RuleType::Query), Some(_)) => {
