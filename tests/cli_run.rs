@@ -38,6 +38,17 @@ fn port_rule() -> String {
     .unwrap()
 }
 
+/// The seed KQL rule with each (from, to) replacement made; each must
+/// apply, so that a changed seed rule cannot quietly void a test.
+fn port_rule_with(edits: &[(&str, &str)]) -> String {
+    let mut rule = port_rule();
+    for (from, to) in edits {
+        assert!(rule.contains(from), "the seed rule has no {from:?}");
+        rule = rule.replace(from, to);
+    }
+    rule
+}
+
 /// A scratch folder of rule files, removed when dropped.
 struct RuleDir(std::path::PathBuf);
 
@@ -471,11 +482,10 @@ risk_score_mapping = [{field = "destination.port", operator = "equals", value = 
 #[test]
 fn timestamp_override_falls_back_to_the_event_timestamp() {
     let dir = RuleDir::new("tsov");
-    let rule = port_rule();
-    let with = rule.replace(
+    let with = port_rule_with(&[(
         "severity = \"medium\"\n",
         "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
-    );
+    )]);
     dir.write("override.toml", with);
     let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
 {"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
@@ -544,10 +554,10 @@ fn output_is_identical_whatever_the_thread_count() {
 #[test]
 fn summary_names_rules_over_their_max_signals() {
     let dir = RuleDir::new("cap");
-    let rule = port_rule();
-    let capped = rule.replace("max_signals = 100", "max_signals = 5");
-    assert_ne!(capped, rule);
-    dir.write("capped.toml", capped);
+    dir.write(
+        "capped.toml",
+        port_rule_with(&[("max_signals = 100", "max_signals = 5")]),
+    );
     let out = dir.run_example();
     // One execution over all the input has no cap: all six are written.
     assert_eq!(ndjson(&out).len(), 6);
@@ -612,7 +622,7 @@ fn schedule_caps_each_execution_at_max_signals() {
     // Executions every 5 minutes looking back 6: only the 10:05 execution
     // sees the five events, and it writes the first two.
     let dir = RuleDir::new("sched-cap");
-    let rule = port_rule().replace("max_signals = 100", "max_signals = 2");
+    let rule = port_rule_with(&[("max_signals = 100", "max_signals = 2")]);
     dir.write("port.toml", rule);
     let out = scheduled(&dir, &five_port_events());
     assert_eq!(out.status.code(), Some(0));
@@ -640,9 +650,10 @@ fn schedule_overlap_skips_alerts_already_written() {
     // 10:05 execution saw. A query rule pages past the two it already
     // alerted on and writes the next two; the fifth is cut again.
     let dir = RuleDir::new("sched-overlap");
-    let rule = port_rule()
-        .replace("max_signals = 100", "max_signals = 2")
-        .replace("from = \"now-6m\"", "from = \"now-9m\"");
+    let rule = port_rule_with(&[
+        ("max_signals = 100", "max_signals = 2"),
+        ("from = \"now-6m\"", "from = \"now-9m\""),
+    ]);
     dir.write("port.toml", rule);
     let out = scheduled(&dir, &five_port_events());
     let (first, second) = (
@@ -667,11 +678,12 @@ fn schedule_overlap_skips_alerts_already_written() {
     // An EQL rule asks for max_signals results: at 10:10 those are the two
     // already written, so nothing new is written.
     let eql = RuleDir::new("sched-overlap-eql");
-    let rule = port_rule()
-        .replace("max_signals = 100", "max_signals = 2")
-        .replace("from = \"now-6m\"", "from = \"now-9m\"")
-        .replace("type = \"query\"", "type = \"eql\"")
-        .replace("language = \"kuery\"", "language = \"eql\"");
+    let rule = port_rule_with(&[
+        ("max_signals = 100", "max_signals = 2"),
+        ("from = \"now-6m\"", "from = \"now-9m\""),
+        ("type = \"query\"", "type = \"eql\""),
+        ("language = \"kuery\"", "language = \"eql\""),
+    ]);
     let start = rule.find("query = '''").unwrap();
     let end = start + rule[start + 11..].find("'''").unwrap() + 14;
     let rule = format!(
@@ -789,9 +801,7 @@ fn events_far_out_of_time_order_are_reported() {
 #[test]
 fn deprecated_rules_are_reported_and_not_run() {
     let dir = RuleDir::new("deprecated");
-    let rule = port_rule();
-    let deprecated = rule.replace("maturity = \"production\"", "maturity = \"deprecated\"");
-    assert_ne!(deprecated, rule);
+    let deprecated = port_rule_with(&[("maturity = \"production\"", "maturity = \"deprecated\"")]);
     dir.write("old.toml", deprecated);
     let out = dir.run_example();
     assert_eq!(out.status.code(), Some(0));
