@@ -93,9 +93,7 @@ struct Batch {
     text: Vec<u8>,
     /// Per event: end offset in `text`, origin, position.
     events: Vec<(usize, Origin, Position)>,
-    /// Event files first met in this batch.
-    new_files: Vec<PathBuf>,
-    /// Every event file met so far.
+    /// Every event file met up to the end of this batch.
     files: Arc<Vec<PathBuf>>,
 }
 
@@ -105,7 +103,8 @@ struct Done {
     kept: Vec<(usize, Kept)>,
     /// Events that failed to parse: (origin file, position, message).
     bad: Vec<(usize, Position, String)>,
-    new_files: Vec<PathBuf>,
+    /// The batch's event files.
+    files: Arc<Vec<PathBuf>>,
     prepared: Vec<(usize, Prepared)>,
 }
 
@@ -113,9 +112,9 @@ struct Done {
 struct Reader<'a> {
     source: EventSource,
     feedback: &'a Feedback,
-    files: Vec<PathBuf>,
-    /// `files`, shared with the batches.
-    shared: Arc<Vec<PathBuf>>,
+    /// The event files met so far, shared with the batches (a new file
+    /// copies the list only while earlier batches still hold it).
+    files: Arc<Vec<PathBuf>>,
     read: u64,
     malformed: u64,
     io_failed: bool,
@@ -134,8 +133,7 @@ impl Reader<'_> {
             first: self.serial,
             text: Vec::with_capacity(BATCH * 1024),
             events: Vec::with_capacity(BATCH),
-            new_files: Vec::new(),
-            files: Arc::clone(&self.shared),
+            files: Arc::clone(&self.files),
         };
         while batch.events.len() < BATCH {
             let Some(item) = self.source.next_item() else {
@@ -146,8 +144,7 @@ impl Reader<'_> {
                     self.read += 1;
                     self.bytes += raw.bytes.len() as u64 + 1;
                     if self.files.last().map(PathBuf::as_path) != Some(raw.path) {
-                        self.files.push(raw.path.to_path_buf());
-                        batch.new_files.push(raw.path.to_path_buf());
+                        Arc::make_mut(&mut self.files).push(raw.path.to_path_buf());
                     }
                     let origin = Origin {
                         file: self.files.len() - 1,
@@ -167,10 +164,7 @@ impl Reader<'_> {
                 }
             }
         }
-        if !batch.new_files.is_empty() {
-            self.shared = Arc::new(self.files.clone());
-            batch.files = Arc::clone(&self.shared);
-        }
+        batch.files = Arc::clone(&self.files);
         self.show_progress();
         if batch.events.is_empty() {
             self.clear_progress();
@@ -204,7 +198,7 @@ impl Reader<'_> {
 }
 
 /// Evaluates one batch: the kept events (event queries' matches prepared
-/// when there is a `prepare`), the parse failures, the files first met.
+/// when there is a `prepare`), the parse failures, the batch's files.
 fn evaluate(
     set: &RuleSet,
     runner: &mut Runner,
@@ -215,7 +209,7 @@ fn evaluate(
         number: batch.number,
         kept: Vec::new(),
         bad: Vec::new(),
-        new_files: std::mem::take(&mut batch.new_files),
+        files: Arc::clone(&batch.files),
         prepared: Vec::new(),
     };
     let mut start = 0;
@@ -249,13 +243,14 @@ fn evaluate(
 struct Merger<'s, 'f> {
     runner: Runner<'s>,
     collect: Collect<'f>,
-    files: Vec<PathBuf>,
+    files: Arc<Vec<PathBuf>>,
     bad: Vec<(usize, Position, String)>,
 }
 
 impl Merger<'_, '_> {
     fn take(&mut self, done: Done) {
-        self.files.extend(done.new_files);
+        // Batches come in order: the latest one knows every file so far.
+        self.files = done.files;
         self.bad.extend(done.bad);
         for (q, k) in done.kept {
             self.runner.push(q, k);
@@ -287,8 +282,7 @@ pub fn run<'s, 'f>(
     let mut reader = Reader {
         source,
         feedback,
-        files: Vec::new(),
-        shared: Arc::new(Vec::new()),
+        files: Arc::new(Vec::new()),
         read: 0,
         malformed: 0,
         io_failed: false,
@@ -304,7 +298,7 @@ pub fn run<'s, 'f>(
     let mut merger = Merger {
         runner,
         collect,
-        files: Vec::new(),
+        files: Arc::new(Vec::new()),
         bad: Vec::new(),
     };
     if threads <= 1 {
@@ -377,7 +371,7 @@ pub fn run<'s, 'f>(
     Pass {
         matches,
         late,
-        files: merger.files,
+        files: Arc::unwrap_or_clone(merger.files),
         read: reader.read,
         malformed: reader.malformed,
         io_failed: reader.io_failed,
