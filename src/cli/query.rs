@@ -89,7 +89,7 @@ pub fn query(args: QueryArgs) -> i32 {
         tiebreaker_field: args.tiebreaker_field.clone(),
         size: args.size,
         mapping,
-        default_maxspan: None,
+        ..QueryOptions::default()
     };
     let compiled = match (&args.input.eql, &args.input.kql) {
         (Some(text), _) => eql::parse(text).and_then(|q| compile_eql(&q, &options)),

@@ -150,6 +150,8 @@ pub enum Test {
         /// A quoted value: the terms must appear consecutively.
         phrase: bool,
     },
+    /// Any of several term tests (see [`super::optimize`]).
+    AnyOf(Box<super::optimize::TestSet>),
 }
 
 /// Splits text into the terms Elasticsearch's standard analyzer would

@@ -9,5 +9,6 @@ pub mod eql;
 pub mod ir;
 pub mod kql;
 pub mod lucene_regex;
+pub mod optimize;
 pub mod typed;
 pub mod wildcard;

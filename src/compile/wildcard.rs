@@ -104,6 +104,31 @@ impl Wildcard {
         matches!(self.kind, Kind::Exact(_))
     }
 
+    /// The text an exact pattern (no wildcard) stands for, folded when the
+    /// pattern ignores case.
+    pub fn exact_text(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Exact(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the pattern ignores ASCII case.
+    pub fn is_case_insensitive(&self) -> bool {
+        self.case_insensitive
+    }
+
+    /// The same pattern matched case-sensitively. For a case-insensitive
+    /// pattern, `p.folded().matches(&t.to_ascii_lowercase())` equals
+    /// `p.matches(t)`: its literals are stored lower-cased, and lower-casing
+    /// ASCII moves no character boundary.
+    pub fn folded(&self) -> Wildcard {
+        Wildcard {
+            kind: self.kind.clone(),
+            case_insensitive: false,
+        }
+    }
+
     /// Whether `text` matches the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
         let ci = self.case_insensitive;

@@ -18,7 +18,7 @@ pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
 
 use crate::compile::date;
 use crate::compile::eql::{event_filter, nullify_unknown_optionals};
-use crate::compile::ir::{FieldId, FieldTable, Fields, Filter};
+use crate::compile::ir::{FieldId, FieldTable, Fields, Filter, Lit, Test};
 use crate::compile::typed::{apply_mapping, as_date_field};
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
@@ -56,6 +56,10 @@ pub struct QueryOptions {
     /// look-back window, beyond which no execution of it can see a
     /// sequence whole.
     pub default_maxspan: Option<i64>,
+    /// Rewrite filters into cheaper forms that give the same results (see
+    /// [`crate::compile::optimize`]). On by default; off only to check the
+    /// rewrite against the plain form.
+    pub optimize: bool,
 }
 
 impl Default for QueryOptions {
@@ -70,6 +74,7 @@ impl Default for QueryOptions {
             now: now_nanos(),
             max_samples_per_key: 1,
             default_maxspan: None,
+            optimize: true,
         }
     }
 }
@@ -220,7 +225,7 @@ pub fn compile_eql_in(
         options,
         fields,
         query.pipes.clone(),
-        |table, ts| typed_plan(plan, table, options.mapping.as_ref(), ts),
+        |table, ts| typed_plan(plan, table, options, ts),
     ))
 }
 
@@ -314,37 +319,33 @@ fn for_each_condition(query: &mut eql::Query, mut f: impl FnMut(&mut Expr)) {
 
 /// Refines a filter with the mapping's field types; the timestamp field is
 /// a date even when the mapping does not name it.
-fn typed(
-    filter: Filter,
-    table: &FieldTable,
-    mapping: Option<&Mapping>,
-    timestamp: FieldId,
-) -> Filter {
+fn typed(filter: Filter, table: &FieldTable, options: &QueryOptions, timestamp: FieldId) -> Filter {
+    let mapping = options.mapping.as_ref();
     let mapped = mapping.is_some_and(|m| m.field(table.path(timestamp)).is_some());
     let filter = match mapping {
         Some(m) => apply_mapping(filter, table, m),
         None => filter,
     };
-    if mapped {
+    let filter = if mapped {
         filter
     } else {
         as_date_field(filter, timestamp, crate::mapping::DEFAULT_DATE_FORMATS)
+    };
+    if options.optimize {
+        crate::compile::optimize::optimize(filter)
+    } else {
+        filter
     }
 }
 
 /// Refines every filter of a plan with [`typed`].
-fn typed_plan(
-    plan: Plan,
-    table: &FieldTable,
-    mapping: Option<&Mapping>,
-    timestamp: FieldId,
-) -> Plan {
+fn typed_plan(plan: Plan, table: &FieldTable, options: &QueryOptions, timestamp: FieldId) -> Plan {
     let stage = |s: Stage| Stage {
-        filter: typed(s.filter, table, mapping, timestamp),
+        filter: typed(s.filter, table, options, timestamp),
         ..s
     };
     match plan {
-        Plan::Events(f) => Plan::Events(typed(f, table, mapping, timestamp)),
+        Plan::Events(f) => Plan::Events(typed(f, table, options, timestamp)),
         Plan::Sequence {
             stages,
             until,
@@ -377,7 +378,7 @@ pub fn compile_kql_in(
 ) -> Result<CompiledQuery, Diagnostic> {
     let filter = crate::compile::kql::query(query, fields, options.now)?;
     Ok(assemble(options, fields, Vec::new(), |table, ts| {
-        Plan::Events(typed(filter, table, options.mapping.as_ref(), ts))
+        Plan::Events(typed(filter, table, options, ts))
     }))
 }
 
@@ -388,55 +389,100 @@ impl CompiledQuery {
         matches!(self.plan, Plan::Events(_)) && self.pipes.is_empty() && self.size.is_none()
     }
 
-    /// The category values an event must have to take any part in this
-    /// query, or `None` when events of any category may. A rule set offers
-    /// an event only to the queries its categories can concern.
-    pub fn categories(&self) -> Option<std::collections::BTreeSet<String>> {
-        let field = self.category;
-        match &self.plan {
-            Plan::Events(f) => required_values(f, field),
+    /// The index keys of this query: an event can take part in it only
+    /// when some listed field holds one of its key values (see
+    /// [`index_key`]). `None` when no such condition is stated plainly, so
+    /// every event must be offered. A rule set offers each event only to
+    /// the queries its keys concern.
+    ///
+    /// The keys are gathered from every stage (sequence stages, missing-event
+    /// stages and `until` included): an event concerns a sequence when it
+    /// could match any one of them.
+    pub fn index_keys(&self) -> Option<IndexKeys> {
+        let filters: Vec<&Filter> = match &self.plan {
+            Plan::Events(f) => vec![f],
             Plan::Sequence { stages, until, .. } => {
-                let mut all = std::collections::BTreeSet::new();
-                for s in stages.iter().chain(until) {
-                    all.extend(required_values(&s.filter, field)?);
-                }
-                Some(all)
+                stages.iter().chain(until).map(|s| &s.filter).collect()
             }
-            Plan::Sample { stages, .. } => {
-                let mut all = std::collections::BTreeSet::new();
-                for s in stages {
-                    all.extend(required_values(&s.filter, field)?);
-                }
-                Some(all)
-            }
+            Plan::Sample { stages, .. } => stages.iter().map(|s| &s.filter).collect(),
+        };
+        let mut all = IndexKeys::default();
+        for f in filters {
+            all.union(keys_of(f, &self.fields)?);
         }
+        Some(all)
     }
 }
 
-/// A condition a query's matches all meet: `field` holds one of `values`
-/// (compared after lower-casing when `fold`). Rule sets index queries by it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requirement {
-    /// The field.
-    pub field: FieldId,
-    /// Case-insensitive: the values are lower-cased, and so must the
-    /// event's be before lookup.
-    pub fold: bool,
-    /// The values; one must be present.
-    pub values: std::collections::BTreeSet<String>,
+/// Exact values a query's events must hold, per field: an event concerns
+/// the query only when one of these fields holds one of its values, both
+/// taken through [`index_key`]. The condition is loose on purpose (it
+/// ignores case, and numbers meet their decimal text): it may let through
+/// events the query then rejects, never the reverse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKeys(pub std::collections::BTreeMap<FieldId, std::collections::BTreeSet<String>>);
+
+impl IndexKeys {
+    fn union(&mut self, other: IndexKeys) {
+        for (f, values) in other.0 {
+            self.0.entry(f).or_default().extend(values);
+        }
+    }
+
+    fn single(field: FieldId, key: String) -> IndexKeys {
+        IndexKeys(std::iter::once((field, std::iter::once(key).collect())).collect())
+    }
+
+    /// How many values, in all.
+    fn len(&self) -> usize {
+        self.0.values().map(|v| v.len()).sum()
+    }
 }
 
-impl CompiledQuery {
-    /// For an event query, an exact-value condition (other than the
-    /// category) that every match meets, when the filter states one plainly:
-    /// a term (or case-insensitive term) on a field in a conjunct, or the
-    /// same field in every alternative. Only values that cannot also match
-    /// a number or a boolean qualify, so looking up string values is exact.
-    pub fn requirement(&self) -> Option<Requirement> {
-        match &self.plan {
-            Plan::Events(f) => requirement(f, self.category, &self.fields),
-            _ => None,
+/// What an event value looks up in a rule set's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKey<'v> {
+    /// The value meets the keys equal to this text.
+    Key(&'v str),
+    /// A whole number too large for `f64` to tell from its neighbours: it
+    /// may equal any numeric key, so it meets them all.
+    AnyNumber,
+}
+
+/// Beyond this magnitude a whole number and its `f64` neighbours compare
+/// equal, so its decimal text is not its only possible match.
+const EXACT_IN_F64: f64 = 9_007_199_254_740_992.0;
+
+/// The key an event value is indexed under, if any: a string ASCII
+/// lower-cased, a whole number as its decimal text. Booleans and numbers
+/// with a fraction have none (no indexed term test accepts them).
+/// `scratch` holds the text when it is not the value's own.
+pub fn index_key<'v>(value: &Value<'v>, scratch: &'v mut String) -> Option<IndexKey<'v>> {
+    match value {
+        Value::Str(s) => Some(IndexKey::Key(
+            if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                scratch.clear();
+                scratch.push_str(s);
+                scratch.make_ascii_lowercase();
+                scratch.as_str()
+            } else {
+                s
+            },
+        )),
+        Value::Number(n) => {
+            let f = n.as_f64();
+            if f.fract() != 0.0 {
+                return None;
+            }
+            if f.abs() >= EXACT_IN_F64 {
+                return Some(IndexKey::AnyNumber);
+            }
+            scratch.clear();
+            use std::fmt::Write;
+            let _ = write!(scratch, "{}", f as i64);
+            Some(IndexKey::Key(scratch.as_str()))
         }
+        _ => None,
     }
 }
 
@@ -444,6 +490,7 @@ impl CompiledQuery {
 /// types, outcomes): indexing by them would filter little, so another
 /// conjunct is preferred.
 const COMMON_FIELDS: &[&str] = &[
+    "event.category",
     "host.os.type",
     "host.os.family",
     "host.os.platform",
@@ -462,71 +509,69 @@ const COMMON_FIELDS: &[&str] = &[
     "network.protocol",
 ];
 
-fn requirement(filter: &Filter, category: FieldId, table: &FieldTable) -> Option<Requirement> {
-    use crate::compile::ir::{Lit, Test};
-    let plain = |v: &str| v.trim().parse::<f64>().is_err() && !matches!(v, "true" | "false");
-    match filter {
-        Filter::Test { field, test } if *field != category => {
-            let (fold, v) = match test {
-                Test::Eq(Lit::Str(v)) => (false, v),
-                Test::EqFold(v) => (true, v),
-                _ => return None,
-            };
-            plain(v).then(|| Requirement {
-                field: *field,
-                fold,
-                values: std::iter::once(v.clone()).collect(),
-            })
-        }
-        Filter::And(children) => children
-            .iter()
-            .filter_map(|c| requirement(c, category, table))
-            .min_by_key(|r| (COMMON_FIELDS.contains(&table.path(r.field)), r.values.len())),
-        Filter::Or(children) if !children.is_empty() => {
-            let mut all = requirement(&children[0], category, table)?;
-            for c in &children[1..] {
-                let r = requirement(c, category, table)?;
-                if (r.field, r.fold) != (all.field, all.fold) {
-                    return None;
-                }
-                all.values.extend(r.values);
+/// The key of a literal a term test compares with: the [`index_key`] of
+/// every event value the test can accept. `None` for a literal that could
+/// also equal a boolean, or a number written another way ("1.0", " 7").
+fn literal_key(lit: &Lit) -> Option<String> {
+    match lit {
+        Lit::Int(i) => Some(i.to_string()),
+        Lit::Str(v) => {
+            let whole = v.parse::<i64>().ok();
+            let numeric = v.trim().parse::<f64>().is_ok();
+            if whole.is_some_and(|w| w.to_string() == *v) {
+                Some(v.clone())
+            } else if numeric || v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+                None
+            } else {
+                Some(v.to_ascii_lowercase())
             }
-            Some(all)
         }
-        _ => None,
+        Lit::Float(_) | Lit::Bool(_) => None,
     }
 }
 
-/// The values `field` must hold (one of them, exactly) for `filter` to
-/// hold, when the filter says so plainly; `None` when it does not.
-fn required_values(filter: &Filter, field: FieldId) -> Option<std::collections::BTreeSet<String>> {
-    use crate::compile::ir::{Lit, Test};
+/// The index keys every event `filter` matches meets, when it states them
+/// plainly: a term on a field, one conjunct's keys (the most selective),
+/// or the keys of every alternative.
+fn keys_of(filter: &Filter, table: &FieldTable) -> Option<IndexKeys> {
     match filter {
-        // Only values no number or boolean could match: the index looks up
-        // string values.
-        Filter::Test {
-            field: f,
-            test: Test::Eq(Lit::Str(v)),
-        } if *f == field
-            && v.trim().parse::<f64>().is_err()
-            && !matches!(v.as_str(), "true" | "false") =>
-        {
-            Some(std::iter::once(v.clone()).collect())
+        Filter::Const(false) => Some(IndexKeys::default()),
+        Filter::Test { field, test } => {
+            let key = |t: &Test| match t {
+                Test::Eq(lit) => literal_key(lit),
+                Test::EqFold(v) => literal_key(&Lit::Str(v.clone())),
+                // A pattern without wildcards matches strings only, equal
+                // to its text (ignoring case, or not).
+                Test::Wildcard(w) => w
+                    .exact_text()
+                    .and_then(|t| literal_key(&Lit::Str(t.into()))),
+                _ => None,
+            };
+            match test {
+                Test::AnyOf(set) => {
+                    let mut all = IndexKeys::default();
+                    for t in &set.tests {
+                        all.union(IndexKeys::single(*field, key(t)?));
+                    }
+                    Some(all)
+                }
+                t => Some(IndexKeys::single(*field, key(t)?)),
+            }
         }
-        // One constrained conjunct is enough: take the smallest.
         Filter::And(children) => children
             .iter()
-            .filter_map(|c| required_values(c, field))
-            .min_by_key(|s| s.len()),
-        // Every alternative must be constrained.
-        Filter::Or(children) if !children.is_empty() => {
-            let mut all = std::collections::BTreeSet::new();
+            .filter_map(|c| keys_of(c, table))
+            .min_by_key(|k| {
+                let common = k.0.keys().any(|f| COMMON_FIELDS.contains(&table.path(*f)));
+                (common, k.len())
+            }),
+        Filter::Or(children) => {
+            let mut all = IndexKeys::default();
             for c in children {
-                all.extend(required_values(c, field)?);
+                all.union(keys_of(c, table)?);
             }
             Some(all)
         }
-        Filter::Const(false) => Some(std::collections::BTreeSet::new()),
         _ => None,
     }
 }

@@ -7,10 +7,11 @@ use super::{
     compile_eql_in, compile_kql_in, evaluate, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
+use super::{index_key, IndexKey};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
 use crate::diag::Diagnostic;
-use crate::event::{Projector, Record, Value};
+use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
 use std::collections::HashMap;
@@ -112,25 +113,28 @@ impl<'m> RuleSetBuilder<'m> {
     }
 }
 
+/// The queries keyed on one field.
+struct KeyIndex {
+    field: FieldId,
+    /// Per key: the queries it concerns.
+    queries: HashMap<String, Vec<usize>>,
+    /// The queries with a numeric key here (a value too large to key
+    /// exactly concerns them all).
+    numeric: Vec<usize>,
+}
+
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
-    /// Per category field: which queries each value concerns.
-    by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)>,
-    /// Queries that see every event.
+    /// Queries that see every event (they state no index keys).
     always: Vec<usize>,
-    /// Per (field, case folding): which queries each value satisfies.
-    by_value: Vec<(FieldId, bool, HashMap<String, Vec<usize>>)>,
-    /// Per query: whether it has a value requirement.
-    required: Vec<bool>,
-    /// Scratch: the event serial at which each query's requirement was met.
-    met: Vec<u64>,
-    serial: u64,
+    /// The other queries by their index keys (see [`CompiledQuery::index_keys`]).
+    by_key: Vec<KeyIndex>,
     /// Scratch: the queries the current event is offered to.
     chosen: Vec<usize>,
-    /// Scratch for lower-casing values.
-    lower: String,
+    /// Scratch for an event value's key.
+    scratch: String,
     indices: &'s [Option<IndexPatterns>],
     filters: &'s [Vec<EventFilter>],
     /// Per index name seen: whether each query searches it.
@@ -173,55 +177,41 @@ impl<'s> Runner<'s> {
     /// A runner for every query of `set`, keeping every evaluated event
     /// (for [`Runner::finish_matches`]).
     pub fn new(set: &'s RuleSet) -> Self {
-        let mut by_category: Vec<(FieldId, HashMap<String, Vec<usize>>)> = Vec::new();
         let mut always = Vec::new();
+        let mut by_key: Vec<KeyIndex> = Vec::new();
         for (i, q) in set.queries.iter().enumerate() {
-            match q.categories() {
-                None => always.push(i),
-                Some(values) => {
-                    let slot = match by_category.iter().position(|(f, _)| *f == q.category) {
-                        Some(p) => p,
-                        None => {
-                            by_category.push((q.category, HashMap::new()));
-                            by_category.len() - 1
-                        }
-                    };
-                    for v in values {
-                        by_category[slot].1.entry(v).or_default().push(i);
-                    }
-                }
-            }
-        }
-        let mut by_value: Vec<(FieldId, bool, HashMap<String, Vec<usize>>)> = Vec::new();
-        let mut required = vec![false; set.queries.len()];
-        for (i, q) in set.queries.iter().enumerate() {
-            let Some(r) = q.requirement() else { continue };
-            required[i] = true;
-            let slot = match by_value
-                .iter()
-                .position(|(f, fold, _)| (*f, *fold) == (r.field, r.fold))
-            {
-                Some(p) => p,
-                None => {
-                    by_value.push((r.field, r.fold, HashMap::new()));
-                    by_value.len() - 1
-                }
+            let Some(keys) = q.index_keys() else {
+                always.push(i);
+                continue;
             };
-            for v in r.values {
-                by_value[slot].2.entry(v).or_default().push(i);
+            for (field, values) in keys.0 {
+                let slot = match by_key.iter().position(|k| k.field == field) {
+                    Some(p) => p,
+                    None => {
+                        by_key.push(KeyIndex {
+                            field,
+                            queries: HashMap::new(),
+                            numeric: Vec::new(),
+                        });
+                        by_key.len() - 1
+                    }
+                };
+                let index = &mut by_key[slot];
+                for v in values {
+                    if v.parse::<i64>().is_ok() && index.numeric.last() != Some(&i) {
+                        index.numeric.push(i);
+                    }
+                    index.queries.entry(v).or_default().push(i);
+                }
             }
         }
         Runner {
             projector: Projector::new(&set.fields),
             collectors: set.queries.iter().map(Collector::new).collect(),
-            by_category,
             always,
-            by_value,
-            met: vec![u64::MAX; set.queries.len()],
-            required,
-            serial: 0,
+            by_key,
             chosen: Vec::new(),
-            lower: String::new(),
+            scratch: String::new(),
             indices: &set.indices,
             filters: &set.filters,
             searched: HashMap::new(),
@@ -289,16 +279,19 @@ impl<'s> Runner<'s> {
 
     /// Chooses the queries `record` is offered to, into `self.chosen`.
     fn select(&mut self, record: &Record) {
-        // Offer the event only to queries its category can concern, in
-        // query order (each collector keeps its own order anyway).
+        // Offer the event only to the queries its keys concern.
         self.chosen.clear();
         self.chosen.extend_from_slice(&self.always);
-        for (field, index) in &self.by_category {
-            for v in record.values(*field) {
-                if let Value::Str(s) = v {
-                    if let Some(qs) = index.get(s) {
-                        self.chosen.extend_from_slice(qs);
+        for k in &self.by_key {
+            for v in record.values(k.field) {
+                match index_key(&v, &mut self.scratch) {
+                    Some(IndexKey::Key(key)) => {
+                        if let Some(qs) = k.queries.get(key) {
+                            self.chosen.extend_from_slice(qs);
+                        }
                     }
+                    Some(IndexKey::AnyNumber) => self.chosen.extend_from_slice(&k.numeric),
+                    None => {}
                 }
             }
         }
@@ -306,25 +299,6 @@ impl<'s> Runner<'s> {
         self.chosen.dedup();
         let mine = &self.mine;
         self.chosen.retain(|&q| mine[q]);
-        // Queries with a value requirement also need one of their values.
-        self.serial += 1;
-        for (field, fold, index) in &self.by_value {
-            for v in record.values(*field) {
-                let Value::Str(s) = v else { continue };
-                let key = if *fold {
-                    self.lower.clear();
-                    self.lower.extend(s.chars().map(|c| c.to_ascii_lowercase()));
-                    self.lower.as_str()
-                } else {
-                    s
-                };
-                for &q in index.get(key).into_iter().flatten() {
-                    self.met[q] = self.serial;
-                }
-            }
-        }
-        let (required, met, serial) = (&self.required, &self.met, self.serial);
-        self.chosen.retain(|&q| !required[q] || met[q] == serial);
         if let Some(index) = record.index().or(self.default_index.as_deref()) {
             if !self.searched.contains_key(index) {
                 let verdicts = self

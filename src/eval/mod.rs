@@ -214,6 +214,10 @@ pub fn passes(test: &Test, value: &Value) -> bool {
             Value::Str(s) => op_holds(*op, typed::version_cmp(s, bound)),
             _ => false,
         },
+        Test::AnyOf(set) => match value {
+            Value::Str(s) => set.matches_str(s),
+            other => set.tests.iter().any(|t| passes(t, other)),
+        },
     }
 }
 
@@ -238,7 +242,8 @@ fn lit_number(lit: &Lit) -> Option<f64> {
     }
 }
 
-fn lit_text(lit: &Lit) -> String {
+/// The text a string value must have to equal `lit` as a term.
+pub(crate) fn lit_text(lit: &Lit) -> String {
     match lit {
         Lit::Str(s) => s.clone(),
         Lit::Int(i) => i.to_string(),

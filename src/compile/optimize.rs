@@ -1,0 +1,271 @@
+//! Rewrites a compiled filter into an equivalent one that is cheaper to
+//! run. Rules list alternatives at length (`process.name : ("a.exe", "b.exe",
+//! ...)`, `process.executable : ("?:\\Windows\\*", ...)`); run as written,
+//! each alternative looks the field up again and compares one value with one
+//! literal. Here the alternatives of an `or` that test the same field become
+//! one [`TestSet`]: the field is read once, exact values are found by hash
+//! lookup, and a value is lower-cased once for all the case-insensitive
+//! patterns.
+//!
+//! The rewrite changes no result: `or` is commutative and associative, and
+//! "some value passes a test, or some value passes another" is "some value
+//! passes one of the tests".
+
+use super::ir::{Filter, Test};
+use super::wildcard::Wildcard;
+use std::collections::HashSet;
+
+/// Term tests of one field merged into one: a value passes when it passes
+/// any of [`tests`](TestSet::tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestSet {
+    /// The tests, as compiled; values other than strings are checked
+    /// against them one by one.
+    pub tests: Vec<Test>,
+    /// Strings equal to one of these pass.
+    exact: HashSet<Box<str>>,
+    /// Strings whose ASCII lower-case form is one of these pass.
+    folded: HashSet<Box<str>>,
+    /// Case-sensitive patterns.
+    wildcards: Vec<Wildcard>,
+    /// Case-insensitive patterns, to match against the lower-cased string.
+    folded_wildcards: Vec<Wildcard>,
+}
+
+impl TestSet {
+    /// Whether a test can join a set: the term tests strings meet by
+    /// equality or by pattern.
+    pub fn accepts(test: &Test) -> bool {
+        matches!(test, Test::Eq(_) | Test::EqFold(_) | Test::Wildcard(_))
+    }
+
+    /// Merges `tests` (each one [`accepts`](TestSet::accepts)).
+    pub fn new(tests: Vec<Test>) -> TestSet {
+        let mut set = TestSet {
+            tests: Vec::new(),
+            exact: HashSet::new(),
+            folded: HashSet::new(),
+            wildcards: Vec::new(),
+            folded_wildcards: Vec::new(),
+        };
+        for t in &tests {
+            match t {
+                // A string equals a literal as a term when it is the
+                // literal's text (see `eval::passes`).
+                Test::Eq(lit) => {
+                    set.exact.insert(crate::eval::lit_text(lit).into());
+                }
+                Test::EqFold(lower) => {
+                    set.folded.insert(lower.to_ascii_lowercase().into());
+                }
+                Test::Wildcard(w) => match (w.exact_text(), w.is_case_insensitive()) {
+                    (Some(text), false) => {
+                        set.exact.insert(text.into());
+                    }
+                    (Some(text), true) => {
+                        set.folded.insert(text.into());
+                    }
+                    (None, false) => set.wildcards.push(w.clone()),
+                    (None, true) => set.folded_wildcards.push(w.folded()),
+                },
+                other => unreachable!("TestSet::new given {other:?}"),
+            }
+        }
+        set.tests = tests;
+        set
+    }
+
+    /// Whether a string value passes one of the tests.
+    pub fn matches_str(&self, s: &str) -> bool {
+        if self.exact.contains(s) || self.wildcards.iter().any(|w| w.matches(s)) {
+            return true;
+        }
+        if self.folded.is_empty() && self.folded_wildcards.is_empty() {
+            return false;
+        }
+        with_lower(s, |lower| {
+            self.folded.contains(lower) || self.folded_wildcards.iter().any(|w| w.matches(lower))
+        })
+    }
+}
+
+/// Calls `f` with `s` ASCII lower-cased, without allocating for short
+/// strings.
+fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return f(s);
+    }
+    let mut buf = [0u8; 256];
+    if s.len() <= buf.len() {
+        let lower = &mut buf[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        // Lower-casing ASCII bytes keeps the text valid UTF-8.
+        match std::str::from_utf8(lower) {
+            Ok(l) => f(l),
+            Err(_) => f(&s.to_ascii_lowercase()),
+        }
+    } else {
+        f(&s.to_ascii_lowercase())
+    }
+}
+
+/// `filter` with the alternatives of each `or` that test one field merged
+/// into a [`TestSet`] (nested `or`s flattened first).
+pub fn optimize(filter: Filter) -> Filter {
+    match filter {
+        Filter::And(children) => Filter::And(children.into_iter().map(optimize).collect()),
+        Filter::Or(children) => merge_or(children.into_iter().map(optimize).collect()),
+        Filter::Not(child) => Filter::Not(Box::new(optimize(*child))),
+        Filter::Nested {
+            scope,
+            fields,
+            inner,
+        } => Filter::Nested {
+            scope,
+            fields,
+            inner: Box::new(optimize(*inner)),
+        },
+        other => other,
+    }
+}
+
+fn merge_or(children: Vec<Filter>) -> Filter {
+    let mut flat = Vec::new();
+    for c in children {
+        match c {
+            Filter::Or(inner) => flat.extend(inner),
+            // A set already merged below merges again with its neighbours.
+            Filter::Test {
+                field,
+                test: Test::AnyOf(set),
+            } => flat.extend(
+                set.tests
+                    .into_iter()
+                    .map(|test| Filter::Test { field, test }),
+            ),
+            other => flat.push(other),
+        }
+    }
+    let mut out: Vec<Filter> = Vec::new();
+    // Per field: where its merged test goes in `out`, and its tests.
+    let mut groups: Vec<(usize, Vec<Test>)> = Vec::new();
+    for c in flat {
+        match c {
+            Filter::Test { field, test } if TestSet::accepts(&test) => {
+                let found = groups.iter_mut().find(
+                    |(at, _)| matches!(&out[*at], Filter::Test { field: f, .. } if *f == field),
+                );
+                match found {
+                    Some((_, tests)) => tests.push(test),
+                    None => {
+                        groups.push((out.len(), vec![test.clone()]));
+                        out.push(Filter::Test { field, test });
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    for (at, tests) in groups {
+        if tests.len() > 1 {
+            if let Filter::Test { test, .. } = &mut out[at] {
+                *test = Test::AnyOf(Box::new(TestSet::new(tests)));
+            }
+        }
+    }
+    if out.len() == 1 {
+        out.pop().expect("one alternative")
+    } else {
+        Filter::Or(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::ir::{FieldTable, Lit};
+
+    fn set(tests: Vec<Test>) -> TestSet {
+        TestSet::new(tests)
+    }
+
+    #[test]
+    fn a_set_passes_what_one_of_its_tests_passes() {
+        let tests = vec![
+            Test::Eq(Lit::Str("Cmd.exe".into())),
+            Test::EqFold("powershell.exe".into()),
+            Test::Eq(Lit::Int(23)),
+            Test::Wildcard(Wildcard::eql("?:\\Windows\\*.EXE", true)),
+            Test::Wildcard(Wildcard::eql("/tmp/*", false)),
+            Test::Wildcard(Wildcard::eql("RunDll32.exe", true)),
+        ];
+        let s = set(tests.clone());
+        for text in [
+            "Cmd.exe",
+            "cmd.exe",
+            "POWERSHELL.EXE",
+            "powershell.exe",
+            "23",
+            "C:\\windows\\system32\\x.exe",
+            "C:\\WINDOWS\\x.exe",
+            "D:\\Windows\\x.dll",
+            "/tmp/x",
+            "/TMP/x",
+            "rundll32.EXE",
+            "é",
+            "",
+        ] {
+            let one_by_one = tests
+                .iter()
+                .any(|t| crate::eval::passes(t, &crate::event::Value::Str(text)));
+            assert_eq!(s.matches_str(text), one_by_one, "{text:?}");
+        }
+        assert!(s.matches_str("Cmd.exe") && !s.matches_str("cmd.exe"));
+        assert!(s.matches_str("C:\\WINDOWS\\x.exe") && !s.matches_str("/TMP/x"));
+    }
+
+    #[test]
+    fn long_values_are_lower_cased_too() {
+        let s = set(vec![
+            Test::EqFold("a".into()),
+            Test::Wildcard(Wildcard::eql("*needle*", true)),
+        ]);
+        let long = format!("{}NEEDLE", "X".repeat(300));
+        assert!(s.matches_str(&long));
+        assert!(!s.matches_str(&"X".repeat(300)));
+    }
+
+    #[test]
+    fn alternatives_on_one_field_merge_and_others_stay() {
+        let mut table = FieldTable::new();
+        let (a, b) = (table.intern("a"), table.intern("b"));
+        let eq = |f, v: &str| Filter::Test {
+            field: f,
+            test: Test::Eq(Lit::Str(v.into())),
+        };
+        let filter = Filter::Or(vec![
+            eq(a, "1x"),
+            Filter::Or(vec![eq(b, "2x"), eq(a, "3x")]),
+            Filter::Exists(b),
+        ]);
+        match optimize(filter) {
+            Filter::Or(children) => {
+                assert_eq!(children.len(), 3);
+                match &children[0] {
+                    Filter::Test {
+                        field,
+                        test: Test::AnyOf(set),
+                    } => {
+                        assert_eq!(*field, a);
+                        assert_eq!(set.tests.len(), 2);
+                    }
+                    other => panic!("expected a merged test, got {other:?}"),
+                }
+                assert_eq!(children[1], eq(b, "2x"));
+                assert_eq!(children[2], Filter::Exists(b));
+            }
+            other => panic!("expected an or, got {other:?}"),
+        }
+    }
+}
