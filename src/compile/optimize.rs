@@ -7,13 +7,19 @@
 //! lookup, and a value is lower-cased once for all the case-insensitive
 //! patterns.
 //!
-//! The rewrite changes no result: `or` is commutative and associative, and
-//! "some value passes a test, or some value passes another" is "some value
-//! passes one of the tests".
+//! The conditions of an `and` are also put in an order that fails fast: most
+//! events a rule set offers a query to fail it, and they mostly fail on a
+//! rare value (a process name, a path pattern), not on the operating
+//! system or event type every rule of a platform shares.
+//!
+//! The rewrites change no result: conditions have no side effects, `and`
+//! and `or` are commutative and associative, and "some value passes a
+//! test, or some value passes another" is "some value passes one of the
+//! tests".
 
-use super::ir::{Filter, Test};
+use super::ir::{FieldId, FieldTable, Filter, Test};
 use super::wildcard::Wildcard;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 /// Term tests of one field merged into one: a value passes when it passes
 /// any of [`tests`](TestSet::tests).
@@ -23,9 +29,9 @@ pub struct TestSet {
     /// against them one by one.
     pub tests: Vec<Test>,
     /// Strings equal to one of these pass.
-    exact: HashSet<Box<str>>,
+    exact: FxHashSet<Box<str>>,
     /// Strings whose ASCII lower-case form is one of these pass.
-    folded: HashSet<Box<str>>,
+    folded: FxHashSet<Box<str>>,
     /// Case-sensitive patterns.
     wildcards: Vec<Wildcard>,
     /// Case-insensitive patterns, to match against the lower-cased string.
@@ -43,8 +49,8 @@ impl TestSet {
     pub fn new(tests: Vec<Test>) -> TestSet {
         let mut set = TestSet {
             tests: Vec::new(),
-            exact: HashSet::new(),
-            folded: HashSet::new(),
+            exact: FxHashSet::default(),
+            folded: FxHashSet::default(),
             wildcards: Vec::new(),
             folded_wildcards: Vec::new(),
         };
@@ -110,13 +116,53 @@ fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-/// `filter` with the alternatives of each `or` that test one field merged
-/// into a [`TestSet`] (nested `or`s flattened first).
-pub fn optimize(filter: Filter) -> Filter {
+/// Fields whose values most events share (a few operating systems, event
+/// types, outcomes): a condition on them rarely fails, and indexing by them
+/// filters little.
+pub const COMMON_FIELDS: &[&str] = &[
+    "event.category",
+    "host.os.type",
+    "host.os.family",
+    "host.os.platform",
+    "host.os.name",
+    "event.type",
+    "event.action",
+    "event.outcome",
+    "event.kind",
+    "event.module",
+    "event.dataset",
+    "event.provider",
+    "data_stream.dataset",
+    "agent.type",
+    "network.direction",
+    "network.transport",
+    "network.protocol",
+];
+
+/// `filter` rewritten: the alternatives of each `or` that test one field
+/// merged into a [`TestSet`] (nested `or`s flattened first), the conditions
+/// of each `and` in fail-fast order. `table` names the fields.
+pub fn optimize(filter: Filter, table: &FieldTable) -> Filter {
+    let common: Vec<FieldId> = COMMON_FIELDS
+        .iter()
+        .filter_map(|name| table.get(name))
+        .collect();
+    rewrite(filter, &common)
+}
+
+fn rewrite(filter: Filter, common: &[FieldId]) -> Filter {
     match filter {
-        Filter::And(children) => Filter::And(children.into_iter().map(optimize).collect()),
-        Filter::Or(children) => merge_or(children.into_iter().map(optimize).collect()),
-        Filter::Not(child) => Filter::Not(Box::new(optimize(*child))),
+        Filter::And(children) => {
+            let mut children: Vec<Filter> =
+                children.into_iter().map(|c| rewrite(c, common)).collect();
+            // A stable sort: conditions of one rank keep the rule's order.
+            children.sort_by_key(|c| rank(c, common));
+            Filter::And(children)
+        }
+        Filter::Or(children) => {
+            merge_or(children.into_iter().map(|c| rewrite(c, common)).collect())
+        }
+        Filter::Not(child) => Filter::Not(Box::new(rewrite(*child, common))),
         Filter::Nested {
             scope,
             fields,
@@ -124,9 +170,43 @@ pub fn optimize(filter: Filter) -> Filter {
         } => Filter::Nested {
             scope,
             fields,
-            inner: Box::new(optimize(*inner)),
+            inner: Box::new(rewrite(*inner, common)),
         },
         other => other,
+    }
+}
+
+/// Where a condition goes in an `and`: first the cheap ones (equality,
+/// rare values before common ones), then patterns and other costly tests,
+/// then negations (which rarely fail), then scripts.
+fn rank(filter: &Filter, common: &[FieldId]) -> u8 {
+    match filter {
+        Filter::Const(false) => 0,
+        Filter::Test { field, test } if exact(test) => {
+            if common.contains(field) {
+                2
+            } else {
+                1
+            }
+        }
+        Filter::Test {
+            test: Test::Range(..),
+            ..
+        }
+        | Filter::Exists(_)
+        | Filter::ExplicitNull(_) => 3,
+        Filter::Test { .. } | Filter::Or(_) | Filter::And(_) => 4,
+        Filter::Not(_) | Filter::Const(true) => 5,
+        Filter::Nested { .. } | Filter::Script(_) | Filter::AnyField { .. } => 6,
+    }
+}
+
+/// Whether a test only compares with exact values (a hash lookup at most).
+fn exact(test: &Test) -> bool {
+    match test {
+        Test::Eq(_) | Test::EqFold(_) => true,
+        Test::AnyOf(set) => set.wildcards.is_empty() && set.folded_wildcards.is_empty(),
+        _ => false,
     }
 }
 
@@ -249,7 +329,7 @@ mod tests {
             Filter::Or(vec![eq(b, "2x"), eq(a, "3x")]),
             Filter::Exists(b),
         ]);
-        match optimize(filter) {
+        match optimize(filter, &table) {
             Filter::Or(children) => {
                 assert_eq!(children.len(), 3);
                 match &children[0] {

@@ -19,6 +19,7 @@ pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
 use crate::compile::date;
 use crate::compile::eql::{event_filter, nullify_unknown_optionals};
 use crate::compile::ir::{FieldId, FieldTable, Fields, Filter, Lit, Test};
+use crate::compile::optimize::COMMON_FIELDS;
 use crate::compile::typed::{apply_mapping, as_date_field};
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
@@ -332,7 +333,7 @@ fn typed(filter: Filter, table: &FieldTable, options: &QueryOptions, timestamp: 
         as_date_field(filter, timestamp, crate::mapping::DEFAULT_DATE_FORMATS)
     };
     if options.optimize {
-        crate::compile::optimize::optimize(filter)
+        crate::compile::optimize::optimize(filter, table)
     } else {
         filter
     }
@@ -397,8 +398,20 @@ impl CompiledQuery {
     ///
     /// The keys are gathered from every stage (sequence stages, missing-event
     /// stages and `until` included): an event concerns a sequence when it
-    /// could match any one of them.
+    /// could match any one of them. [`stage_keys`](Self::stage_keys) has
+    /// them stage by stage.
     pub fn index_keys(&self) -> Option<IndexKeys> {
+        let mut all = IndexKeys::default();
+        for keys in self.stage_keys() {
+            all.union(keys?);
+        }
+        Some(all)
+    }
+
+    /// The index keys of each filter the query evaluates, in the order of
+    /// [`StageMask`] bits: an event query's filter; a sequence's stages and
+    /// then its `until`; a sample's stages.
+    pub fn stage_keys(&self) -> Vec<Option<IndexKeys>> {
         let filters: Vec<&Filter> = match &self.plan {
             Plan::Events(f) => vec![f],
             Plan::Sequence { stages, until, .. } => {
@@ -406,11 +419,32 @@ impl CompiledQuery {
             }
             Plan::Sample { stages, .. } => stages.iter().map(|s| &s.filter).collect(),
         };
-        let mut all = IndexKeys::default();
-        for f in filters {
-            all.union(keys_of(f, &self.fields)?);
-        }
-        Some(all)
+        filters
+            .into_iter()
+            .map(|f| keys_of(f, &self.fields))
+            .collect()
+    }
+}
+
+/// Which of a query's filters (see [`CompiledQuery::stage_keys`]) an event
+/// can meet: bit i for filter i, and the last bit for every filter from
+/// the 64th on. A filter whose bit is clear is known not to match and is
+/// not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageMask(pub u64);
+
+impl StageMask {
+    /// Every filter.
+    pub const ALL: StageMask = StageMask(u64::MAX);
+
+    /// The bit of filter `i`.
+    pub fn of(i: usize) -> StageMask {
+        StageMask(1 << i.min(63))
+    }
+
+    /// Whether filter `i` may match.
+    pub fn has(self, i: usize) -> bool {
+        self.0 & (1 << i.min(63)) != 0
     }
 }
 
@@ -485,29 +519,6 @@ pub fn index_key<'v>(value: &Value<'v>, scratch: &'v mut String) -> Option<Index
         _ => None,
     }
 }
-
-/// Fields whose values most events share (a few operating systems, event
-/// types, outcomes): indexing by them would filter little, so another
-/// conjunct is preferred.
-const COMMON_FIELDS: &[&str] = &[
-    "event.category",
-    "host.os.type",
-    "host.os.family",
-    "host.os.platform",
-    "host.os.name",
-    "event.type",
-    "event.action",
-    "event.outcome",
-    "event.kind",
-    "event.module",
-    "event.dataset",
-    "event.provider",
-    "data_stream.dataset",
-    "agent.type",
-    "network.direction",
-    "network.transport",
-    "network.protocol",
-];
 
 /// The key of a literal a term test compares with: the [`index_key`] of
 /// every event value the test can accept. `None` for a literal that could
@@ -678,27 +689,52 @@ fn key_value(v: &Value) -> Option<KeyValue> {
     }
 }
 
+/// One value of a join-key field as a key part.
+fn key_part(v: &Value, key: &KeyField) -> KeyPart {
+    match &key.date {
+        // Dates join as instants and render as epoch milliseconds.
+        Some(format) => crate::compile::typed::date_value(v, format)
+            .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_string())),
+        None => key_value(v),
+    }
+}
+
 /// The keys an event joins on for one stage: the cartesian product of the
 /// key fields' distinct values. A key field without a value means the event
 /// does not join, unless the key is `?optional`, where null is a value.
 fn keys(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
+    // Most key fields hold one value: one key, built without products.
+    let mut single: Key = Vec::with_capacity(fields.len());
+    for key in fields {
+        let mut values = doc.present(key.id);
+        match values.next() {
+            None if key.optional => single.push(None),
+            None => return Vec::new(),
+            Some(v) => {
+                let part = key_part(&v, key);
+                if values.any(|w| key_part(&w, key) != part) {
+                    return key_product(doc, fields);
+                }
+                single.push(part);
+            }
+        }
+    }
+    vec![single]
+}
+
+/// [`keys`] when some key field holds several distinct values.
+fn key_product(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
     let mut out: Vec<Key> = vec![Vec::new()];
     for key in fields {
-        let optional = key.optional;
         let mut values: Vec<KeyPart> = Vec::new();
         for v in doc.present(key.id) {
-            let t = match &key.date {
-                // Dates join as instants and render as epoch milliseconds.
-                Some(format) => crate::compile::typed::date_value(&v, format)
-                    .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_string())),
-                None => key_value(&v),
-            };
+            let t = key_part(&v, key);
             if !values.contains(&t) {
                 values.push(t);
             }
         }
         if values.is_empty() {
-            if !optional {
+            if !key.optional {
                 return Vec::new();
             }
             values.push(None);
@@ -759,12 +795,49 @@ pub enum Evaluated {
 /// Evaluates one event for one query; `seq` is its place in the input,
 /// which orders events of equal time and tiebreaker.
 pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) -> Evaluated {
+    evaluate_in(
+        q,
+        origin,
+        record,
+        seq,
+        &mut EventTime::default(),
+        StageMask::ALL,
+    )
+}
+
+/// An event's time, read once for all the queries that keep the event.
+#[derive(Debug, Default)]
+pub(crate) struct EventTime(Option<(FieldId, Option<FieldId>, Option<i64>)>);
+
+impl EventTime {
+    /// The time of `record` for `q`: its timestamp field, else its fallback.
+    fn of(&mut self, q: &CompiledQuery, record: &Record) -> Option<i64> {
+        match self.0 {
+            Some((f, fb, t)) if (f, fb) == (q.timestamp, q.timestamp_fallback) => t,
+            _ => {
+                let t = timestamp(record, q.timestamp)
+                    .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)));
+                self.0 = Some((q.timestamp, q.timestamp_fallback, t));
+                t
+            }
+        }
+    }
+}
+
+/// [`evaluate`], reading the event's time through `time`, which is the
+/// same for every query evaluated on the same event, and running only the
+/// filters `mask` leaves (the others are known not to match).
+pub(crate) fn evaluate_in(
+    q: &CompiledQuery,
+    origin: Origin,
+    record: &Record,
+    seq: u64,
+    time: &mut EventTime,
+    mask: StageMask,
+) -> Evaluated {
     let mut no_time = false;
     // The time is read only for events that are kept: most are not.
-    let ts = || {
-        timestamp(record, q.timestamp)
-            .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)))
-    };
+    let mut ts = || time.of(q, record);
     let kept = match &q.plan {
         Plan::Events(filter) => matches(filter, record).then(|| {
             let ts = ts();
@@ -781,7 +854,7 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
             let mut missing = Vec::new();
             let mut p = 0;
             for (i, s) in stages.iter().enumerate() {
-                let m = matches(&s.filter, record);
+                let m = mask.has(i) && matches(&s.filter, record);
                 if s.missing {
                     if m {
                         missing.push((i, keys(record, &s.keys)));
@@ -794,7 +867,9 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
                 }
             }
             let until_keys = match until {
-                Some(u) if matches(&u.filter, record) => keys(record, &u.keys),
+                Some(u) if mask.has(stages.len()) && matches(&u.filter, record) => {
+                    keys(record, &u.keys)
+                }
                 _ => Vec::new(),
             };
             let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
@@ -833,7 +908,7 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
             let matched: Vec<(usize, Vec<Key>)> = stages
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| matches(&s.filter, record))
+                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, record))
                 .map(|(i, s)| (i, keys(record, &s.keys)))
                 .filter(|(_, k)| !k.is_empty())
                 .collect();

@@ -4,16 +4,17 @@
 //! the same record. This is how a folder of rules runs in one pass.
 
 use super::{
-    compile_eql_in, compile_kql_in, evaluate, Collector, CompiledQuery, Evaluated, EventFilter,
+    compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
-use super::{index_key, IndexKey};
+use super::{evaluate_in, index_key, EventTime, IndexKey, StageMask};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields};
 use crate::diag::Diagnostic;
 use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// Compiled queries that share one field table.
@@ -113,24 +114,30 @@ impl<'m> RuleSetBuilder<'m> {
     }
 }
 
-/// The queries keyed on one field.
+/// The queries keyed on one field, each with the filters (stages) the key
+/// concerns.
 struct KeyIndex {
     field: FieldId,
-    /// Per key: the queries it concerns.
-    queries: HashMap<String, Vec<usize>>,
-    /// The queries with a numeric key here (a value too large to key
+    /// Per key: the queries and filters it concerns.
+    queries: FxHashMap<String, Vec<(usize, StageMask)>>,
+    /// The filters with a numeric key here (a value too large to key
     /// exactly concerns them all).
-    numeric: Vec<usize>,
+    numeric: Vec<(usize, StageMask)>,
 }
 
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
-    /// Queries that see every event (they state no index keys).
-    always: Vec<usize>,
-    /// The other queries by their index keys (see [`CompiledQuery::index_keys`]).
+    /// Filters that see every event (they state no index keys), per query.
+    always: Vec<(usize, StageMask)>,
+    /// The other filters by their index keys (see
+    /// [`CompiledQuery::stage_keys`]).
     by_key: Vec<KeyIndex>,
+    /// Scratch, per query: the filters the current event may meet.
+    masks: Vec<u64>,
+    /// Scratch: the queries with a mask set.
+    touched: Vec<usize>,
     /// Scratch: the queries the current event is offered to.
     chosen: Vec<usize>,
     /// Scratch for an event value's key.
@@ -180,29 +187,38 @@ impl<'s> Runner<'s> {
         let mut always = Vec::new();
         let mut by_key: Vec<KeyIndex> = Vec::new();
         for (i, q) in set.queries.iter().enumerate() {
-            let Some(keys) = q.index_keys() else {
-                always.push(i);
-                continue;
-            };
-            for (field, values) in keys.0 {
-                let slot = match by_key.iter().position(|k| k.field == field) {
-                    Some(p) => p,
-                    None => {
-                        by_key.push(KeyIndex {
-                            field,
-                            queries: HashMap::new(),
-                            numeric: Vec::new(),
-                        });
-                        by_key.len() - 1
-                    }
+            let mut keyless = StageMask(0);
+            for (stage, keys) in q.stage_keys().into_iter().enumerate() {
+                let bit = StageMask::of(stage);
+                let Some(keys) = keys else {
+                    keyless.0 |= bit.0;
+                    continue;
                 };
-                let index = &mut by_key[slot];
-                for v in values {
-                    if v.parse::<i64>().is_ok() && index.numeric.last() != Some(&i) {
-                        index.numeric.push(i);
+                for (field, values) in keys.0 {
+                    let slot = match by_key.iter().position(|k| k.field == field) {
+                        Some(p) => p,
+                        None => {
+                            by_key.push(KeyIndex {
+                                field,
+                                queries: FxHashMap::default(),
+                                numeric: Vec::new(),
+                            });
+                            by_key.len() - 1
+                        }
+                    };
+                    let index = &mut by_key[slot];
+                    let mut numeric = false;
+                    for v in values {
+                        numeric |= v.parse::<i64>().is_ok();
+                        index.queries.entry(v).or_default().push((i, bit));
                     }
-                    index.queries.entry(v).or_default().push(i);
+                    if numeric {
+                        index.numeric.push((i, bit));
+                    }
                 }
+            }
+            if keyless.0 != 0 {
+                always.push((i, keyless));
             }
         }
         Runner {
@@ -210,6 +226,8 @@ impl<'s> Runner<'s> {
             collectors: set.queries.iter().map(Collector::new).collect(),
             always,
             by_key,
+            masks: vec![0; set.queries.len()],
+            touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
             indices: &set.indices,
@@ -260,10 +278,16 @@ impl<'s> Runner<'s> {
     ) -> Result<(), serde_json::Error> {
         let record = self.projector.project(bytes)?;
         self.select(&record);
+        let mut time = EventTime::default();
         for &i in &self.chosen {
-            if let Evaluated::Kept(k) =
-                evaluate(self.collectors[i].query, origin.clone(), &record, seq)
-            {
+            if let Evaluated::Kept(k) = evaluate_in(
+                self.collectors[i].query,
+                origin.clone(),
+                &record,
+                seq,
+                &mut time,
+                StageMask(self.masks[i]),
+            ) {
                 out.push((i, k));
             }
         }
@@ -277,26 +301,38 @@ impl<'s> Runner<'s> {
         self.collectors[query].push(kept);
     }
 
-    /// Chooses the queries `record` is offered to, into `self.chosen`.
+    /// Chooses the queries `record` is offered to, into `self.chosen`, and
+    /// the filters of each it may meet, into `self.masks`.
     fn select(&mut self, record: &Record) {
+        for &q in &self.touched {
+            self.masks[q] = 0;
+        }
+        self.touched.clear();
+        let (masks, touched) = (&mut self.masks, &mut self.touched);
+        let mut mark = |&(q, bit): &(usize, StageMask)| {
+            if masks[q] == 0 {
+                touched.push(q);
+            }
+            masks[q] |= bit.0;
+        };
         // Offer the event only to the queries its keys concern.
-        self.chosen.clear();
-        self.chosen.extend_from_slice(&self.always);
+        self.always.iter().for_each(&mut mark);
         for k in &self.by_key {
             for v in record.values(k.field) {
                 match index_key(&v, &mut self.scratch) {
                     Some(IndexKey::Key(key)) => {
                         if let Some(qs) = k.queries.get(key) {
-                            self.chosen.extend_from_slice(qs);
+                            qs.iter().for_each(&mut mark);
                         }
                     }
-                    Some(IndexKey::AnyNumber) => self.chosen.extend_from_slice(&k.numeric),
+                    Some(IndexKey::AnyNumber) => k.numeric.iter().for_each(&mut mark),
                     None => {}
                 }
             }
         }
+        self.chosen.clear();
+        self.chosen.extend_from_slice(&self.touched);
         self.chosen.sort_unstable();
-        self.chosen.dedup();
         let mine = &self.mine;
         self.chosen.retain(|&q| mine[q]);
         if let Some(index) = record.index().or(self.default_index.as_deref()) {
