@@ -403,15 +403,17 @@ impl CompiledQuery {
     pub fn index_keys(&self) -> Option<IndexKeys> {
         let mut all = IndexKeys::default();
         for keys in self.stage_keys() {
-            all.union(keys?);
+            all.union(keys.into_iter().next()?);
         }
         Some(all)
     }
 
     /// The index keys of each filter the query evaluates, in the order of
     /// [`StageMask`] bits: an event query's filter; a sequence's stages and
-    /// then its `until`; a sample's stages.
-    pub fn stage_keys(&self) -> Vec<Option<IndexKeys>> {
+    /// then its `until`; a sample's stages. Each filter has up to two sets
+    /// of keys on different fields, the more selective first; an event can
+    /// meet the filter only when it meets every set (none: any event can).
+    pub fn stage_keys(&self) -> Vec<Vec<IndexKeys>> {
         let filters: Vec<&Filter> = match &self.plan {
             Plan::Events(f) => vec![f],
             Plan::Sequence { stages, until, .. } => {
@@ -421,7 +423,7 @@ impl CompiledQuery {
         };
         filters
             .into_iter()
-            .map(|f| keys_of(f, &self.fields))
+            .map(|f| key_conditions(f, &self.fields))
             .collect()
     }
 }
@@ -541,6 +543,36 @@ fn literal_key(lit: &Lit) -> Option<String> {
     }
 }
 
+/// How selective a set of keys is likely to be, most selective least:
+/// keys on a field most events share come last, the event category after
+/// the other common fields, then fewer values first.
+fn key_rank(keys: &IndexKeys, table: &FieldTable) -> (bool, bool, usize) {
+    let path = |f: &FieldId| table.path(*f);
+    (
+        keys.0.keys().any(|f| COMMON_FIELDS.contains(&path(f))),
+        keys.0.keys().any(|f| path(f) == "event.category"),
+        keys.len(),
+    )
+}
+
+/// Up to two sets of keys, on different fields, that every event `filter`
+/// matches meets: the two most selective conjuncts of an `and`, or the one
+/// set [`keys_of`] finds.
+fn key_conditions(filter: &Filter, table: &FieldTable) -> Vec<IndexKeys> {
+    let Filter::And(children) = filter else {
+        return keys_of(filter, table).into_iter().collect();
+    };
+    let mut all: Vec<IndexKeys> = children.iter().filter_map(|c| keys_of(c, table)).collect();
+    // A stable sort: of equal ranks, the first written wins.
+    all.sort_by_key(|k| key_rank(k, table));
+    let mut all = all.into_iter();
+    let Some(first) = all.next() else {
+        return Vec::new();
+    };
+    let second = all.find(|k| k.0.keys().all(|f| !first.0.contains_key(f)));
+    std::iter::once(first).chain(second).collect()
+}
+
 /// The index keys every event `filter` matches meets, when it states them
 /// plainly: a term on a field, one conjunct's keys (the most selective),
 /// or the keys of every alternative.
@@ -572,10 +604,7 @@ fn keys_of(filter: &Filter, table: &FieldTable) -> Option<IndexKeys> {
         Filter::And(children) => children
             .iter()
             .filter_map(|c| keys_of(c, table))
-            .min_by_key(|k| {
-                let common = k.0.keys().any(|f| COMMON_FIELDS.contains(&table.path(*f)));
-                (common, k.len())
-            }),
+            .min_by_key(|k| key_rank(k, table)),
         Filter::Or(children) => {
             let mut all = IndexKeys::default();
             for c in children {

@@ -115,27 +115,34 @@ impl<'m> RuleSetBuilder<'m> {
 }
 
 /// The queries keyed on one field, each with the filters (stages) the key
-/// concerns.
+/// concerns and which of the filter's two key sets it belongs to.
 struct KeyIndex {
     field: FieldId,
     /// Per key: the queries and filters it concerns.
-    queries: FxHashMap<String, Vec<(usize, StageMask)>>,
+    queries: FxHashMap<String, Vec<Mark>>,
     /// The filters with a numeric key here (a value too large to key
     /// exactly concerns them all).
-    numeric: Vec<(usize, StageMask)>,
+    numeric: Vec<Mark>,
 }
+
+/// A filter of a query met by an event value: (query, filter bit, which
+/// of the filter's key sets: 0 or 1).
+type Mark = (usize, StageMask, usize);
 
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
     /// Filters that see every event (they state no index keys), per query.
-    always: Vec<(usize, StageMask)>,
+    always: Vec<Mark>,
     /// The other filters by their index keys (see
     /// [`CompiledQuery::stage_keys`]).
     by_key: Vec<KeyIndex>,
-    /// Scratch, per query: the filters the current event may meet.
-    masks: Vec<u64>,
+    /// Scratch, per query: the filters whose first and second key sets the
+    /// current event meets.
+    masks: Vec<[u64; 2]>,
+    /// Per query: the filters with a second key set.
+    second: Vec<u64>,
     /// Scratch: the queries with a mask set.
     touched: Vec<usize>,
     /// Scratch: the queries the current event is offered to.
@@ -186,39 +193,44 @@ impl<'s> Runner<'s> {
     pub fn new(set: &'s RuleSet) -> Self {
         let mut always = Vec::new();
         let mut by_key: Vec<KeyIndex> = Vec::new();
+        let mut second = vec![0; set.queries.len()];
         for (i, q) in set.queries.iter().enumerate() {
             let mut keyless = StageMask(0);
-            for (stage, keys) in q.stage_keys().into_iter().enumerate() {
+            for (stage, conditions) in q.stage_keys().into_iter().enumerate() {
                 let bit = StageMask::of(stage);
-                let Some(keys) = keys else {
+                if conditions.is_empty() {
                     keyless.0 |= bit.0;
-                    continue;
-                };
-                for (field, values) in keys.0 {
-                    let slot = match by_key.iter().position(|k| k.field == field) {
-                        Some(p) => p,
-                        None => {
-                            by_key.push(KeyIndex {
-                                field,
-                                queries: FxHashMap::default(),
-                                numeric: Vec::new(),
-                            });
-                            by_key.len() - 1
+                }
+                if conditions.len() > 1 {
+                    second[i] |= bit.0;
+                }
+                for (set_no, keys) in conditions.into_iter().enumerate() {
+                    for (field, values) in keys.0 {
+                        let slot = match by_key.iter().position(|k| k.field == field) {
+                            Some(p) => p,
+                            None => {
+                                by_key.push(KeyIndex {
+                                    field,
+                                    queries: FxHashMap::default(),
+                                    numeric: Vec::new(),
+                                });
+                                by_key.len() - 1
+                            }
+                        };
+                        let index = &mut by_key[slot];
+                        let mut numeric = false;
+                        for v in values {
+                            numeric |= v.parse::<i64>().is_ok();
+                            index.queries.entry(v).or_default().push((i, bit, set_no));
                         }
-                    };
-                    let index = &mut by_key[slot];
-                    let mut numeric = false;
-                    for v in values {
-                        numeric |= v.parse::<i64>().is_ok();
-                        index.queries.entry(v).or_default().push((i, bit));
-                    }
-                    if numeric {
-                        index.numeric.push((i, bit));
+                        if numeric {
+                            index.numeric.push((i, bit, set_no));
+                        }
                     }
                 }
             }
             if keyless.0 != 0 {
-                always.push((i, keyless));
+                always.push((i, keyless, 0));
             }
         }
         Runner {
@@ -226,7 +238,8 @@ impl<'s> Runner<'s> {
             collectors: set.queries.iter().map(Collector::new).collect(),
             always,
             by_key,
-            masks: vec![0; set.queries.len()],
+            masks: vec![[0; 2]; set.queries.len()],
+            second,
             touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
@@ -286,7 +299,7 @@ impl<'s> Runner<'s> {
                 &record,
                 seq,
                 &mut time,
-                StageMask(self.masks[i]),
+                self.mask(i),
             ) {
                 out.push((i, k));
             }
@@ -301,19 +314,26 @@ impl<'s> Runner<'s> {
         self.collectors[query].push(kept);
     }
 
+    /// The filters of query `q` the current event may meet: those whose
+    /// first key set it meets, and their second too where they have one.
+    fn mask(&self, q: usize) -> StageMask {
+        let [first, second] = self.masks[q];
+        StageMask(first & (second | !self.second[q]))
+    }
+
     /// Chooses the queries `record` is offered to, into `self.chosen`, and
     /// the filters of each it may meet, into `self.masks`.
     fn select(&mut self, record: &Record) {
         for &q in &self.touched {
-            self.masks[q] = 0;
+            self.masks[q] = [0; 2];
         }
         self.touched.clear();
         let (masks, touched) = (&mut self.masks, &mut self.touched);
-        let mut mark = |&(q, bit): &(usize, StageMask)| {
-            if masks[q] == 0 {
+        let mut mark = |&(q, bit, set_no): &Mark| {
+            if masks[q] == [0; 2] {
                 touched.push(q);
             }
-            masks[q] |= bit.0;
+            masks[q][set_no] |= bit.0;
         };
         // Offer the event only to the queries its keys concern.
         self.always.iter().for_each(&mut mark);
@@ -331,7 +351,11 @@ impl<'s> Runner<'s> {
             }
         }
         self.chosen.clear();
-        self.chosen.extend_from_slice(&self.touched);
+        for &q in &self.touched {
+            if self.mask(q).0 != 0 {
+                self.chosen.push(q);
+            }
+        }
         self.chosen.sort_unstable();
         let mine = &self.mine;
         self.chosen.retain(|&q| mine[q]);
