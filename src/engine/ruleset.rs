@@ -125,24 +125,68 @@ struct KeyIndex {
     numeric: Vec<Mark>,
 }
 
-/// A filter of a query met by an event value: (query, filter bit, which
-/// of the filter's key sets: 0 or 1).
-type Mark = (usize, StageMask, usize);
+/// A filter of a query met by an event value. Small, since the lists of
+/// common values are long and walked for every event.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    query: u32,
+    /// The filter's bit number in the query's [`StageMask`].
+    bit: u8,
+}
+
+impl Mark {
+    fn new(query: usize, stage: usize) -> Mark {
+        Mark {
+            query: query as u32,
+            bit: stage.min(63) as u8,
+        }
+    }
+}
+
+/// The second key sets of filters on one field, as bit sets over the
+/// filters that have one: a second set is usually on a common field (the
+/// operating system, the event type), whose lists of filters would be long
+/// to walk for every event; or-ing a few bit sets is cheap.
+struct SecondIndex {
+    field: FieldId,
+    /// Per key: the filters whose second set it meets.
+    values: FxHashMap<String, Vec<u64>>,
+    /// The filters with a numeric second key here.
+    numeric: Vec<u64>,
+}
+
+fn set_bit(bits: &mut Vec<u64>, i: usize) {
+    if bits.len() <= i / 64 {
+        bits.resize(i / 64 + 1, 0);
+    }
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+fn or_into(into: &mut [u64], bits: &[u64]) {
+    for (a, b) in into.iter_mut().zip(bits) {
+        *a |= b;
+    }
+}
 
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
     /// Filters that see every event (they state no index keys), per query.
-    always: Vec<Mark>,
+    always: Vec<(usize, StageMask)>,
     /// The other filters by their index keys (see
     /// [`CompiledQuery::stage_keys`]).
     by_key: Vec<KeyIndex>,
-    /// Scratch, per query: the filters whose first and second key sets the
-    /// current event meets.
-    masks: Vec<[u64; 2]>,
-    /// Per query: the filters with a second key set.
-    second: Vec<u64>,
+    /// Scratch, per query: the filters whose first key set the current
+    /// event meets, then those it may meet.
+    masks: Vec<u64>,
+    /// Per query: its filters with a second key set, as (mask bit, number
+    /// among all such filters).
+    second: Vec<Vec<(u8, u32)>>,
+    /// The second key sets by field.
+    second_index: Vec<SecondIndex>,
+    /// Scratch: the filters whose second key set the current event meets.
+    second_met: Vec<u64>,
     /// Scratch: the queries with a mask set.
     touched: Vec<usize>,
     /// Scratch: the queries the current event is offered to.
@@ -193,44 +237,74 @@ impl<'s> Runner<'s> {
     pub fn new(set: &'s RuleSet) -> Self {
         let mut always = Vec::new();
         let mut by_key: Vec<KeyIndex> = Vec::new();
-        let mut second = vec![0; set.queries.len()];
+        let mut second: Vec<Vec<(u8, u32)>> = vec![Vec::new(); set.queries.len()];
+        let mut second_index: Vec<SecondIndex> = Vec::new();
+        let mut seconds = 0usize;
         for (i, q) in set.queries.iter().enumerate() {
             let mut keyless = StageMask(0);
             for (stage, conditions) in q.stage_keys().into_iter().enumerate() {
                 let bit = StageMask::of(stage);
-                if conditions.is_empty() {
+                let mut conditions = conditions.into_iter();
+                let Some(first) = conditions.next() else {
                     keyless.0 |= bit.0;
-                }
-                if conditions.len() > 1 {
-                    second[i] |= bit.0;
-                }
-                for (set_no, keys) in conditions.into_iter().enumerate() {
-                    for (field, values) in keys.0 {
-                        let slot = match by_key.iter().position(|k| k.field == field) {
-                            Some(p) => p,
-                            None => {
-                                by_key.push(KeyIndex {
-                                    field,
-                                    queries: FxHashMap::default(),
-                                    numeric: Vec::new(),
-                                });
-                                by_key.len() - 1
-                            }
-                        };
-                        let index = &mut by_key[slot];
-                        let mut numeric = false;
-                        for v in values {
-                            numeric |= v.parse::<i64>().is_ok();
-                            index.queries.entry(v).or_default().push((i, bit, set_no));
+                    continue;
+                };
+                for (field, values) in first.0 {
+                    let slot = match by_key.iter().position(|k| k.field == field) {
+                        Some(p) => p,
+                        None => {
+                            by_key.push(KeyIndex {
+                                field,
+                                queries: FxHashMap::default(),
+                                numeric: Vec::new(),
+                            });
+                            by_key.len() - 1
                         }
-                        if numeric {
-                            index.numeric.push((i, bit, set_no));
+                    };
+                    let index = &mut by_key[slot];
+                    let mut numeric = false;
+                    for v in values {
+                        numeric |= v.parse::<i64>().is_ok();
+                        index
+                            .queries
+                            .entry(v)
+                            .or_default()
+                            .push(Mark::new(i, stage));
+                    }
+                    if numeric {
+                        index.numeric.push(Mark::new(i, stage));
+                    }
+                }
+                // Filters sharing the last mask bit keep their first set only.
+                let Some(keys) = conditions.next().filter(|_| stage < 63) else {
+                    continue;
+                };
+                let n = seconds;
+                seconds += 1;
+                second[i].push((stage as u8, n as u32));
+                for (field, values) in keys.0 {
+                    let slot = match second_index.iter().position(|k| k.field == field) {
+                        Some(p) => p,
+                        None => {
+                            second_index.push(SecondIndex {
+                                field,
+                                values: FxHashMap::default(),
+                                numeric: Vec::new(),
+                            });
+                            second_index.len() - 1
                         }
+                    };
+                    let index = &mut second_index[slot];
+                    for v in values {
+                        if v.parse::<i64>().is_ok() {
+                            set_bit(&mut index.numeric, n);
+                        }
+                        set_bit(index.values.entry(v).or_default(), n);
                     }
                 }
             }
             if keyless.0 != 0 {
-                always.push((i, keyless, 0));
+                always.push((i, keyless));
             }
         }
         Runner {
@@ -238,8 +312,10 @@ impl<'s> Runner<'s> {
             collectors: set.queries.iter().map(Collector::new).collect(),
             always,
             by_key,
-            masks: vec![[0; 2]; set.queries.len()],
+            masks: vec![0; set.queries.len()],
             second,
+            second_index,
+            second_met: vec![0; seconds.div_ceil(64)],
             touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
@@ -299,7 +375,7 @@ impl<'s> Runner<'s> {
                 &record,
                 seq,
                 &mut time,
-                self.mask(i),
+                StageMask(self.masks[i]),
             ) {
                 out.push((i, k));
             }
@@ -314,29 +390,28 @@ impl<'s> Runner<'s> {
         self.collectors[query].push(kept);
     }
 
-    /// The filters of query `q` the current event may meet: those whose
-    /// first key set it meets, and their second too where they have one.
-    fn mask(&self, q: usize) -> StageMask {
-        let [first, second] = self.masks[q];
-        StageMask(first & (second | !self.second[q]))
-    }
-
     /// Chooses the queries `record` is offered to, into `self.chosen`, and
     /// the filters of each it may meet, into `self.masks`.
     fn select(&mut self, record: &Record) {
         for &q in &self.touched {
-            self.masks[q] = [0; 2];
+            self.masks[q] = 0;
         }
         self.touched.clear();
+        // Offer the event only to the queries its keys concern.
+        for (q, keyless) in &self.always {
+            if self.masks[*q] == 0 {
+                self.touched.push(*q);
+            }
+            self.masks[*q] |= keyless.0;
+        }
         let (masks, touched) = (&mut self.masks, &mut self.touched);
-        let mut mark = |&(q, bit, set_no): &Mark| {
-            if masks[q] == [0; 2] {
+        let mut mark = |m: &Mark| {
+            let q = m.query as usize;
+            if masks[q] == 0 {
                 touched.push(q);
             }
-            masks[q][set_no] |= bit.0;
+            masks[q] |= 1 << m.bit;
         };
-        // Offer the event only to the queries its keys concern.
-        self.always.iter().for_each(&mut mark);
         for k in &self.by_key {
             for v in record.values(k.field) {
                 match index_key(&v, &mut self.scratch) {
@@ -350,9 +425,30 @@ impl<'s> Runner<'s> {
                 }
             }
         }
+        // Then the second key sets, where filters have them.
+        self.second_met.fill(0);
+        for k in &self.second_index {
+            for v in record.values(k.field) {
+                match index_key(&v, &mut self.scratch) {
+                    Some(IndexKey::Key(key)) => {
+                        if let Some(bits) = k.values.get(key) {
+                            or_into(&mut self.second_met, bits);
+                        }
+                    }
+                    Some(IndexKey::AnyNumber) => or_into(&mut self.second_met, &k.numeric),
+                    None => {}
+                }
+            }
+        }
         self.chosen.clear();
         for &q in &self.touched {
-            if self.mask(q).0 != 0 {
+            for &(bit, n) in &self.second[q] {
+                let n = n as usize;
+                if self.second_met[n / 64] & (1 << (n % 64)) == 0 {
+                    self.masks[q] &= !(1u64 << bit);
+                }
+            }
+            if self.masks[q] != 0 {
                 self.chosen.push(q);
             }
         }
