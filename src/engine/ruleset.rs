@@ -15,7 +15,7 @@ use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
 use rustc_hash::FxHashMap;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Compiled queries that share one field table.
 #[derive(Debug, Clone)]
@@ -114,45 +114,59 @@ impl<'m> RuleSetBuilder<'m> {
     }
 }
 
-/// The queries keyed on one field, each with the filters (stages) the key
-/// concerns and which of the filter's two key sets it belongs to.
+/// Key sets on one field, as bit sets over all the filters of a rule set
+/// (every query's event filter or stages): most events meet common values
+/// (an operating system, an event type) that hundreds of filters key on,
+/// and or-ing a few bit sets costs less than walking lists of them.
 struct KeyIndex {
     field: FieldId,
-    /// Per key: the queries and filters it concerns.
-    queries: FxHashMap<String, Vec<Mark>>,
+    /// Per key: the filters it concerns.
+    values: FxHashMap<String, Vec<u64>>,
     /// The filters with a numeric key here (a value too large to key
     /// exactly concerns them all).
-    numeric: Vec<Mark>,
+    numeric: Vec<u64>,
 }
 
-/// A filter of a query met by an event value. Small, since the lists of
-/// common values are long and walked for every event.
-#[derive(Debug, Clone, Copy)]
-struct Mark {
-    query: u32,
-    /// The filter's bit number in the query's [`StageMask`].
-    bit: u8,
-}
-
-impl Mark {
-    fn new(query: usize, stage: usize) -> Mark {
-        Mark {
-            query: query as u32,
-            bit: stage.min(63) as u8,
+impl KeyIndex {
+    /// Adds filter `n`'s keys on `field` to the index of that field in `all`.
+    fn add(all: &mut Vec<KeyIndex>, field: FieldId, values: BTreeSet<String>, n: usize) {
+        let slot = match all.iter().position(|k| k.field == field) {
+            Some(p) => p,
+            None => {
+                all.push(KeyIndex {
+                    field,
+                    values: FxHashMap::default(),
+                    numeric: Vec::new(),
+                });
+                all.len() - 1
+            }
+        };
+        let index = &mut all[slot];
+        for v in values {
+            if v.parse::<i64>().is_ok() {
+                set_bit(&mut index.numeric, n);
+            }
+            set_bit(index.values.entry(v).or_default(), n);
         }
     }
-}
 
-/// The second key sets of filters on one field, as bit sets over the
-/// filters that have one: a second set is usually on a common field (the
-/// operating system, the event type), whose lists of filters would be long
-/// to walk for every event; or-ing a few bit sets is cheap.
-struct SecondIndex {
-    field: FieldId,
-    /// Per key: the filters whose second set it meets.
-    values: FxHashMap<String, Vec<u64>>,
-    /// The filters with a numeric second key here.
-    numeric: Vec<u64>,
+    /// Or-s into `met` the filters whose keys here some value of `record`
+    /// meets.
+    fn meet(indexes: &[KeyIndex], record: &Record, scratch: &mut String, met: &mut [u64]) {
+        for k in indexes {
+            for v in record.values(k.field) {
+                match index_key(&v, scratch) {
+                    Some(IndexKey::Key(key)) => {
+                        if let Some(bits) = k.values.get(key) {
+                            or_into(met, bits);
+                        }
+                    }
+                    Some(IndexKey::AnyNumber) => or_into(met, &k.numeric),
+                    None => {}
+                }
+            }
+        }
+    }
 }
 
 fn set_bit(bits: &mut Vec<u64>, i: usize) {
@@ -172,21 +186,22 @@ fn or_into(into: &mut [u64], bits: &[u64]) {
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
-    /// Filters that see every event (they state no index keys), per query.
-    always: Vec<(usize, StageMask)>,
-    /// The other filters by their index keys (see
-    /// [`CompiledQuery::stage_keys`]).
+    /// Every filter of the set, by number: (query, its bit in the query's
+    /// [`StageMask`]).
+    slots: Vec<(u32, u8)>,
+    /// The filters that see every event (they state no index keys).
+    always: Vec<u64>,
+    /// The filters' first key sets (see [`CompiledQuery::stage_keys`]).
     by_key: Vec<KeyIndex>,
-    /// Scratch, per query: the filters whose first key set the current
-    /// event meets, then those it may meet.
+    /// The filters with a second key set.
+    has_second: Vec<u64>,
+    /// Their second key sets.
+    second_index: Vec<KeyIndex>,
+    /// Scratch: the filters whose first, and second, key set the current
+    /// event meets.
+    met: [Vec<u64>; 2],
+    /// Scratch, per query: the filters the current event may meet.
     masks: Vec<u64>,
-    /// Per query: its filters with a second key set, as (mask bit, number
-    /// among all such filters).
-    second: Vec<Vec<(u8, u32)>>,
-    /// The second key sets by field.
-    second_index: Vec<SecondIndex>,
-    /// Scratch: the filters whose second key set the current event meets.
-    second_met: Vec<u64>,
     /// Scratch: the queries with a mask set.
     touched: Vec<usize>,
     /// Scratch: the queries the current event is offered to.
@@ -235,87 +250,42 @@ impl<'s> Runner<'s> {
     /// A runner for every query of `set`, keeping every evaluated event
     /// (for [`Runner::finish_matches`]).
     pub fn new(set: &'s RuleSet) -> Self {
-        let mut always = Vec::new();
-        let mut by_key: Vec<KeyIndex> = Vec::new();
-        let mut second: Vec<Vec<(u8, u32)>> = vec![Vec::new(); set.queries.len()];
-        let mut second_index: Vec<SecondIndex> = Vec::new();
-        let mut seconds = 0usize;
+        let mut slots = Vec::new();
+        let (mut always, mut has_second) = (Vec::new(), Vec::new());
+        let (mut by_key, mut second_index) = (Vec::new(), Vec::new());
         for (i, q) in set.queries.iter().enumerate() {
-            let mut keyless = StageMask(0);
             for (stage, conditions) in q.stage_keys().into_iter().enumerate() {
-                let bit = StageMask::of(stage);
+                let n = slots.len();
+                slots.push((i as u32, stage.min(63) as u8));
                 let mut conditions = conditions.into_iter();
                 let Some(first) = conditions.next() else {
-                    keyless.0 |= bit.0;
+                    set_bit(&mut always, n);
                     continue;
                 };
                 for (field, values) in first.0 {
-                    let slot = match by_key.iter().position(|k| k.field == field) {
-                        Some(p) => p,
-                        None => {
-                            by_key.push(KeyIndex {
-                                field,
-                                queries: FxHashMap::default(),
-                                numeric: Vec::new(),
-                            });
-                            by_key.len() - 1
-                        }
-                    };
-                    let index = &mut by_key[slot];
-                    let mut numeric = false;
-                    for v in values {
-                        numeric |= v.parse::<i64>().is_ok();
-                        index
-                            .queries
-                            .entry(v)
-                            .or_default()
-                            .push(Mark::new(i, stage));
-                    }
-                    if numeric {
-                        index.numeric.push(Mark::new(i, stage));
+                    KeyIndex::add(&mut by_key, field, values, n);
+                }
+                if let Some(second) = conditions.next() {
+                    set_bit(&mut has_second, n);
+                    for (field, values) in second.0 {
+                        KeyIndex::add(&mut second_index, field, values, n);
                     }
                 }
-                // Filters sharing the last mask bit keep their first set only.
-                let Some(keys) = conditions.next().filter(|_| stage < 63) else {
-                    continue;
-                };
-                let n = seconds;
-                seconds += 1;
-                second[i].push((stage as u8, n as u32));
-                for (field, values) in keys.0 {
-                    let slot = match second_index.iter().position(|k| k.field == field) {
-                        Some(p) => p,
-                        None => {
-                            second_index.push(SecondIndex {
-                                field,
-                                values: FxHashMap::default(),
-                                numeric: Vec::new(),
-                            });
-                            second_index.len() - 1
-                        }
-                    };
-                    let index = &mut second_index[slot];
-                    for v in values {
-                        if v.parse::<i64>().is_ok() {
-                            set_bit(&mut index.numeric, n);
-                        }
-                        set_bit(index.values.entry(v).or_default(), n);
-                    }
-                }
-            }
-            if keyless.0 != 0 {
-                always.push((i, keyless));
             }
         }
+        let words = slots.len().div_ceil(64);
+        always.resize(words, 0);
+        has_second.resize(words, 0);
         Runner {
             projector: Projector::new(&set.fields),
             collectors: set.queries.iter().map(Collector::new).collect(),
+            slots,
             always,
             by_key,
-            masks: vec![0; set.queries.len()],
-            second,
+            has_second,
             second_index,
-            second_met: vec![0; seconds.div_ceil(64)],
+            met: [vec![0; words], vec![0; words]],
+            masks: vec![0; set.queries.len()],
             touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
@@ -397,62 +367,32 @@ impl<'s> Runner<'s> {
             self.masks[q] = 0;
         }
         self.touched.clear();
-        // Offer the event only to the queries its keys concern.
-        for (q, keyless) in &self.always {
-            if self.masks[*q] == 0 {
-                self.touched.push(*q);
-            }
-            self.masks[*q] |= keyless.0;
-        }
-        let (masks, touched) = (&mut self.masks, &mut self.touched);
-        let mut mark = |m: &Mark| {
-            let q = m.query as usize;
-            if masks[q] == 0 {
-                touched.push(q);
-            }
-            masks[q] |= 1 << m.bit;
-        };
-        for k in &self.by_key {
-            for v in record.values(k.field) {
-                match index_key(&v, &mut self.scratch) {
-                    Some(IndexKey::Key(key)) => {
-                        if let Some(qs) = k.queries.get(key) {
-                            qs.iter().for_each(&mut mark);
-                        }
-                    }
-                    Some(IndexKey::AnyNumber) => k.numeric.iter().for_each(&mut mark),
-                    None => {}
+        // Offer the event only to the filters its keys concern: those
+        // whose first key set it meets, and their second where they have one.
+        let [first, second] = &mut self.met;
+        first.copy_from_slice(&self.always);
+        second.fill(0);
+        KeyIndex::meet(&self.by_key, record, &mut self.scratch, first);
+        KeyIndex::meet(&self.second_index, record, &mut self.scratch, second);
+        for (w, (word, (met2, needs))) in first
+            .iter()
+            .zip(second.iter().zip(&self.has_second))
+            .enumerate()
+        {
+            let mut bits = word & (met2 | !needs);
+            while bits != 0 {
+                let (q, bit) = self.slots[w * 64 + bits.trailing_zeros() as usize];
+                bits &= bits - 1;
+                let q = q as usize;
+                if self.masks[q] == 0 {
+                    self.touched.push(q);
                 }
+                self.masks[q] |= 1 << bit;
             }
         }
-        // Then the second key sets, where filters have them.
-        self.second_met.fill(0);
-        for k in &self.second_index {
-            for v in record.values(k.field) {
-                match index_key(&v, &mut self.scratch) {
-                    Some(IndexKey::Key(key)) => {
-                        if let Some(bits) = k.values.get(key) {
-                            or_into(&mut self.second_met, bits);
-                        }
-                    }
-                    Some(IndexKey::AnyNumber) => or_into(&mut self.second_met, &k.numeric),
-                    None => {}
-                }
-            }
-        }
+        // Filters are numbered in query order: `touched` is sorted.
         self.chosen.clear();
-        for &q in &self.touched {
-            for &(bit, n) in &self.second[q] {
-                let n = n as usize;
-                if self.second_met[n / 64] & (1 << (n % 64)) == 0 {
-                    self.masks[q] &= !(1u64 << bit);
-                }
-            }
-            if self.masks[q] != 0 {
-                self.chosen.push(q);
-            }
-        }
-        self.chosen.sort_unstable();
+        self.chosen.extend_from_slice(&self.touched);
         let mine = &self.mine;
         self.chosen.retain(|&q| mine[q]);
         if let Some(index) = record.index().or(self.default_index.as_deref()) {
