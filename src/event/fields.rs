@@ -29,7 +29,7 @@ impl FieldId {
 pub struct NodeId(pub(crate) u32);
 
 /// Below this many children a node keeps them in a vector and scans it;
-/// comparing a few short strings beats hashing the key.
+/// comparing a word and a length per child beats hashing the key.
 const FEW: usize = 8;
 
 /// A small multiplicative hasher for the short segment strings of a wide
@@ -65,25 +65,51 @@ impl Hasher for SegmentHasher {
 
 type SegmentMap = HashMap<Box<str>, u32, BuildHasherDefault<SegmentHasher>>;
 
+/// One child of a narrow node, with its segment's first eight bytes packed
+/// into a word (little-endian, zero-padded) so that a lookup compares one
+/// word and a length per child instead of strings.
+#[derive(Debug, Clone)]
+struct Child {
+    prefix: u64,
+    len: usize,
+    seg: Box<str>,
+    node: u32,
+}
+
+/// The first eight bytes of `seg` as a little-endian word, zero-padded.
+pub(crate) fn prefix_of(seg: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = seg.len().min(8);
+    word[..n].copy_from_slice(&seg[..n]);
+    u64::from_le_bytes(word)
+}
+
 #[derive(Debug, Clone)]
 enum Children {
-    Few(Vec<(Box<str>, u32)>),
+    Few(Vec<Child>),
     Many(SegmentMap),
 }
 
 impl Children {
     fn get(&self, seg: &str) -> Option<u32> {
+        self.get_prefixed(seg, prefix_of(seg.as_bytes()))
+    }
+
+    /// [`Children::get`] with the segment's [`prefix_of`] already known.
+    #[inline]
+    fn get_prefixed(&self, seg: &str, prefix: u64) -> Option<u32> {
         match self {
             Children::Few(v) => {
-                // Most keys of an event match no child: reject on length and
-                // first byte before comparing whole strings.
-                let b = seg.as_bytes();
-                let first = b.first().copied();
+                // Most keys of an event match no child: one word and a
+                // length reject them; only longer segments compare the rest.
+                let len = seg.len();
                 v.iter()
-                    .find(|(s, _)| {
-                        s.len() == b.len() && s.as_bytes().first().copied() == first && &**s == seg
+                    .find(|c| {
+                        c.prefix == prefix
+                            && c.len == len
+                            && (len <= 8 || c.seg.as_bytes()[8..] == seg.as_bytes()[8..])
                     })
-                    .map(|&(_, n)| n)
+                    .map(|c| c.node)
             }
             Children::Many(m) => m.get(seg).copied(),
         }
@@ -98,9 +124,14 @@ impl Children {
 
     fn insert(&mut self, seg: &str, node: u32) {
         match self {
-            Children::Few(v) if v.len() < FEW => v.push((seg.into(), node)),
+            Children::Few(v) if v.len() < FEW => v.push(Child {
+                prefix: prefix_of(seg.as_bytes()),
+                len: seg.len(),
+                seg: seg.into(),
+                node,
+            }),
             Children::Few(v) => {
-                let mut m: SegmentMap = v.drain(..).collect();
+                let mut m: SegmentMap = v.drain(..).map(|c| (c.seg, c.node)).collect();
                 m.insert(seg.into(), node);
                 *self = Children::Many(m);
             }
@@ -235,6 +266,17 @@ impl FieldTable {
         }
         cur = self.nodes[cur as usize].children.get(&key[start..])?;
         Some(NodeId(cur))
+    }
+
+    /// The child of `from` for one key segment without dots, whose
+    /// [`prefix_of`] the caller has computed (the scanner reads it straight
+    /// from the event bytes).
+    #[inline]
+    pub(crate) fn child(&self, from: NodeId, seg: &str, prefix: u64) -> Option<NodeId> {
+        self.nodes[from.0 as usize]
+            .children
+            .get_prefixed(seg, prefix)
+            .map(NodeId)
     }
 
     /// The field recorded at `node`, if the rules read that exact path.
