@@ -93,12 +93,20 @@ struct Scanner<'c, 'a> {
 }
 
 impl<'a> Scanner<'_, 'a> {
+    /// The next byte that is not whitespace (skipping to it; every place
+    /// the scanner peeks at allows whitespace before it).
     #[inline(always)]
-    fn peek(&self) -> Scan<u8> {
-        self.b.get(self.pos).copied().ok_or(GiveUp)
+    fn peek(&mut self) -> Scan<u8> {
+        // Compact events have no whitespace: one comparison rules it out.
+        match self.b.get(self.pos) {
+            Some(&c) if c > b' ' => Ok(c),
+            _ => {
+                self.ws();
+                self.b.get(self.pos).copied().ok_or(GiveUp)
+            }
+        }
     }
 
-    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.pos) {
             self.pos += 1;
@@ -107,7 +115,6 @@ impl<'a> Scanner<'_, 'a> {
 
     #[inline(always)]
     fn expect(&mut self, c: u8) -> Scan {
-        self.ws();
         if self.peek()? == c {
             self.pos += 1;
             Ok(())
@@ -129,7 +136,6 @@ impl<'a> Scanner<'_, 'a> {
     /// its `}` is consumed and the depth left).
     #[inline(always)]
     fn empty(&mut self, close: u8) -> Scan<bool> {
-        self.ws();
         if self.peek()? == close {
             self.pos += 1;
             self.depth -= 1;
@@ -143,11 +149,9 @@ impl<'a> Scanner<'_, 'a> {
     /// `close` (false: consumed, depth left).
     #[inline(always)]
     fn next_item(&mut self, close: u8) -> Scan<bool> {
-        self.ws();
         match self.peek()? {
             b',' => {
                 self.pos += 1;
-                self.ws();
                 Ok(true)
             }
             c if c == close => {
@@ -159,8 +163,8 @@ impl<'a> Scanner<'_, 'a> {
         }
     }
 
-    /// A member's key (at its opening quote) up to and past the `:` and
-    /// whitespace: its text bounds and [`Scanner::scan_string`] flags.
+    /// A member's key (at its opening quote) up to and past the `:`: its
+    /// text bounds and [`Scanner::scan_string`] flags.
     #[inline(always)]
     fn member_key(&mut self) -> Scan<(usize, usize, u8)> {
         if self.peek()? != b'"' {
@@ -170,7 +174,6 @@ impl<'a> Scanner<'_, 'a> {
         let flags = self.scan_string::<true>()?;
         let end = self.pos - 1;
         self.expect(b':')?;
-        self.ws();
         Ok((start, end, flags))
     }
 
@@ -206,7 +209,7 @@ impl<'a> Scanner<'_, 'a> {
                 }
                 None => prefix_of(&self.b[start..end]),
             };
-            self.table.child(node, &self.text[start..end], prefix)
+            self.table.child(node, &self.b[start..end], prefix)
         } else {
             self.table
                 .walk(node, self.key_text(start, end, flags).as_str())
@@ -257,6 +260,7 @@ impl<'a> Scanner<'_, 'a> {
                 None => self.skip_value(),
             };
         }
+        self.peek()?;
         let start = self.pos;
         self.skip_value()?;
         let text = &self.text[start..self.pos];
@@ -342,8 +346,9 @@ impl<'a> Scanner<'_, 'a> {
     /// A field's value: scalars recorded, arrays give each element,
     /// objects may hold deeper fields.
     fn field(&mut self, node: NodeId, in_array: bool) -> Scan {
+        let c = self.peek()?;
         let start = self.pos;
-        match self.peek()? {
+        match c {
             b'[' => self.elements(|s| s.field(node, true)),
             b'{' => {
                 if self.table.has_children(node) {
@@ -430,7 +435,6 @@ impl<'a> Scanner<'_, 'a> {
                     let object = c == b'{';
                     stack = (stack << 1) | u128::from(object);
                     self.pos += 1;
-                    self.ws();
                     if self.peek()? == c + 2 {
                         // `{}` or `[]` (`}` and `]` are two after their
                         // openers in ASCII).
@@ -457,12 +461,10 @@ impl<'a> Scanner<'_, 'a> {
                 if depth == 0 {
                     return Ok(());
                 }
-                self.ws();
                 let object = stack & 1 == 1;
                 match self.peek()? {
                     b',' => {
                         self.pos += 1;
-                        self.ws();
                         if object {
                             self.skip_key()?;
                         }
@@ -479,7 +481,7 @@ impl<'a> Scanner<'_, 'a> {
         }
     }
 
-    /// Skips a member's key, its `:` and whitespace (at the key's quote).
+    /// Skips a member's key and its `:` (at the key's quote).
     #[inline(always)]
     fn skip_key(&mut self) -> Scan {
         if self.peek()? != b'"' {
@@ -487,7 +489,6 @@ impl<'a> Scanner<'_, 'a> {
         }
         self.scan_string::<false>()?;
         self.expect(b':')?;
-        self.ws();
         Ok(())
     }
 
@@ -541,9 +542,19 @@ impl<'a> Scanner<'_, 'a> {
         let mut i = self.pos + 1;
         let mut flags = 0;
         loop {
-            // Eight bytes at a time while none is a quote, a backslash, a
-            // control character (or, in a key, a dot).
-            while let Some(w) = b.get(i..i + 8) {
+            // Sixteen bytes at a time (then, near the end, eight) while none
+            // is a quote, a backslash, a control character (or, in a key, a
+            // dot).
+            let mut plain = true;
+            while let Some(w) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+                let found = special16::<KEY>(w);
+                i += found as usize;
+                if found < 16 {
+                    plain = false;
+                    break;
+                }
+            }
+            while let Some(w) = b.get(i..i + 8).filter(|_| plain) {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(w);
                 let x = u64::from_le_bytes(word);
@@ -580,6 +591,52 @@ impl<'a> Scanner<'_, 'a> {
             }
         }
     }
+}
+
+/// Where the first byte of `w` that may end a plain run of a string is: a
+/// quote, a backslash, a control character or, for a key (`KEY`), a dot;
+/// 16 when there is none. One SSE2 comparison per kind of byte.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn special16<const KEY: bool>(w: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: the build enables SSE2 (the `cfg` above: every x86-64 target
+    // does), and the unaligned load reads exactly the 16 bytes of `w`.
+    let mask = unsafe {
+        let x = _mm_loadu_si128(w.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        let slash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned `x <= 0x1f`: then max(x, 0x1f) is 0x1f.
+        let low = _mm_set1_epi8(0x1f);
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(x, low), low);
+        let mut m = _mm_or_si128(_mm_or_si128(quote, slash), control);
+        if KEY {
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8(b'.' as i8)));
+        }
+        _mm_movemask_epi8(m) as u32
+    };
+    (mask | 0x1_0000).trailing_zeros()
+}
+
+/// [`special16`] without SSE2: two words at a time.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn special16<const KEY: bool>(w: &[u8; 16]) -> u32 {
+    for k in [0, 8] {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&w[k..k + 8]);
+        let x = u64::from_le_bytes(a);
+        let mut found = zero_bytes(x ^ (ONES * u64::from(b'"')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+        if KEY {
+            found |= zero_bytes(x ^ (ONES * u64::from(b'.')));
+        }
+        if found != 0 {
+            return k as u32 + found.trailing_zeros() / 8;
+        }
+    }
+    16
 }
 
 /// Validates the escape at `b[i]` (a backslash); returns where the string
