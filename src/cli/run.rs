@@ -692,6 +692,9 @@ impl OwnedEvent {
     }
 }
 
+/// Output buffer size, in bytes.
+const OUT_BUF: usize = 1 << 20;
+
 /// Serialized alert documents held before output, in bytes: beyond it they
 /// go to sorted temporary files.
 const ALERT_BUDGET: usize = 32 << 20;
@@ -733,8 +736,10 @@ fn write_document(out: &mut dyn Write, own: &str, fixed: &str) -> io::Result<()>
 
 fn write_alerts(args: &RunArgs, alerts: Sorter) -> io::Result<()> {
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        // Documents are kilobytes each: with the default 8 KiB buffer most
+        // would go to the system one write call at a time.
+        Some(path) => Box::new(BufWriter::with_capacity(OUT_BUF, File::create(path)?)),
+        None => Box::new(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
     };
     let format = args
         .format
