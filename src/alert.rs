@@ -383,6 +383,41 @@ impl Context<'_> {
         self.finish(&alert)
     }
 
+    /// [`Context::event_alert`] for an event whose source object the caller
+    /// gives up: its members move into the alert instead of being copied
+    /// (the same document).
+    pub fn event_alert_owned(
+        &self,
+        id: String,
+        index: Option<String>,
+        time: Option<String>,
+        source: Map<String, Value>,
+    ) -> Alert {
+        let event = SourceEvent {
+            id,
+            index,
+            source: &source,
+            time,
+        };
+        let uuid = digest(&["event", self.rule_id(), &event.id]);
+        let ancestor = ancestor(&event);
+        let (severity, risk, name) = self.overridden(&source);
+        let reason = self.reason(&source, &severity, &name);
+        let time = event.time;
+        let mut alert = self.base_owned(source, time);
+        alert.insert("kibana.alert.uuid".into(), uuid.into());
+        alert.insert("kibana.alert.depth".into(), 1.into());
+        alert.insert("kibana.alert.ancestors".into(), vec![ancestor].into());
+        // As apply_overrides writes them.
+        alert.insert("kibana.alert.reason".into(), reason.into());
+        alert.insert("kibana.alert.severity".into(), severity.clone().into());
+        alert.insert("kibana.alert.rule.severity".into(), severity.into());
+        alert.insert("kibana.alert.risk_score".into(), risk.clone());
+        alert.insert("kibana.alert.rule.risk_score".into(), risk);
+        alert.insert("kibana.alert.rule.name".into(), name.into());
+        self.finish(&alert)
+    }
+
     /// The alerts of one EQL sequence: a building block per event, in
     /// stage order, then the shell alert.
     pub fn sequence_alerts(&self, events: &[SourceEvent]) -> Vec<Alert> {
@@ -461,7 +496,7 @@ impl Context<'_> {
     /// The source fields, `event.kind: "signal"`, the original event's
     /// fields and the rule's fields.
     fn base(&self, event: &SourceEvent) -> Map<String, Value> {
-        let mut alert = Map::new();
+        let mut alert = Map::with_capacity(event.source.len() + EXTRA);
         alert.insert("@timestamp".into(), self.now.clone().into());
         for (k, v) in event.source {
             if k == "@timestamp" || k.starts_with("kibana.") {
@@ -477,6 +512,30 @@ impl Context<'_> {
         alert.insert("event".into(), event_object(event.source.get("event")));
         if let Some(t) = &event.time {
             alert.insert("kibana.alert.original_time".into(), t.clone().into());
+        }
+        alert
+    }
+
+    /// [`Context::base`] taking the source's members instead of copying
+    /// them: the same map, key for key and in the same order.
+    fn base_owned(&self, source: Map<String, Value>, time: Option<String>) -> Map<String, Value> {
+        let mut alert = Map::with_capacity(source.len() + EXTRA);
+        alert.insert("@timestamp".into(), self.now.clone().into());
+        let event = event_object(source.get("event"));
+        let mut flat = Map::new();
+        if let Some(Value::Object(original)) = source.get("event") {
+            flatten("kibana.alert.original_event", original, &mut flat);
+        }
+        for (k, v) in source {
+            if k == "@timestamp" || k.starts_with("kibana.") {
+                continue;
+            }
+            alert.insert(k, v);
+        }
+        alert.extend(flat);
+        alert.insert("event".into(), event);
+        if let Some(t) = time {
+            alert.insert("kibana.alert.original_time".into(), t.into());
         }
         alert
     }
@@ -619,6 +678,10 @@ impl Context<'_> {
         alert.insert("kibana.alert.rule.name".into(), name.into());
     }
 }
+
+/// Room an alert map is given beyond its source's members, for the
+/// `kibana.*` keys added to it (so that it is not regrown as they come).
+const EXTRA: usize = 32;
 
 /// A field of a document by dotted path: a flat dotted key, or through
 /// objects.

@@ -355,7 +355,7 @@ pub fn run(args: RunArgs) -> i32 {
     let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
         let i = by_query[q]?;
         let ev = OwnedEvent::read(hit, files, default_index.as_deref());
-        Some((hit.timestamp, vec![contexts[i].event_alert(&ev.view())]))
+        Some((hit.timestamp, vec![ev.event_alert(&contexts[i])]))
     };
     let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
         let Some(i) = by_query[q] else { return };
@@ -641,7 +641,7 @@ fn result_alerts(
     match out {
         Output::Event(hit) => {
             let ev = OwnedEvent::read(hit, files, default_index);
-            (hit.timestamp, vec![ctx.event_alert(&ev.view())])
+            (hit.timestamp, vec![ev.event_alert(ctx)])
         }
         Output::Sequence { events, .. } => group(events.iter().flatten().collect()),
         // A sample's events form one group, as a sequence's do.
@@ -680,6 +680,11 @@ impl OwnedEvent {
             index: hit.index.as_deref().or(default_index).map(str::to_string),
             time: hit.timestamp.map(|t| format_iso(t, false)),
         }
+    }
+
+    /// Its alert, its source moving into it.
+    fn event_alert(self, ctx: &Context) -> Alert {
+        ctx.event_alert_owned(self.id, self.index, self.time, self.source)
     }
 
     fn view(&self) -> SourceEvent<'_> {
