@@ -450,14 +450,17 @@ impl Context<'_> {
             out.push(self.finish(&alert));
         }
         // The shell: the fields every event shares, and the group.
-        let shared = events
-            .iter()
-            .map(|e| Value::Object(e.source.clone()))
-            .reduce(|a, b| intersect(&a, &b).unwrap_or(Value::Object(Map::new())))
-            .unwrap_or(Value::Object(Map::new()));
-        let shared = match shared {
-            Value::Object(m) => m,
-            _ => Map::new(),
+        // Intersected by reference: only what is shared is copied.
+        let shared = match events {
+            [] => Map::new(),
+            [only] => only.source.clone(),
+            [first, second, rest @ ..] => {
+                let mut acc = intersect_maps(first.source, second.source);
+                for e in rest {
+                    acc = intersect_maps(&acc, e.source);
+                }
+                acc
+            }
         };
         let mut shell = Map::new();
         shell.insert("@timestamp".into(), self.now.clone().into());
@@ -747,19 +750,26 @@ fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Map<String, Valu
     }
 }
 
+/// The members two objects share ([`intersect`] of each key both have):
+/// empty when there are none.
+fn intersect_maps(x: &Map<String, Value>, y: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in x {
+        if let Some(w) = y.get(k) {
+            if let Some(common) = intersect(v, w) {
+                out.insert(k.clone(), common);
+            }
+        }
+    }
+    out
+}
+
 /// The part of two documents they share: equal leaves, and objects whose
 /// shared part is not empty.
 fn intersect(a: &Value, b: &Value) -> Option<Value> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            let mut out = Map::new();
-            for (k, v) in x {
-                if let Some(w) = y.get(k) {
-                    if let Some(common) = intersect(v, w) {
-                        out.insert(k.clone(), common);
-                    }
-                }
-            }
+            let out = intersect_maps(x, y);
             (!out.is_empty()).then_some(Value::Object(out))
         }
         _ => (a == b).then(|| a.clone()),
