@@ -4,7 +4,7 @@
 use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
-use ruleq::alert::{lookup, Alert, Context, SourceEvent};
+use ruleq::alert::{lookup, Alert, Context, OwnedSource};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
@@ -630,12 +630,11 @@ fn result_alerts(
     let group = |hits: Vec<&Hit>| {
         let owned: Vec<_> = hits
             .iter()
-            .map(|h| OwnedEvent::read(h, files, default_index))
+            .map(|h| OwnedEvent::read(h, files, default_index).into_source())
             .collect();
-        let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
         (
             hits.first().and_then(|h| h.timestamp),
-            ctx.sequence_alerts(&views),
+            ctx.sequence_alerts_owned(owned),
         )
     };
     match out {
@@ -684,15 +683,16 @@ impl OwnedEvent {
 
     /// Its alert, its source moving into it.
     fn event_alert(self, ctx: &Context) -> Alert {
-        ctx.event_alert_owned(self.id, self.index, self.time, self.source)
+        ctx.event_alert_owned(self.into_source())
     }
 
-    fn view(&self) -> SourceEvent<'_> {
-        SourceEvent {
-            id: self.id.clone(),
-            index: self.index.clone(),
-            source: &self.source,
-            time: self.time.clone(),
+    /// The event as its alerts take it.
+    fn into_source(self) -> OwnedSource {
+        OwnedSource {
+            id: self.id,
+            index: self.index,
+            time: self.time,
+            source: self.source,
         }
     }
 }
