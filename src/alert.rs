@@ -34,6 +34,41 @@ pub struct SourceEvent<'a> {
     pub time: Option<String>,
 }
 
+/// A source event given up to its alerts: a [`SourceEvent`] that owns its
+/// source object, whose members then move into the alert documents.
+#[derive(Debug, Clone)]
+pub struct OwnedSource {
+    /// As [`SourceEvent::id`].
+    pub id: String,
+    /// As [`SourceEvent::index`].
+    pub index: Option<String>,
+    /// As [`SourceEvent::time`].
+    pub time: Option<String>,
+    /// The event's `_source` object.
+    pub source: Map<String, Value>,
+}
+
+impl OwnedSource {
+    /// A copy of a borrowed source event.
+    pub fn copied(event: &SourceEvent) -> Self {
+        OwnedSource {
+            id: event.id.clone(),
+            index: event.index.clone(),
+            time: event.time.clone(),
+            source: event.source.clone(),
+        }
+    }
+
+    fn view(&self) -> SourceEvent<'_> {
+        SourceEvent {
+            id: self.id.clone(),
+            index: self.index.clone(),
+            source: &self.source,
+            time: self.time.clone(),
+        }
+    }
+}
+
 /// What every alert of one run shares.
 #[derive(Debug, Clone)]
 pub struct Context<'r> {
@@ -371,40 +406,69 @@ impl Context<'_> {
 
     /// One alert per matching event (query rules and EQL event queries).
     pub fn event_alert(&self, event: &SourceEvent) -> Alert {
+        self.event_alert_owned(OwnedSource::copied(event))
+    }
+
+    /// [`Context::event_alert`] for an event whose source object the caller
+    /// gives up: its members move into the alert instead of being copied
+    /// (the same document).
+    pub fn event_alert_owned(&self, event: OwnedSource) -> Alert {
         let uuid = digest(&["event", self.rule_id(), &event.id]);
-        let mut alert = self.base(event);
+        let ancestor = ancestor(&event.view());
+        let overrides = self.overrides(&event.source);
+        let mut alert = self.base(event.source, event.time);
         alert.insert("kibana.alert.uuid".into(), uuid.into());
         alert.insert("kibana.alert.depth".into(), 1.into());
-        alert.insert(
-            "kibana.alert.ancestors".into(),
-            vec![ancestor(event)].into(),
-        );
-        self.apply_overrides(&mut alert, event.source);
+        alert.insert("kibana.alert.ancestors".into(), vec![ancestor].into());
+        overrides.write(&mut alert);
         self.finish(&alert)
     }
 
     /// The alerts of one EQL sequence: a building block per event, in
     /// stage order, then the shell alert.
     pub fn sequence_alerts(&self, events: &[SourceEvent]) -> Vec<Alert> {
+        self.sequence_alerts_owned(events.iter().map(OwnedSource::copied).collect())
+    }
+
+    /// [`Context::sequence_alerts`] for events whose source objects the
+    /// caller gives up: their members move into the building blocks
+    /// instead of being copied (the same documents).
+    pub fn sequence_alerts_owned(&self, events: Vec<OwnedSource>) -> Vec<Alert> {
         let mut ids: Vec<&str> = vec!["sequence", self.rule_id()];
         ids.extend(events.iter().map(|e| e.id.as_str()));
         let group = digest(&ids);
+        // The shell's fields every event shares, intersected by reference
+        // (only what is shared is copied) before the sources move.
+        let shared = match events.as_slice() {
+            [] => Map::new(),
+            [only] => only.source.clone(),
+            [first, second, rest @ ..] => {
+                let mut acc = intersect_maps(&first.source, &second.source);
+                for e in rest {
+                    acc = intersect_maps(&acc, &e.source);
+                }
+                acc
+            }
+        };
+        let first_time = events.first().and_then(|e| e.time.clone());
         let mut out = Vec::with_capacity(events.len() + 1);
         let mut ancestors = Vec::new();
-        for (i, event) in events.iter().enumerate() {
+        for (i, event) in events.into_iter().enumerate() {
             let uuid = digest(&["building-block", &group, &i.to_string()]);
-            let mut alert = self.base(event);
+            let source_ancestor = ancestor(&event.view());
+            let overrides = self.overrides(&event.source);
+            let mut alert = self.base(event.source, event.time);
             alert.insert("kibana.alert.uuid".into(), uuid.clone().into());
             alert.insert("kibana.alert.depth".into(), 1.into());
             alert.insert(
                 "kibana.alert.ancestors".into(),
-                vec![ancestor(event)].into(),
+                vec![source_ancestor.clone()].into(),
             );
-            self.apply_overrides(&mut alert, event.source);
+            overrides.write(&mut alert);
             alert.insert("kibana.alert.building_block_type".into(), "default".into());
             alert.insert("kibana.alert.group.id".into(), group.clone().into());
             alert.insert("kibana.alert.group.index".into(), i.into());
-            ancestors.push(ancestor(event));
+            ancestors.push(source_ancestor);
             let mut own = Map::new();
             own.insert("id".into(), uuid.into());
             own.insert("type".into(), "signal".into());
@@ -415,15 +479,6 @@ impl Context<'_> {
             out.push(self.finish(&alert));
         }
         // The shell: the fields every event shares, and the group.
-        let shared = events
-            .iter()
-            .map(|e| Value::Object(e.source.clone()))
-            .reduce(|a, b| intersect(&a, &b).unwrap_or(Value::Object(Map::new())))
-            .unwrap_or(Value::Object(Map::new()));
-        let shared = match shared {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
         let mut shell = Map::new();
         shell.insert("@timestamp".into(), self.now.clone().into());
         for (k, v) in shared.iter().filter(|(k, _)| !k.starts_with("kibana.")) {
@@ -442,7 +497,7 @@ impl Context<'_> {
             .map_or(Value::Null, |r| r.value.into());
         shell.insert("kibana.alert.rule.risk_score".into(), risk.clone());
         shell.insert("kibana.alert.risk_score".into(), risk);
-        if let Some(t) = events.first().and_then(|e| e.time.clone()) {
+        if let Some(t) = first_time {
             shell.insert("kibana.alert.original_time".into(), t.into());
         }
         shell.insert(
@@ -458,25 +513,26 @@ impl Context<'_> {
         out
     }
 
-    /// The source fields, `event.kind: "signal"`, the original event's
-    /// fields and the rule's fields.
-    fn base(&self, event: &SourceEvent) -> Map<String, Value> {
-        let mut alert = Map::new();
+    /// The source fields (moved), `event.kind: "signal"`, the original
+    /// event's fields and its time.
+    fn base(&self, source: Map<String, Value>, time: Option<String>) -> Map<String, Value> {
+        let mut alert = Map::with_capacity(source.len() + EXTRA);
         alert.insert("@timestamp".into(), self.now.clone().into());
-        for (k, v) in event.source {
+        let event = event_object(source.get("event"));
+        let mut flat = Map::new();
+        if let Some(Value::Object(original)) = source.get("event") {
+            flatten("kibana.alert.original_event", original, &mut flat);
+        }
+        for (k, v) in source {
             if k == "@timestamp" || k.starts_with("kibana.") {
                 continue;
             }
-            alert.insert(k.clone(), v.clone());
+            alert.insert(k, v);
         }
-        if let Some(Value::Object(original)) = event.source.get("event") {
-            let mut flat = Map::new();
-            flatten("kibana.alert.original_event", original, &mut flat);
-            alert.extend(flat);
-        }
-        alert.insert("event".into(), event_object(event.source.get("event")));
-        if let Some(t) = &event.time {
-            alert.insert("kibana.alert.original_time".into(), t.clone().into());
+        alert.extend(flat);
+        alert.insert("event".into(), event);
+        if let Some(t) = time {
+            alert.insert("kibana.alert.original_time".into(), t.into());
         }
         alert
     }
@@ -604,21 +660,43 @@ impl Context<'_> {
         (severity, risk, name)
     }
 
-    /// Writes an event's overridden severity, risk score and name, and the
-    /// reason that names them.
-    fn apply_overrides(&self, alert: &mut Map<String, Value>, source: &Map<String, Value>) {
+    /// An event's overridden severity, risk score and name, and the reason
+    /// that names them (read before its source moves into its alert).
+    fn overrides(&self, source: &Map<String, Value>) -> Overrides {
         let (severity, risk, name) = self.overridden(source);
-        alert.insert(
-            "kibana.alert.reason".into(),
-            self.reason(source, &severity, &name).into(),
-        );
-        alert.insert("kibana.alert.severity".into(), severity.clone().into());
-        alert.insert("kibana.alert.rule.severity".into(), severity.into());
-        alert.insert("kibana.alert.risk_score".into(), risk.clone());
-        alert.insert("kibana.alert.rule.risk_score".into(), risk);
-        alert.insert("kibana.alert.rule.name".into(), name.into());
+        let reason = self.reason(source, &severity, &name);
+        Overrides {
+            reason,
+            severity,
+            risk,
+            name,
+        }
     }
 }
+
+/// What [`Context::overrides`] found for one event.
+struct Overrides {
+    reason: String,
+    severity: String,
+    risk: Value,
+    name: String,
+}
+
+impl Overrides {
+    /// Writes them into an alert.
+    fn write(self, alert: &mut Map<String, Value>) {
+        alert.insert("kibana.alert.reason".into(), self.reason.into());
+        alert.insert("kibana.alert.severity".into(), self.severity.clone().into());
+        alert.insert("kibana.alert.rule.severity".into(), self.severity.into());
+        alert.insert("kibana.alert.risk_score".into(), self.risk.clone());
+        alert.insert("kibana.alert.rule.risk_score".into(), self.risk);
+        alert.insert("kibana.alert.rule.name".into(), self.name.into());
+    }
+}
+
+/// Room an alert map is given beyond its source's members, for the
+/// `kibana.*` keys added to it (so that it is not regrown as they come).
+const EXTRA: usize = 32;
 
 /// A field of a document by dotted path: a flat dotted key, or through
 /// objects.
@@ -684,19 +762,26 @@ fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Map<String, Valu
     }
 }
 
+/// The members two objects share ([`intersect`] of each key both have):
+/// empty when there are none.
+fn intersect_maps(x: &Map<String, Value>, y: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in x {
+        if let Some(w) = y.get(k) {
+            if let Some(common) = intersect(v, w) {
+                out.insert(k.clone(), common);
+            }
+        }
+    }
+    out
+}
+
 /// The part of two documents they share: equal leaves, and objects whose
 /// shared part is not empty.
 fn intersect(a: &Value, b: &Value) -> Option<Value> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            let mut out = Map::new();
-            for (k, v) in x {
-                if let Some(w) = y.get(k) {
-                    if let Some(common) = intersect(v, w) {
-                        out.insert(k.clone(), common);
-                    }
-                }
-            }
+            let out = intersect_maps(x, y);
             (!out.is_empty()).then_some(Value::Object(out))
         }
         _ => (a == b).then(|| a.clone()),

@@ -4,7 +4,8 @@
 //! threads project and evaluate each batch against every query; this
 //! thread takes the workers' kept events back in input order and collects
 //! them. The results therefore do not depend on the thread count. With one
-//! thread everything happens here, in input order.
+//! thread everything happens here, in input order, and events are evaluated
+//! in the source's read buffer (batches only count them off).
 
 use ruleq::alert::Alert;
 use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
@@ -135,7 +136,48 @@ impl Reader<'_> {
             events: Vec::with_capacity(BATCH),
             files: Arc::clone(&self.files),
         };
-        while batch.events.len() < BATCH {
+        let n = self.next_events(|bytes, origin, pos| {
+            batch.text.extend_from_slice(bytes);
+            batch.events.push((batch.text.len(), origin, pos));
+        });
+        batch.files = Arc::clone(&self.files);
+        (n > 0).then_some(batch)
+    }
+
+    /// Evaluates the next batch's worth of events straight from the
+    /// source's buffer (one thread: no copy into a batch), as [`evaluate`]
+    /// does a batch; `None` at the end of the input.
+    fn evaluate_next(
+        &mut self,
+        set: &RuleSet,
+        runner: &mut Runner,
+        prepare: Option<Prepare>,
+    ) -> Option<Done> {
+        let mut done = Done {
+            number: self.number,
+            kept: Vec::new(),
+            bad: Vec::new(),
+            files: Arc::clone(&self.files),
+            prepared: Vec::new(),
+        };
+        let mut serial = self.serial;
+        let n = self.next_events(|bytes, origin, pos| {
+            if let Err(e) = runner.evaluate(&origin, serial, bytes, &mut done.kept) {
+                done.bad.push((origin.file, pos, e.to_string()));
+            }
+            serial += 1;
+        });
+        done.files = Arc::clone(&self.files);
+        prepared(set, &mut done, prepare);
+        (n > 0).then_some(done)
+    }
+
+    /// Hands up to [`BATCH`] events to `each` (bytes, origin, position)
+    /// and counts them as a batch; returns how many (0 at the end of the
+    /// input). Malformed items and I/O errors are reported as they come.
+    fn next_events(&mut self, mut each: impl FnMut(&[u8], Origin, Position)) -> usize {
+        let mut n = 0;
+        while n < BATCH {
             let Some(item) = self.source.next_item() else {
                 break;
             };
@@ -150,8 +192,8 @@ impl Reader<'_> {
                         file: self.files.len() - 1,
                         line: raw.pos.number(),
                     };
-                    batch.text.extend_from_slice(raw.bytes);
-                    batch.events.push((batch.text.len(), origin, raw.pos));
+                    each(raw.bytes, origin, raw.pos);
+                    n += 1;
                 }
                 Ok(Item::Malformed(m)) => {
                     self.read += 1;
@@ -164,15 +206,14 @@ impl Reader<'_> {
                 }
             }
         }
-        batch.files = Arc::clone(&self.files);
         self.show_progress();
-        if batch.events.is_empty() {
+        if n == 0 {
             self.clear_progress();
-            return None;
+            return 0;
         }
-        self.serial += batch.events.len() as u64;
+        self.serial += n as u64;
         self.number += 1;
-        Some(batch)
+        n
     }
 
     fn show_progress(&mut self) {
@@ -220,8 +261,15 @@ fn evaluate(
             done.bad.push((origin.file, *pos, e.to_string()));
         }
     }
+    prepared(set, &mut done, prepare);
+    done
+}
+
+/// Prepares the batch's matches of event queries (when there is a
+/// `prepare`), taking them out of its kept events.
+fn prepared(set: &RuleSet, done: &mut Done, prepare: Option<Prepare>) {
     if let Some(prepare) = prepare {
-        let files = &batch.files;
+        let files = &done.files;
         let prepared = &mut done.prepared;
         done.kept.retain(|(q, k)| {
             if !set.queries[*q].streams_at_once() {
@@ -236,7 +284,6 @@ fn evaluate(
             }
         });
     }
-    done
 }
 
 /// The collecting side: takes verdicts in input order.
@@ -303,8 +350,8 @@ pub fn run<'s, 'f>(
     };
     if threads <= 1 {
         merger.runner.set_default_index(default_index);
-        while let Some(mut batch) = reader.next_batch() {
-            let done = evaluate(set, &mut merger.runner, &mut batch, prepare);
+        // Events are evaluated where the source read them: no batch copy.
+        while let Some(done) = reader.evaluate_next(set, &mut merger.runner, prepare) {
             merger.take(done);
         }
     } else {

@@ -4,7 +4,7 @@
 use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
-use ruleq::alert::{lookup, Alert, Context, SourceEvent};
+use ruleq::alert::{lookup, Alert, Context, OwnedSource};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::Severity;
@@ -355,7 +355,7 @@ pub fn run(args: RunArgs) -> i32 {
     let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
         let i = by_query[q]?;
         let ev = OwnedEvent::read(hit, files, default_index.as_deref());
-        Some((hit.timestamp, vec![contexts[i].event_alert(&ev.view())]))
+        Some((hit.timestamp, vec![ev.event_alert(&contexts[i])]))
     };
     let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
         let Some(i) = by_query[q] else { return };
@@ -630,18 +630,17 @@ fn result_alerts(
     let group = |hits: Vec<&Hit>| {
         let owned: Vec<_> = hits
             .iter()
-            .map(|h| OwnedEvent::read(h, files, default_index))
+            .map(|h| OwnedEvent::read(h, files, default_index).into_source())
             .collect();
-        let views: Vec<_> = owned.iter().map(OwnedEvent::view).collect();
         (
             hits.first().and_then(|h| h.timestamp),
-            ctx.sequence_alerts(&views),
+            ctx.sequence_alerts_owned(owned),
         )
     };
     match out {
         Output::Event(hit) => {
             let ev = OwnedEvent::read(hit, files, default_index);
-            (hit.timestamp, vec![ctx.event_alert(&ev.view())])
+            (hit.timestamp, vec![ev.event_alert(ctx)])
         }
         Output::Sequence { events, .. } => group(events.iter().flatten().collect()),
         // A sample's events form one group, as a sequence's do.
@@ -682,15 +681,24 @@ impl OwnedEvent {
         }
     }
 
-    fn view(&self) -> SourceEvent<'_> {
-        SourceEvent {
-            id: self.id.clone(),
-            index: self.index.clone(),
-            source: &self.source,
-            time: self.time.clone(),
+    /// Its alert, its source moving into it.
+    fn event_alert(self, ctx: &Context) -> Alert {
+        ctx.event_alert_owned(self.into_source())
+    }
+
+    /// The event as its alerts take it.
+    fn into_source(self) -> OwnedSource {
+        OwnedSource {
+            id: self.id,
+            index: self.index,
+            time: self.time,
+            source: self.source,
         }
     }
 }
+
+/// Output buffer size, in bytes.
+const OUT_BUF: usize = 1 << 20;
 
 /// Serialized alert documents held before output, in bytes: beyond it they
 /// go to sorted temporary files.
@@ -733,8 +741,10 @@ fn write_document(out: &mut dyn Write, own: &str, fixed: &str) -> io::Result<()>
 
 fn write_alerts(args: &RunArgs, alerts: Sorter) -> io::Result<()> {
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        // Documents are kilobytes each: with the default 8 KiB buffer most
+        // would go to the system one write call at a time.
+        Some(path) => Box::new(BufWriter::with_capacity(OUT_BUF, File::create(path)?)),
+        None => Box::new(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
     };
     let format = args
         .format

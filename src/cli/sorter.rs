@@ -85,7 +85,9 @@ impl Sorter {
             std::process::id(),
             self.runs.len()
         ));
-        let mut out = BufWriter::new(File::create(&path)?);
+        // Documents are kilobytes each: a small buffer would pass most of
+        // them to the system one write at a time.
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         self.runs.push(path);
         for e in self.batch.drain(..) {
             let o = &e.order;
@@ -117,7 +119,7 @@ impl Sorter {
         // (source index usize::MAX).
         let mut readers = Vec::with_capacity(self.runs.len());
         for path in &self.runs {
-            readers.push(BufReader::new(File::open(path)?).lines());
+            readers.push(BufReader::with_capacity(1 << 16, File::open(path)?).lines());
         }
         let mut heap: BinaryHeap<Reverse<(Entry, usize)>> = BinaryHeap::new();
         for (i, r) in readers.iter_mut().enumerate() {

@@ -29,7 +29,7 @@ impl FieldId {
 pub struct NodeId(pub(crate) u32);
 
 /// Below this many children a node keeps them in a vector and scans it;
-/// comparing a few short strings beats hashing the key.
+/// comparing a word and a length per child beats hashing the key.
 const FEW: usize = 8;
 
 /// A small multiplicative hasher for the short segment strings of a wide
@@ -65,25 +65,59 @@ impl Hasher for SegmentHasher {
 
 type SegmentMap = HashMap<Box<str>, u32, BuildHasherDefault<SegmentHasher>>;
 
+/// One child of a narrow node, with its segment's first eight bytes packed
+/// into a word (little-endian, zero-padded) so that a lookup compares one
+/// word and a length per child instead of strings.
+#[derive(Debug, Clone)]
+struct Child {
+    prefix: u64,
+    len: usize,
+    seg: Box<str>,
+    node: u32,
+}
+
+/// The first eight bytes of `seg` as a little-endian word, zero-padded.
+pub(crate) fn prefix_of(seg: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = seg.len().min(8);
+    word[..n].copy_from_slice(&seg[..n]);
+    u64::from_le_bytes(word)
+}
+
 #[derive(Debug, Clone)]
 enum Children {
-    Few(Vec<(Box<str>, u32)>),
+    Few(Vec<Child>),
     Many(SegmentMap),
 }
 
 impl Children {
+    /// Every child: (segment, node).
+    fn list(&self) -> Vec<(&str, u32)> {
+        match self {
+            Children::Few(v) => v.iter().map(|c| (&*c.seg, c.node)).collect(),
+            Children::Many(m) => m.iter().map(|(s, &n)| (&**s, n)).collect(),
+        }
+    }
+
     fn get(&self, seg: &str) -> Option<u32> {
+        self.get_prefixed(seg, prefix_of(seg.as_bytes()))
+    }
+
+    /// [`Children::get`] with the segment's [`prefix_of`] already known.
+    #[inline]
+    fn get_prefixed(&self, seg: &str, prefix: u64) -> Option<u32> {
         match self {
             Children::Few(v) => {
-                // Most keys of an event match no child: reject on length and
-                // first byte before comparing whole strings.
-                let b = seg.as_bytes();
-                let first = b.first().copied();
+                // Most keys of an event match no child: one word and a
+                // length reject them; only longer segments compare the rest.
+                let len = seg.len();
                 v.iter()
-                    .find(|(s, _)| {
-                        s.len() == b.len() && s.as_bytes().first().copied() == first && &**s == seg
+                    .find(|c| {
+                        c.prefix == prefix
+                            && c.len == len
+                            && (len <= 8 || c.seg.as_bytes()[8..] == seg.as_bytes()[8..])
                     })
-                    .map(|&(_, n)| n)
+                    .map(|c| c.node)
             }
             Children::Many(m) => m.get(seg).copied(),
         }
@@ -98,9 +132,14 @@ impl Children {
 
     fn insert(&mut self, seg: &str, node: u32) {
         match self {
-            Children::Few(v) if v.len() < FEW => v.push((seg.into(), node)),
+            Children::Few(v) if v.len() < FEW => v.push(Child {
+                prefix: prefix_of(seg.as_bytes()),
+                len: seg.len(),
+                seg: seg.into(),
+                node,
+            }),
             Children::Few(v) => {
-                let mut m: SegmentMap = v.drain(..).collect();
+                let mut m: SegmentMap = v.drain(..).map(|c| (c.seg, c.node)).collect();
                 m.insert(seg.into(), node);
                 *self = Children::Many(m);
             }
@@ -111,10 +150,109 @@ impl Children {
     }
 }
 
+/// One slot of a node's [`Slots`]: a child's segment as the scanner meets
+/// it ([`prefix_of`] and length; the bytes past the eighth for longer
+/// segments), or empty (`len == usize::MAX`).
+#[derive(Debug, Clone)]
+struct Slot {
+    prefix: u64,
+    len: usize,
+    rest: Box<[u8]>,
+    node: u32,
+}
+
+/// A node's children in a perfect hash table for the scanner's lookups:
+/// each child sits alone in slot `hash(prefix, len)`, so a key costs one
+/// multiplication and one comparison however many children there are.
+/// Built when a child is added; `None` when no multiplier separates them
+/// (two segments alike in their first eight bytes and length), and lookups
+/// then go through [`Children`].
+#[derive(Debug, Clone)]
+struct Slots {
+    mult: u64,
+    shift: u32,
+    slots: Vec<Slot>,
+}
+
+impl Slots {
+    #[inline(always)]
+    fn index(&self, prefix: u64, len: usize) -> usize {
+        (prefix.wrapping_add(len as u64).wrapping_mul(self.mult) >> self.shift) as usize
+    }
+
+    /// A table for `children` (segment, node), if one is found.
+    fn build(children: &[(&str, u32)]) -> Option<Slots> {
+        if children.is_empty() {
+            return Some(Slots {
+                mult: 0,
+                shift: 63,
+                slots: Vec::new(),
+            });
+        }
+        let empty = Slot {
+            prefix: 0,
+            len: usize::MAX,
+            rest: Box::default(),
+            node: 0,
+        };
+        // Deterministic odd multipliers (splitmix64), tried on tables of
+        // two to eight slots per child.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let min_bits = (2 * children.len())
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(1);
+        for bits in min_bits..min_bits + 3 {
+            for _ in 0..256 {
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                let mut table = Slots {
+                    mult: (z ^ (z >> 31)) | 1,
+                    shift: 64 - bits,
+                    slots: vec![empty.clone(); 1 << bits],
+                };
+                let placed = children.iter().all(|&(seg, node)| {
+                    let b = seg.as_bytes();
+                    let prefix = prefix_of(b);
+                    let i = table.index(prefix, b.len());
+                    let slot = &mut table.slots[i];
+                    if slot.len != usize::MAX {
+                        return false;
+                    }
+                    *slot = Slot {
+                        prefix,
+                        len: b.len(),
+                        rest: b.get(8..).unwrap_or_default().into(),
+                        node,
+                    };
+                    true
+                });
+                if placed {
+                    return Some(table);
+                }
+            }
+        }
+        None
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Node {
     children: Children,
+    slots: Option<Slots>,
     field: Option<FieldId>,
+}
+
+impl Node {
+    fn new() -> Self {
+        Node {
+            children: Children::Few(Vec::new()),
+            slots: Slots::build(&[]),
+            field: None,
+        }
+    }
 }
 
 /// The set of fields a rule set reads, as a trie over path segments.
@@ -137,10 +275,7 @@ impl FieldTable {
     /// An empty table (only the root node).
     pub fn new() -> Self {
         FieldTable {
-            nodes: vec![Node {
-                children: Children::Few(Vec::new()),
-                field: None,
-            }],
+            nodes: vec![Node::new()],
             paths: Vec::new(),
         }
     }
@@ -173,11 +308,10 @@ impl FieldTable {
                 Some(n) => n,
                 None => {
                     let n = self.nodes.len() as u32;
-                    self.nodes.push(Node {
-                        children: Children::Few(Vec::new()),
-                        field: None,
-                    });
-                    self.nodes[cur as usize].children.insert(seg, n);
+                    self.nodes.push(Node::new());
+                    let parent = &mut self.nodes[cur as usize];
+                    parent.children.insert(seg, n);
+                    parent.slots = Slots::build(&parent.children.list());
                     n
                 }
             };
@@ -235,6 +369,23 @@ impl FieldTable {
         }
         cur = self.nodes[cur as usize].children.get(&key[start..])?;
         Some(NodeId(cur))
+    }
+
+    /// The child of `from` for one key segment without dots (UTF-8), whose
+    /// [`prefix_of`] the caller has computed (the scanner reads it straight
+    /// from the event bytes).
+    #[inline(always)]
+    pub(crate) fn child(&self, from: NodeId, seg: &[u8], prefix: u64) -> Option<NodeId> {
+        let node = &self.nodes[from.0 as usize];
+        let Some(table) = &node.slots else {
+            let seg = std::str::from_utf8(seg).ok()?;
+            return node.children.get_prefixed(seg, prefix).map(NodeId);
+        };
+        let slot = table.slots.get(table.index(prefix, seg.len()))?;
+        (slot.prefix == prefix
+            && slot.len == seg.len()
+            && (seg.len() <= 8 || *slot.rest == seg[8..]))
+            .then_some(NodeId(slot.node))
     }
 
     /// The field recorded at `node`, if the rules read that exact path.

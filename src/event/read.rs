@@ -16,6 +16,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+
+/// A stream buffered for the reader: its buffer is read in place.
+type Stream = BufReader<Box<dyn Read + Send>>;
 use std::path::{Path, PathBuf};
 
 /// Read buffer size: large reads keep system calls and decompressor calls
@@ -240,14 +243,18 @@ impl EventSource {
                 }
                 continue;
             }
-            let reader = self.current.as_mut()?;
-            match reader.next(&mut self.buf, &mut self.stats) {
-                Ok(Step::Event(pos)) => {
+            let step = self.current.as_mut()?.next(&mut self.buf, &mut self.stats);
+            match step {
+                Ok(Step::Event(pos, at)) => {
                     self.stats.events += 1;
+                    let bytes = match at {
+                        At::Buffer(len) => &self.current.as_ref()?.inner.buffer()[..len],
+                        At::Copied => &self.buf[..],
+                    };
                     return Some(Ok(Item::Event(RawEvent {
                         path: &self.path,
                         pos,
-                        bytes: &self.buf,
+                        bytes,
                     })));
                 }
                 Ok(Step::Malformed(pos, message)) => {
@@ -270,7 +277,7 @@ impl EventSource {
     }
 
     fn open(&mut self, input: Input) -> io::Result<()> {
-        let stream: Box<dyn BufRead + Send> = match input {
+        let stream: Stream = match input {
             Input::Stdin => {
                 self.path = PathBuf::from("<stdin>");
                 sniffed(Box::new(io::stdin()))?
@@ -282,25 +289,26 @@ impl EventSource {
                 };
                 let file = File::open(&self.path).map_err(wrap)?;
                 let name = self.path.to_string_lossy();
-                if name.ends_with(".gz") {
-                    let dec =
-                        flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, file));
-                    Box::new(BufReader::with_capacity(BUF, dec))
+                let inner: Box<dyn Read + Send> = if name.ends_with(".gz") {
+                    Box::new(flate2::bufread::MultiGzDecoder::new(
+                        BufReader::with_capacity(BUF, file),
+                    ))
                 } else if name.ends_with(".zst") {
-                    let dec = zstd::stream::read::Decoder::new(file).map_err(wrap)?;
-                    Box::new(BufReader::with_capacity(BUF, dec))
+                    Box::new(zstd::stream::read::Decoder::new(file).map_err(wrap)?)
                 } else {
-                    Box::new(BufReader::with_capacity(BUF, file))
-                }
+                    Box::new(file)
+                };
+                BufReader::with_capacity(BUF, inner)
             }
         };
         self.start(stream)
     }
 
-    fn start(&mut self, stream: Box<dyn BufRead + Send>) -> io::Result<()> {
+    fn start(&mut self, stream: Stream) -> io::Result<()> {
         self.stats.files += 1;
         let mut reader = Reader {
             inner: stream,
+            pending: 0,
             array: None,
             count: 0,
             done: false,
@@ -350,26 +358,29 @@ fn is_event_file(name: &str) -> bool {
 }
 
 /// Wraps a stream of unknown compression, looking at its first bytes.
-fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + Send>> {
+fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Stream> {
     let mut br = BufReader::with_capacity(BUF, inner);
     let head = br.fill_buf()?;
     Ok(if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::with_capacity(
-            BUF,
-            flate2::bufread::MultiGzDecoder::new(br),
-        ))
+        BufReader::with_capacity(BUF, Box::new(flate2::bufread::MultiGzDecoder::new(br)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(BufReader::with_capacity(
-            BUF,
-            zstd::stream::read::Decoder::with_buffer(br)?,
-        ))
+        BufReader::with_capacity(BUF, Box::new(zstd::stream::read::Decoder::with_buffer(br)?))
     } else {
-        Box::new(br)
+        br
     })
 }
 
+/// Where an event's bytes are.
+enum At {
+    /// The first `len` bytes of the reader's buffer (most NDJSON lines:
+    /// handed out in place, without a copy).
+    Buffer(usize),
+    /// The source's line buffer.
+    Copied,
+}
+
 enum Step {
-    Event(Position),
+    Event(Position, At),
     Malformed(Position, String),
     End,
 }
@@ -385,7 +396,10 @@ enum Between {
 
 /// One open file.
 struct Reader {
-    inner: Box<dyn BufRead + Send>,
+    inner: Stream,
+    /// Bytes of the buffer still lent out as the last line, consumed at the
+    /// next call.
+    pending: usize,
     /// `Some` for a JSON array file.
     array: Option<Between>,
     /// Lines (NDJSON) or elements (array) read so far.
@@ -450,23 +464,45 @@ impl Reader {
             return self.next_element(buf, stats);
         }
         loop {
-            buf.clear();
-            let n = self.inner.read_until(b'\n', buf)?;
-            if n == 0 {
-                self.done = true;
-                return Ok(Step::End);
-            }
-            stats.bytes += n as u64;
+            self.inner.consume(std::mem::take(&mut self.pending));
+            let chunk = self.inner.fill_buf()?;
+            // A line inside the buffer is lent out in place; one that runs
+            // past its end is gathered into `buf`.
+            let (line, at) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => {
+                    self.pending = i + 1;
+                    stats.bytes += (i + 1) as u64;
+                    (&chunk[..i], At::Buffer(i))
+                }
+                None => {
+                    buf.clear();
+                    let n = self.inner.read_until(b'\n', buf)?;
+                    if n == 0 {
+                        self.done = true;
+                        return Ok(Step::End);
+                    }
+                    stats.bytes += n as u64;
+                    (&buf[..], At::Copied)
+                }
+            };
             self.count += 1;
             stats.units += 1;
-            while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-                buf.pop();
+            let mut len = line.len();
+            while len > 0 && matches!(line[len - 1], b'\n' | b'\r') {
+                len -= 1;
             }
-            if buf.iter().all(|&b| is_ws(b)) {
+            if line[..len].iter().all(|&b| is_ws(b)) {
                 stats.blank += 1;
                 continue;
             }
-            return Ok(Step::Event(Position::Line(self.count)));
+            let at = match at {
+                At::Buffer(_) => At::Buffer(len),
+                At::Copied => {
+                    buf.truncate(len);
+                    At::Copied
+                }
+            };
+            return Ok(Step::Event(Position::Line(self.count), at));
         }
     }
 
@@ -536,7 +572,7 @@ impl Reader {
                     let pos = Position::Element(self.count);
                     return Ok(if self.scan_element(buf, stats)? {
                         stats.units += 1;
-                        Step::Event(pos)
+                        Step::Event(pos, At::Copied)
                     } else {
                         self.done = true;
                         Step::Malformed(pos, "unexpected end of input inside the element".into())
