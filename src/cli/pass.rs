@@ -109,6 +109,19 @@ struct Done {
     prepared: Vec<(usize, Prepared)>,
 }
 
+impl Done {
+    /// No verdicts yet on batch `number`, whose event files are `files`.
+    fn new(number: u64, files: &Arc<Vec<PathBuf>>) -> Done {
+        Done {
+            number,
+            kept: Vec::new(),
+            bad: Vec::new(),
+            files: Arc::clone(files),
+            prepared: Vec::new(),
+        }
+    }
+}
+
 /// The reader's side: the input, split into batches.
 struct Reader<'a> {
     source: EventSource,
@@ -153,13 +166,7 @@ impl Reader<'_> {
         runner: &mut Runner,
         prepare: Option<Prepare>,
     ) -> Option<Done> {
-        let mut done = Done {
-            number: self.number,
-            kept: Vec::new(),
-            bad: Vec::new(),
-            files: Arc::clone(&self.files),
-            prepared: Vec::new(),
-        };
+        let mut done = Done::new(self.number, &self.files);
         let mut serial = self.serial;
         let n = self.next_events(|bytes, origin, pos| {
             if let Err(e) = runner.evaluate(&origin, serial, bytes, &mut done.kept) {
@@ -246,13 +253,7 @@ fn evaluate(
     batch: &mut Batch,
     prepare: Option<Prepare>,
 ) -> Done {
-    let mut done = Done {
-        number: batch.number,
-        kept: Vec::new(),
-        bad: Vec::new(),
-        files: Arc::clone(&batch.files),
-        prepared: Vec::new(),
-    };
+    let mut done = Done::new(batch.number, &batch.files);
     let mut start = 0;
     for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = &batch.text[start..*end];

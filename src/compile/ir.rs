@@ -116,6 +116,28 @@ pub enum Filter {
     Script(Script),
 }
 
+impl Filter {
+    /// The filter with `f` applied to each of its direct sub-filters (of
+    /// `and`, `or`, `not` and nested queries); a leaf is returned as it is.
+    pub fn map_children(self, mut f: impl FnMut(Filter) -> Filter) -> Filter {
+        match self {
+            Filter::And(c) => Filter::And(c.into_iter().map(&mut f).collect()),
+            Filter::Or(c) => Filter::Or(c.into_iter().map(&mut f).collect()),
+            Filter::Not(c) => Filter::Not(Box::new(f(*c))),
+            Filter::Nested {
+                scope,
+                fields,
+                inner,
+            } => Filter::Nested {
+                scope,
+                fields,
+                inner: Box::new(f(*inner)),
+            },
+            leaf => leaf,
+        }
+    }
+}
+
 /// A test of one field value, as a term-level query would run it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Test {

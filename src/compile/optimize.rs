@@ -151,27 +151,13 @@ pub fn optimize(filter: Filter, table: &FieldTable) -> Filter {
 }
 
 fn rewrite(filter: Filter, common: &[FieldId]) -> Filter {
-    match filter {
-        Filter::And(children) => {
-            let mut children: Vec<Filter> =
-                children.into_iter().map(|c| rewrite(c, common)).collect();
+    match filter.map_children(|c| rewrite(c, common)) {
+        Filter::And(mut children) => {
             // A stable sort: conditions of one rank keep the rule's order.
             children.sort_by_key(|c| rank(c, common));
             Filter::And(children)
         }
-        Filter::Or(children) => {
-            merge_or(children.into_iter().map(|c| rewrite(c, common)).collect())
-        }
-        Filter::Not(child) => Filter::Not(Box::new(rewrite(*child, common))),
-        Filter::Nested {
-            scope,
-            fields,
-            inner,
-        } => Filter::Nested {
-            scope,
-            fields,
-            inner: Box::new(rewrite(*inner, common)),
-        },
+        Filter::Or(children) => merge_or(children),
         other => other,
     }
 }

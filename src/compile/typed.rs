@@ -25,18 +25,9 @@ use std::cmp::Ordering;
 /// the boolean structure and nested queries kept.
 fn map_leaves(filter: Filter, leaf: &mut dyn FnMut(Filter) -> Filter) -> Filter {
     match filter {
-        Filter::And(c) => Filter::And(c.into_iter().map(|f| map_leaves(f, leaf)).collect()),
-        Filter::Or(c) => Filter::Or(c.into_iter().map(|f| map_leaves(f, leaf)).collect()),
-        Filter::Not(c) => Filter::Not(Box::new(map_leaves(*c, leaf))),
-        Filter::Nested {
-            scope,
-            fields,
-            inner,
-        } => Filter::Nested {
-            scope,
-            fields,
-            inner: Box::new(map_leaves(*inner, leaf)),
-        },
+        Filter::And(_) | Filter::Or(_) | Filter::Not(_) | Filter::Nested { .. } => {
+            filter.map_children(|c| map_leaves(c, leaf))
+        }
         other => leaf(other),
     }
 }

@@ -558,12 +558,7 @@ impl<'a> Scanner<'_, 'a> {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(w);
                 let x = u64::from_le_bytes(word);
-                let mut found = zero_bytes(x ^ (ONES * u64::from(b'"')))
-                    | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-                    | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
-                if KEY {
-                    found |= zero_bytes(x ^ (ONES * u64::from(b'.')));
-                }
+                let found = special8::<KEY>(x);
                 if found != 0 {
                     // The lowest flagged byte is exact (borrows only
                     // disturb the bytes above it).
@@ -618,6 +613,21 @@ fn special16<const KEY: bool>(w: &[u8; 16]) -> u32 {
     (mask | 0x1_0000).trailing_zeros()
 }
 
+/// The bytes of the little-endian word `x` that end a plain run of string
+/// text (a quote, a backslash, a control character; in keys also a dot),
+/// as set high bits: the lowest one is exact, higher ones may be false
+/// (borrows disturb the bytes above a flagged one).
+#[inline(always)]
+fn special8<const KEY: bool>(x: u64) -> u64 {
+    let mut found = zero_bytes(x ^ (ONES * u64::from(b'"')))
+        | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+        | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
+    if KEY {
+        found |= zero_bytes(x ^ (ONES * u64::from(b'.')));
+    }
+    found
+}
+
 /// [`special16`] without SSE2: two words at a time.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
@@ -626,12 +636,7 @@ fn special16<const KEY: bool>(w: &[u8; 16]) -> u32 {
         let mut a = [0u8; 8];
         a.copy_from_slice(&w[k..k + 8]);
         let x = u64::from_le_bytes(a);
-        let mut found = zero_bytes(x ^ (ONES * u64::from(b'"')))
-            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x & HIGH);
-        if KEY {
-            found |= zero_bytes(x ^ (ONES * u64::from(b'.')));
-        }
+        let found = special8::<KEY>(x);
         if found != 0 {
             return k as u32 + found.trailing_zeros() / 8;
         }
