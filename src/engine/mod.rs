@@ -144,7 +144,8 @@ pub struct CompiledQuery {
     pub timestamp: FieldId,
     /// The field read when the event lacks `timestamp`.
     pub timestamp_fallback: Option<FieldId>,
-    /// The event category field (rule sets index queries by its values).
+    /// The event category field (rule sets rank index keys on it after
+    /// those on other fields: most events share a few categories).
     pub category: FieldId,
     /// The tiebreaker field.
     pub tiebreaker: Option<FieldId>,
@@ -423,7 +424,7 @@ impl CompiledQuery {
         };
         filters
             .into_iter()
-            .map(|f| key_conditions(f, &self.fields))
+            .map(|f| key_conditions(f, &self.fields, self.category))
             .collect()
     }
 }
@@ -544,13 +545,17 @@ fn literal_key(lit: &Lit) -> Option<String> {
 }
 
 /// How selective a set of keys is likely to be, most selective least:
-/// keys on a field most events share come last, the event category after
-/// the other common fields, then fewer values first.
-fn key_rank(keys: &IndexKeys, table: &FieldTable) -> (bool, bool, usize) {
-    let path = |f: &FieldId| table.path(*f);
+/// keys on a field most events share come last, the event category
+/// (`category`) after the other common fields, then fewer values first.
+fn key_rank(keys: &IndexKeys, table: &FieldTable, category: FieldId) -> (bool, bool, usize) {
+    let on_category = keys.0.contains_key(&category);
     (
-        keys.0.keys().any(|f| COMMON_FIELDS.contains(&path(f))),
-        keys.0.keys().any(|f| path(f) == "event.category"),
+        on_category
+            || keys
+                .0
+                .keys()
+                .any(|f| COMMON_FIELDS.contains(&table.path(*f))),
+        on_category,
         keys.len(),
     )
 }
@@ -558,13 +563,16 @@ fn key_rank(keys: &IndexKeys, table: &FieldTable) -> (bool, bool, usize) {
 /// Up to two sets of keys, on different fields, that every event `filter`
 /// matches meets: the two most selective conjuncts of an `and`, or the one
 /// set [`keys_of`] finds.
-fn key_conditions(filter: &Filter, table: &FieldTable) -> Vec<IndexKeys> {
+fn key_conditions(filter: &Filter, table: &FieldTable, category: FieldId) -> Vec<IndexKeys> {
     let Filter::And(children) = filter else {
-        return keys_of(filter, table).into_iter().collect();
+        return keys_of(filter, table, category).into_iter().collect();
     };
-    let mut all: Vec<IndexKeys> = children.iter().filter_map(|c| keys_of(c, table)).collect();
+    let mut all: Vec<IndexKeys> = children
+        .iter()
+        .filter_map(|c| keys_of(c, table, category))
+        .collect();
     // A stable sort: of equal ranks, the first written wins.
-    all.sort_by_key(|k| key_rank(k, table));
+    all.sort_by_key(|k| key_rank(k, table, category));
     let mut all = all.into_iter();
     let Some(first) = all.next() else {
         return Vec::new();
@@ -576,7 +584,7 @@ fn key_conditions(filter: &Filter, table: &FieldTable) -> Vec<IndexKeys> {
 /// The index keys every event `filter` matches meets, when it states them
 /// plainly: a term on a field, one conjunct's keys (the most selective),
 /// or the keys of every alternative.
-fn keys_of(filter: &Filter, table: &FieldTable) -> Option<IndexKeys> {
+fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<IndexKeys> {
     match filter {
         Filter::Const(false) => Some(IndexKeys::default()),
         Filter::Test { field, test } => {
@@ -603,12 +611,12 @@ fn keys_of(filter: &Filter, table: &FieldTable) -> Option<IndexKeys> {
         }
         Filter::And(children) => children
             .iter()
-            .filter_map(|c| keys_of(c, table))
-            .min_by_key(|k| key_rank(k, table)),
+            .filter_map(|c| keys_of(c, table, category))
+            .min_by_key(|k| key_rank(k, table, category)),
         Filter::Or(children) => {
             let mut all = IndexKeys::default();
             for c in children {
-                all.union(keys_of(c, table)?);
+                all.union(keys_of(c, table, category)?);
             }
             Some(all)
         }
