@@ -391,28 +391,11 @@ impl CompiledQuery {
         matches!(self.plan, Plan::Events(_)) && self.pipes.is_empty() && self.size.is_none()
     }
 
-    /// The index keys of this query: an event can take part in it only
-    /// when some listed field holds one of its key values (see
-    /// [`index_key`]). `None` when no such condition is stated plainly, so
-    /// every event must be offered. A rule set offers each event only to
-    /// the queries its keys concern.
-    ///
-    /// The keys are gathered from every stage (sequence stages, missing-event
-    /// stages and `until` included): an event concerns a sequence when it
-    /// could match any one of them. [`stage_keys`](Self::stage_keys) has
-    /// them stage by stage.
-    pub fn index_keys(&self) -> Option<IndexKeys> {
-        let mut all = IndexKeys::default();
-        for keys in self.stage_keys() {
-            all.union(keys.into_iter().next()?);
-        }
-        Some(all)
-    }
-
     /// The index keys of each filter the query evaluates, in the order of
     /// [`StageMask`] bits: an event query's filter; a sequence's stages and
     /// then its `until`; a sample's stages. Each filter has up to two sets
-    /// of keys on different fields, the more selective first; an event can
+    /// of keys on different fields, the more selective first (see
+    /// [`index_key`] for how values are keyed); an event can
     /// meet the filter only when it meets every set (none: any event can).
     pub fn stage_keys(&self) -> Vec<Vec<IndexKeys>> {
         let filters: Vec<&Filter> = match &self.plan {
