@@ -1,9 +1,9 @@
 //! One pass of a rule set over event inputs, on any number of threads.
 //!
-//! A reader thread splits the input into batches of raw events; worker
-//! threads project and evaluate each batch against every query; this
-//! thread takes the workers' kept events back in input order and collects
-//! them. The results therefore do not depend on the thread count. With one
+//! Worker threads take turns at the reader, each refilling its own batch
+//! of raw events, and project and evaluate the batch against every query;
+//! this thread takes the workers' kept events back in input order and
+//! collects them. The results therefore do not depend on the thread count. With one
 //! thread everything happens here, in input order, and events are evaluated
 //! in the source's read buffer (batches only count them off).
 
@@ -139,22 +139,20 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The next batch, or `None` at the end of the input. Malformed items
-    /// and I/O errors are reported as they come.
-    fn next_batch(&mut self) -> Option<Batch> {
-        let mut batch = Batch {
-            number: self.number,
-            first: self.serial,
-            text: Vec::with_capacity(BATCH * 1024),
-            events: Vec::with_capacity(BATCH),
-            files: Arc::clone(&self.files),
-        };
+    /// Refills `batch` (its buffers reused) with the next batch; false at
+    /// the end of the input. Malformed items and I/O errors are reported
+    /// as they come.
+    fn next_batch(&mut self, batch: &mut Batch) -> bool {
+        batch.number = self.number;
+        batch.first = self.serial;
+        batch.text.clear();
+        batch.events.clear();
         let n = self.next_events(|bytes, origin, pos| {
             batch.text.extend_from_slice(bytes);
             batch.events.push((batch.text.len(), origin, pos));
         });
         batch.files = Arc::clone(&self.files);
-        (n > 0).then_some(batch)
+        n > 0
     }
 
     /// Evaluates the next batch's worth of events straight from the
@@ -247,12 +245,7 @@ impl Reader<'_> {
 
 /// Evaluates one batch: the kept events (event queries' matches prepared
 /// when there is a `prepare`), the parse failures, the batch's files.
-fn evaluate(
-    set: &RuleSet,
-    runner: &mut Runner,
-    batch: &mut Batch,
-    prepare: Option<Prepare>,
-) -> Done {
+fn evaluate(set: &RuleSet, runner: &mut Runner, batch: &Batch, prepare: Option<Prepare>) -> Done {
     let mut done = Done::new(batch.number, &batch.files);
     let mut start = 0;
     for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
@@ -356,21 +349,36 @@ pub fn run<'s, 'f>(
             merger.take(done);
         }
     } else {
-        reader = std::thread::scope(|scope| {
-            let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(threads * 2);
-            let work_rx = Arc::new(Mutex::new(work_rx));
+        // Each worker takes its turn at the reader to refill its own
+        // batch, then evaluates it: no reader thread competes with the
+        // workers for cores, and the bytes are evaluated on the core that
+        // copied them.
+        let shared = Mutex::new(reader);
+        std::thread::scope(|scope| {
             let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 4);
             for _ in 0..threads {
-                let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-                let default_index = default_index.clone();
+                let done_tx = done_tx.clone();
+                let (shared, default_index) = (&shared, default_index.clone());
                 scope.spawn(move || {
                     let mut runner = Runner::new(set);
                     runner.set_default_index(default_index);
+                    let mut batch = Batch {
+                        number: 0,
+                        first: 0,
+                        text: Vec::with_capacity(BATCH * 1024),
+                        events: Vec::with_capacity(BATCH),
+                        files: Arc::new(Vec::new()),
+                    };
                     loop {
-                        // The lock is held only to take the next batch.
-                        let next = work_rx.lock().map(|rx| rx.recv());
-                        let Ok(Ok(mut batch)) = next else { break };
-                        let done = evaluate(set, &mut runner, &mut batch, prepare);
+                        // The lock is held only while the batch is filled.
+                        let more = match shared.lock() {
+                            Ok(mut reader) => reader.next_batch(&mut batch),
+                            Err(_) => false,
+                        };
+                        if !more {
+                            break;
+                        }
+                        let done = evaluate(set, &mut runner, &batch, prepare);
                         if done_tx.send(done).is_err() {
                             break;
                         }
@@ -378,14 +386,6 @@ pub fn run<'s, 'f>(
                 });
             }
             drop(done_tx);
-            let reading = scope.spawn(move || {
-                while let Some(batch) = reader.next_batch() {
-                    if work_tx.send(batch).is_err() {
-                        break;
-                    }
-                }
-                reader
-            });
             // Take the workers' verdicts back in batch order.
             let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
             let mut next = 0u64;
@@ -396,8 +396,8 @@ pub fn run<'s, 'f>(
                     next += 1;
                 }
             }
-            reading.join().expect("the event reader panicked")
         });
+        reader = shared.into_inner().expect("the event reader panicked");
     }
     for (file, pos, message) in std::mem::take(&mut merger.bad) {
         let path = merger.files.get(file).cloned().unwrap_or_default();
