@@ -511,7 +511,7 @@ fn timestamp_override_falls_back_to_the_event_timestamp() {
 }
 
 #[test]
-fn output_is_identical_whatever_the_thread_count() {
+fn output_is_identical_whatever_the_thread_count_and_reading() {
     let path =
         std::env::temp_dir().join(format!("ruleq-run-threads-{}.ndjson", std::process::id()));
     let mut text = String::new();
@@ -520,21 +520,15 @@ fn output_is_identical_whatever_the_thread_count() {
         text.push('\n');
     });
     std::fs::write(&path, text).unwrap();
-    let run = |threads: &str| {
-        ruleq(
-            &[
-                "run",
-                "-q",
-                "--now",
-                NOW,
-                "--threads",
-                threads,
-                path.to_str().unwrap(),
-            ],
-            "",
-        )
+    let run = |threads: &str, read: &str| {
+        let mut args = vec!["run", "-q", "--now", NOW, "--threads", threads];
+        args.extend(Some(read).filter(|r| !r.is_empty()));
+        args.push(path.to_str().unwrap());
+        ruleq(&args, "")
     };
-    let (one, two) = (run("1"), run("2"));
+    // The file (about 46 MB) spans several memory-map windows.
+    let (one, two) = (run("1", ""), run("2", ""));
+    let (one_read, two_read) = (run("1", "--no-mmap"), run("2", "--no-mmap"));
     std::fs::remove_file(&path).unwrap();
     assert_eq!(one.status.code(), Some(0));
     // The generator's telnet activity makes both seed rules alert.
@@ -549,6 +543,11 @@ fn output_is_identical_whatever_the_thread_count() {
         );
     }
     assert!(one.stdout == two.stdout, "--threads 1 and 2 differ");
+    assert!(one.stdout == one_read.stdout, "--no-mmap differs");
+    assert!(
+        one.stdout == two_read.stdout,
+        "--no-mmap --threads 2 differs"
+    );
 }
 
 #[test]

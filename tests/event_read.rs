@@ -54,7 +54,13 @@ fn run_text(name: &str, text: &str) -> (Run, ruleq::event::ReadStats) {
     let dir = temp_dir(name);
     let path = dir.join(format!("{name}.ndjson"));
     std::fs::write(&path, text).unwrap();
-    run(EventSource::new(&[Input::Path(path)]).unwrap())
+    let mapped = run(EventSource::new(&[Input::Path(path.clone())]).unwrap());
+    // Read through a buffer instead of a memory map: the same in every way.
+    let buffered = run(EventSource::new(&[Input::Path(path)])
+        .unwrap()
+        .without_mmap());
+    assert_eq!(format!("{mapped:?}"), format!("{buffered:?}"));
+    mapped
 }
 
 fn ids(run: &Run) -> Vec<(u64, &str)> {

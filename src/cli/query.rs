@@ -56,6 +56,10 @@ pub struct QueryArgs {
     /// (default: the clock).
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// Read event files through a buffer rather than mapping them into
+    /// memory (as `ruleq run --no-mmap`).
+    #[arg(long)]
+    no_mmap: bool,
 }
 
 /// Runs `ruleq query`.
@@ -109,6 +113,7 @@ pub fn query(args: QueryArgs) -> i32 {
         args.events.iter().cloned().map(Input::Path).collect()
     };
     let mut source = match EventSource::new(&inputs) {
+        Ok(s) if args.no_mmap => s.without_mmap(),
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

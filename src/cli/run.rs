@@ -55,6 +55,12 @@ pub struct RunArgs {
     /// the same whatever the count.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Read event files through a buffer rather than mapping them into
+    /// memory: slower, but safe for files that another process may
+    /// truncate during the run (logs rotated with `copytruncate`), which
+    /// would otherwise end it with SIGBUS.
+    #[arg(long)]
+    no_mmap: bool,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, value_enum)]
     format: Option<AlertFormat>,
@@ -315,6 +321,7 @@ pub fn run(args: RunArgs) -> i32 {
         args.events.iter().cloned().map(Input::Path).collect()
     };
     let source = match EventSource::new(&inputs) {
+        Ok(s) if args.no_mmap => s.without_mmap(),
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -9,7 +9,7 @@
 //!   state), unwrapping exported search hits.
 //! * [`read`]: the [`EventSource`] over files, folders and stdin (NDJSON or a
 //!   JSON array, plain, `.gz` or `.zst`), streamed, yielding each event's raw
-//!   bytes with its file and line.
+//!   bytes with its file and line (plain files memory-mapped).
 //!
 //! Typical use: intern the rules' fields, then for each raw event call
 //! [`Projector::project`], evaluate, and give the record back with
@@ -20,6 +20,7 @@ mod project;
 pub mod read;
 pub mod record;
 mod scan;
+mod stream;
 
 pub use fields::{FieldId, FieldTable, NodeId};
 pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};

@@ -16,10 +16,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-
-/// A stream buffered for the reader: its buffer is read in place.
-type Stream = BufReader<Box<dyn Read + Send>>;
 use std::path::{Path, PathBuf};
+
+use super::stream::{Mapped, Stream};
 
 /// Read buffer size: large reads keep system calls and decompressor calls
 /// out of the per-event cost.
@@ -151,6 +150,8 @@ pub struct EventSource {
     path: PathBuf,
     buf: Vec<u8>,
     stats: ReadStats,
+    /// Whether plain files are memory-mapped (else read through a buffer).
+    map_files: bool,
 }
 
 impl fmt::Debug for EventSource {
@@ -194,6 +195,7 @@ impl EventSource {
             path: PathBuf::new(),
             buf: Vec::new(),
             stats: ReadStats::default(),
+            map_files: true,
         })
     }
 
@@ -205,6 +207,7 @@ impl EventSource {
             path: PathBuf::new(),
             buf: Vec::new(),
             stats: ReadStats::default(),
+            map_files: true,
         }
     }
 
@@ -220,9 +223,19 @@ impl EventSource {
             path: name.into(),
             buf: Vec::new(),
             stats: ReadStats::default(),
+            map_files: true,
         };
         src.start(sniffed(Box::new(reader))?)?;
         Ok(src)
+    }
+
+    /// Reads plain files through a buffer instead of mapping them into
+    /// memory (mapped files are faster to read, but a file truncated by
+    /// another process while it is mapped ends the run with SIGBUS; logs
+    /// rotated in place with `copytruncate` are such files).
+    pub fn without_mmap(mut self) -> Self {
+        self.map_files = false;
+        self
     }
 
     /// The counts so far.
@@ -295,10 +308,15 @@ impl EventSource {
                     ))
                 } else if name.ends_with(".zst") {
                     Box::new(zstd::stream::read::Decoder::new(file).map_err(wrap)?)
-                } else {
+                } else if !self.map_files {
                     Box::new(file)
+                } else {
+                    match Mapped::open(file) {
+                        Ok(mapped) => return self.start(Stream::Mapped(mapped)),
+                        Err(file) => Box::new(file),
+                    }
                 };
-                BufReader::with_capacity(BUF, inner)
+                Stream::Buffered(BufReader::with_capacity(BUF, inner))
             }
         };
         self.start(stream)
@@ -361,13 +379,13 @@ fn is_event_file(name: &str) -> bool {
 fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Stream> {
     let mut br = BufReader::with_capacity(BUF, inner);
     let head = br.fill_buf()?;
-    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+    Ok(Stream::Buffered(if head.starts_with(&[0x1f, 0x8b]) {
         BufReader::with_capacity(BUF, Box::new(flate2::bufread::MultiGzDecoder::new(br)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         BufReader::with_capacity(BUF, Box::new(zstd::stream::read::Decoder::with_buffer(br)?))
     } else {
         br
-    })
+    }))
 }
 
 /// Where an event's bytes are.
