@@ -1,7 +1,9 @@
 //! One pass of a rule set over event inputs, on any number of threads.
 //!
 //! Worker threads take turns at the reader, each refilling its own batch
-//! of raw events, and project and evaluate the batch against every query;
+//! of raw events (events of memory-mapped files are referenced where they
+//! lie, others copied), and project and evaluate the batch against every
+//! query;
 //! this thread takes the workers' kept events back in input order and
 //! collects them. The results therefore do not depend on the thread count. With one
 //! thread everything happens here, in input order, and events are evaluated
@@ -9,7 +11,7 @@
 
 use ruleq::alert::Alert;
 use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
-use ruleq::event::{EventSource, Item, Malformed, Position};
+use ruleq::event::{EventSource, Item, Malformed, Position, RawEvent, SharedBytes};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -86,16 +88,38 @@ impl Feedback {
     }
 }
 
-/// A batch of raw events: their bytes back to back.
+/// A batch of raw events: where each one's bytes are (events of a mapped
+/// file are read where they lie; others are copied into the batch).
 struct Batch {
     number: u64,
     /// The input serial of the first event.
     first: u64,
+    /// The copied events' bytes, back to back.
     text: Vec<u8>,
-    /// Per event: end offset in `text`, origin, position.
-    events: Vec<(usize, Origin, Position)>,
+    /// The mapped-file windows the other events lie in.
+    windows: Vec<SharedBytes>,
+    /// Per event: where its bytes are, origin, position.
+    events: Vec<(Span, Origin, Position)>,
     /// Every event file met up to the end of this batch.
     files: Arc<Vec<PathBuf>>,
+}
+
+/// Where an event's bytes are in its [`Batch`].
+#[derive(Clone, Copy)]
+enum Span {
+    /// `text[start..end]`.
+    Copied(usize, usize),
+    /// `windows[window][start..end]`.
+    Mapped(usize, usize, usize),
+}
+
+impl Batch {
+    fn bytes(&self, span: Span) -> &[u8] {
+        match span {
+            Span::Copied(start, end) => &self.text[start..end],
+            Span::Mapped(w, start, end) => &self.windows[w][start..end],
+        }
+    }
 }
 
 /// A worker's verdicts on one batch.
@@ -146,10 +170,23 @@ impl Reader<'_> {
         batch.number = self.number;
         batch.first = self.serial;
         batch.text.clear();
+        batch.windows.clear();
         batch.events.clear();
-        let n = self.next_events(|bytes, origin, pos| {
-            batch.text.extend_from_slice(bytes);
-            batch.events.push((batch.text.len(), origin, pos));
+        let n = self.next_events(|raw, origin| {
+            let span = match raw.shared {
+                Some((window, at)) => {
+                    if !batch.windows.last().is_some_and(|w| w.same(window)) {
+                        batch.windows.push(window.clone());
+                    }
+                    Span::Mapped(batch.windows.len() - 1, at, at + raw.bytes.len())
+                }
+                None => {
+                    let start = batch.text.len();
+                    batch.text.extend_from_slice(raw.bytes);
+                    Span::Copied(start, batch.text.len())
+                }
+            };
+            batch.events.push((span, origin, raw.pos));
         });
         batch.files = Arc::clone(&self.files);
         n > 0
@@ -166,9 +203,9 @@ impl Reader<'_> {
     ) -> Option<Done> {
         let mut done = Done::new(self.number, &self.files);
         let mut serial = self.serial;
-        let n = self.next_events(|bytes, origin, pos| {
-            if let Err(e) = runner.evaluate(&origin, serial, bytes, &mut done.kept) {
-                done.bad.push((origin.file, pos, e.to_string()));
+        let n = self.next_events(|raw, origin| {
+            if let Err(e) = runner.evaluate(&origin, serial, raw.bytes, &mut done.kept) {
+                done.bad.push((origin.file, raw.pos, e.to_string()));
             }
             serial += 1;
         });
@@ -177,10 +214,10 @@ impl Reader<'_> {
         (n > 0).then_some(done)
     }
 
-    /// Hands up to [`BATCH`] events to `each` (bytes, origin, position)
-    /// and counts them as a batch; returns how many (0 at the end of the
+    /// Hands up to [`BATCH`] events to `each` (with their origin) and
+    /// counts them as a batch; returns how many (0 at the end of the
     /// input). Malformed items and I/O errors are reported as they come.
-    fn next_events(&mut self, mut each: impl FnMut(&[u8], Origin, Position)) -> usize {
+    fn next_events(&mut self, mut each: impl FnMut(&RawEvent, Origin)) -> usize {
         let mut n = 0;
         while n < BATCH {
             let Some(item) = self.source.next_item() else {
@@ -197,7 +234,7 @@ impl Reader<'_> {
                         file: self.files.len() - 1,
                         line: raw.pos.number(),
                     };
-                    each(raw.bytes, origin, raw.pos);
+                    each(&raw, origin);
                     n += 1;
                 }
                 Ok(Item::Malformed(m)) => {
@@ -247,10 +284,8 @@ impl Reader<'_> {
 /// when there is a `prepare`), the parse failures, the batch's files.
 fn evaluate(set: &RuleSet, runner: &mut Runner, batch: &Batch, prepare: Option<Prepare>) -> Done {
     let mut done = Done::new(batch.number, &batch.files);
-    let mut start = 0;
-    for (i, (end, origin, pos)) in batch.events.iter().enumerate() {
-        let bytes = &batch.text[start..*end];
-        start = *end;
+    for (i, (span, origin, pos)) in batch.events.iter().enumerate() {
+        let bytes = batch.bytes(*span);
         if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
             done.bad.push((origin.file, *pos, e.to_string()));
         }
@@ -365,7 +400,8 @@ pub fn run<'s, 'f>(
                     let mut batch = Batch {
                         number: 0,
                         first: 0,
-                        text: Vec::with_capacity(BATCH * 1024),
+                        text: Vec::new(),
+                        windows: Vec::new(),
                         events: Vec::with_capacity(BATCH),
                         files: Arc::new(Vec::new()),
                     };

@@ -25,3 +25,4 @@ mod stream;
 pub use fields::{FieldId, FieldTable, NodeId};
 pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};
 pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};
+pub use stream::SharedBytes;

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::stream::{Mapped, Stream};
+use super::stream::{Mapped, SharedBytes, Stream};
 
 /// Read buffer size: large reads keep system calls and decompressor calls
 /// out of the per-event cost.
@@ -74,6 +74,10 @@ pub struct RawEvent<'s> {
     pub pos: Position,
     /// The event's JSON text.
     pub bytes: &'s [u8],
+    /// When the text lies in a memory-mapped file: the window holding it
+    /// and where `bytes` start there (so that it can be read later, on
+    /// another thread, without a copy).
+    pub shared: Option<(&'s SharedBytes, usize)>,
 }
 
 /// An event that could not be read: reported, counted, and skipped.
@@ -260,14 +264,18 @@ impl EventSource {
             match step {
                 Ok(Step::Event(pos, at)) => {
                     self.stats.events += 1;
-                    let bytes = match at {
-                        At::Buffer(len) => &self.current.as_ref()?.inner.buffer()[..len],
-                        At::Copied => &self.buf[..],
+                    let (bytes, shared) = match at {
+                        At::Buffer(len) => {
+                            let inner = &self.current.as_ref()?.inner;
+                            (&inner.buffer()[..len], inner.shared())
+                        }
+                        At::Copied => (&self.buf[..], None),
                     };
                     return Some(Ok(Item::Event(RawEvent {
                         path: &self.path,
                         pos,
                         bytes,
+                        shared,
                     })));
                 }
                 Ok(Step::Malformed(pos, message)) => {

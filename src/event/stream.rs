@@ -8,13 +8,43 @@
 //! current window or buffer is read where it lies.
 
 use memmap2::{Mmap, MmapOptions};
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// How much of a file is mapped at a time. The pages of the window count
 /// towards the resident set, so it stays small; each new window is one
 /// `mmap` call that also faults its pages in.
 const WINDOW: u64 = 8 << 20;
+
+/// A window of a memory-mapped event file, shared by the events read
+/// from it: other threads can read an event where it lies, without a copy.
+/// Cloning is cheap; the window stays mapped while a clone lives.
+#[derive(Clone)]
+pub struct SharedBytes(Arc<Mmap>);
+
+impl SharedBytes {
+    /// Whether both are the same window.
+    pub fn same(&self, other: &SharedBytes) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Deref for SharedBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "SharedBytes({} bytes)", self.len())
+    }
+}
 
 /// One input's bytes.
 pub(super) enum Stream {
@@ -31,6 +61,15 @@ impl Stream {
         match self {
             Stream::Buffered(b) => b.buffer(),
             Stream::Mapped(m) => m.rest(),
+        }
+    }
+
+    /// For a mapped file: the current window and where [`Stream::buffer`]
+    /// starts in it.
+    pub(super) fn shared(&self) -> Option<(&SharedBytes, usize)> {
+        match self {
+            Stream::Buffered(_) => None,
+            Stream::Mapped(m) => m.map.as_ref().map(|w| (w, m.pos)),
         }
     }
 }
@@ -66,8 +105,8 @@ pub(super) struct Mapped {
     /// The file's length when opened: a file that grows meanwhile is read
     /// up to there.
     len: u64,
-    /// The current window (`None` before the first and at the end).
-    map: Option<Mmap>,
+    /// The current window (`None` at the end).
+    map: Option<SharedBytes>,
     /// The file offset of the window's first byte.
     start: u64,
     /// The read position in the window.
@@ -125,7 +164,7 @@ impl Mapped {
                 .populate()
                 .map(&self.file)?
         };
-        self.map = Some(map);
+        self.map = Some(SharedBytes(Arc::new(map)));
         Ok(())
     }
 
