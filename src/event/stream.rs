@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// How much of a file is mapped at a time. The pages of the window count
 /// towards the resident set, so it stays small; each new window is one
 /// `mmap` call that also faults its pages in.
-const WINDOW: u64 = 8 << 20;
+const WINDOW: u64 = 4 << 20;
 
 /// A window of a memory-mapped event file, shared by the events read
 /// from it: other threads can read an event where it lies, without a copy.
