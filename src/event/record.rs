@@ -343,7 +343,7 @@ impl<'t> Projector<'t> {
         // The fast scanner reads almost every event; what it gives up on
         // (invalid JSON, lone surrogates, deep nesting) serde_json reads or
         // reports.
-        if let Ok(text) = std::str::from_utf8(bytes) {
+        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             if scan::project(self.table, text, &mut rec).is_ok() {
                 rec.finish(self.table.len());
                 return Ok(rec);
