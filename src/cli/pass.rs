@@ -386,11 +386,10 @@ pub fn run<'s, 'f>(
     } else {
         // Each worker takes its turn at the reader to refill its own
         // batch, then evaluates it: no reader thread competes with the
-        // workers for cores, and the bytes are evaluated on the core that
-        // copied them.
+        // workers for cores.
         let shared = Mutex::new(reader);
         std::thread::scope(|scope| {
-            let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 4);
+            let (done_tx, done_rx) = mpsc::sync_channel::<Done>(threads * 16);
             for _ in 0..threads {
                 let done_tx = done_tx.clone();
                 let (shared, default_index) = (&shared, default_index.clone());
