@@ -25,7 +25,7 @@ use crate::diag::Diagnostic;
 use crate::eval::sequence::{
     is_cancelled, Candidate, Key, KeyPart, KeyValue, Match, Ordinal, SequenceMatcher,
 };
-use crate::eval::{matches, Document};
+use crate::eval::{matches, Document, Memoized};
 use crate::event::{Num, Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::eql::{self, Expr, Pipe, QueryBody};
@@ -603,6 +603,7 @@ fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<Ind
             }
             Some(all)
         }
+        Filter::Shared(_, inner) => keys_of(inner, table, category),
         _ => None,
     }
 }
@@ -822,6 +823,7 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
         seq,
         &mut EventTime::default(),
         StageMask::ALL,
+        &[],
     )
 }
 
@@ -845,8 +847,9 @@ impl EventTime {
 }
 
 /// [`evaluate`], reading the event's time through `time`, which is the
-/// same for every query evaluated on the same event, and running only the
-/// filters `mask` leaves (the others are known not to match).
+/// same for every query evaluated on the same event, running only the
+/// filters `mask` leaves (the others are known not to match), with the
+/// verdicts of shared conditions remembered in `memo` (see [`Memoized`]).
 pub(crate) fn evaluate_in(
     q: &CompiledQuery,
     origin: Origin,
@@ -854,12 +857,14 @@ pub(crate) fn evaluate_in(
     seq: u64,
     time: &mut EventTime,
     mask: StageMask,
+    memo: &[std::cell::Cell<u8>],
 ) -> Evaluated {
+    let doc = Memoized { record, memo };
     let mut no_time = false;
     // The time is read only for events that are kept: most are not.
     let mut ts = || time.of(q, record);
     let kept = match &q.plan {
-        Plan::Events(filter) => matches(filter, record).then(|| {
+        Plan::Events(filter) => matches(filter, &doc).then(|| {
             let ts = ts();
             Kept {
                 hit: hit(record, origin.clone(), ts),
@@ -874,7 +879,7 @@ pub(crate) fn evaluate_in(
             let mut missing = Vec::new();
             let mut p = 0;
             for (i, s) in stages.iter().enumerate() {
-                let m = mask.has(i) && matches(&s.filter, record);
+                let m = mask.has(i) && matches(&s.filter, &doc);
                 if s.missing {
                     if m {
                         missing.push((i, keys(record, &s.keys)));
@@ -887,7 +892,7 @@ pub(crate) fn evaluate_in(
                 }
             }
             let until_keys = match until {
-                Some(u) if mask.has(stages.len()) && matches(&u.filter, record) => {
+                Some(u) if mask.has(stages.len()) && matches(&u.filter, &doc) => {
                     keys(record, &u.keys)
                 }
                 _ => Vec::new(),
@@ -928,7 +933,7 @@ pub(crate) fn evaluate_in(
             let matched: Vec<(usize, Vec<Key>)> = stages
                 .iter()
                 .enumerate()
-                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, record))
+                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, &doc))
                 .map(|(i, s)| (i, keys(record, &s.keys)))
                 .filter(|(_, k)| !k.is_empty())
                 .collect();

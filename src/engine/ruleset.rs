@@ -3,18 +3,20 @@
 //! decodes an event onto it once, and every query's [`Collector`] evaluates
 //! the same record. This is how a folder of rules runs in one pass.
 
+use super::Plan;
 use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
 use super::{evaluate_in, index_key, EventTime, IndexKey, StageMask};
 use crate::compile::ir::FieldId;
-use crate::compile::ir::{FieldTable, Fields};
+use crate::compile::ir::{FieldTable, Fields, Filter};
 use crate::diag::Diagnostic;
 use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
 use rustc_hash::FxHashMap;
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 
 /// Compiled queries that share one field table.
@@ -28,6 +30,11 @@ pub struct RuleSet {
     pub indices: Vec<Option<IndexPatterns>>,
     /// Per query: the rule's filters, all of which an event must pass.
     pub filters: Vec<Vec<EventFilter>>,
+    /// How many conditions the queries share: term tests that two filters
+    /// or more state alike (`host.os.type == "windows"`, `event.type ==
+    /// "start"`, ...) are wrapped in [`Filter::Shared`], numbered from 0, so
+    /// that a [`Runner`] evaluates each once per event for all of them.
+    pub shared: usize,
 }
 
 /// Builds a [`RuleSet`] query by query.
@@ -104,14 +111,112 @@ impl<'m> RuleSetBuilder<'m> {
     }
 
     /// The finished set.
-    pub fn finish(self) -> RuleSet {
+    pub fn finish(mut self) -> RuleSet {
+        let shared = share(&mut self.queries);
         RuleSet {
             fields: self.fields.table,
             queries: self.queries,
             indices: self.indices,
             filters: self.filters,
+            shared,
         }
     }
+}
+
+/// The filters of a plan (event filter, stages, `until`).
+fn plan_filters(plan: &mut Plan) -> Vec<&mut Filter> {
+    match plan {
+        Plan::Events(f) => vec![f],
+        Plan::Sequence { stages, until, .. } => stages
+            .iter_mut()
+            .chain(until.as_mut())
+            .map(|s| &mut s.filter)
+            .collect(),
+        Plan::Sample { stages, .. } => stages.iter_mut().map(|s| &mut s.filter).collect(),
+    }
+}
+
+/// Calls `visit` on each term test of `filter` outside nested queries
+/// (inside one, a test holds of one object rather than of the event).
+fn visit_tests(filter: &Filter, visit: &mut impl FnMut(&Filter)) {
+    match filter {
+        Filter::Test { .. } => visit(filter),
+        Filter::And(c) | Filter::Or(c) => c.iter().for_each(|c| visit_tests(c, visit)),
+        Filter::Not(c) => visit_tests(c, visit),
+        _ => {}
+    }
+}
+
+/// `filter` with each term test `wrap` numbers wrapped in
+/// [`Filter::Shared`] (outside nested queries, as [`visit_tests`]).
+fn wrap_tests(filter: Filter, wrap: &mut impl FnMut(&Filter) -> Option<u32>) -> Filter {
+    match filter {
+        Filter::Test { .. } => match wrap(&filter) {
+            Some(id) => Filter::Shared(id, Box::new(filter)),
+            None => filter,
+        },
+        Filter::And(_) | Filter::Or(_) | Filter::Not(_) => {
+            filter.map_children(|c| wrap_tests(c, wrap))
+        }
+        other => other,
+    }
+}
+
+/// Wraps the term tests that occur more than once among the filters of
+/// `queries` in [`Filter::Shared`], equal tests under one number; returns
+/// how many numbers there are.
+fn share(queries: &mut [CompiledQuery]) -> usize {
+    // Distinct tests, found by their debug text and confirmed equal (two
+    // equal hash sets may list their items in different orders: such tests
+    // are merely not shared).
+    let mut distinct: Vec<(Filter, usize)> = Vec::new();
+    let mut by_text: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+    let find = |by_text: &FxHashMap<String, Vec<usize>>,
+                distinct: &[(Filter, usize)],
+                text: &str,
+                test: &Filter| {
+        by_text
+            .get(text)?
+            .iter()
+            .copied()
+            .find(|&i| distinct[i].0 == *test)
+    };
+    for q in queries.iter_mut() {
+        for f in plan_filters(&mut q.plan) {
+            visit_tests(f, &mut |test| {
+                let text = format!("{test:?}");
+                match find(&by_text, &distinct, &text, test) {
+                    Some(i) => distinct[i].1 += 1,
+                    None => {
+                        by_text.entry(text).or_default().push(distinct.len());
+                        distinct.push((test.clone(), 1));
+                    }
+                }
+            });
+        }
+    }
+    // Numbers for the tests stated more than once, in order of first use.
+    let mut ids = vec![None; distinct.len()];
+    let mut next = 0u32;
+    for (id, (_, count)) in ids.iter_mut().zip(&distinct) {
+        if *count > 1 {
+            *id = Some(next);
+            next += 1;
+        }
+    }
+    if next == 0 {
+        return 0;
+    }
+    for q in queries.iter_mut() {
+        for f in plan_filters(&mut q.plan) {
+            let taken = std::mem::replace(f, Filter::Const(true));
+            *f = wrap_tests(taken, &mut |test| {
+                let text = format!("{test:?}");
+                ids[find(&by_text, &distinct, &text, test)?]
+            });
+        }
+    }
+    next as usize
 }
 
 /// Key sets on one field, as bit sets over all the filters of a rule set
@@ -208,6 +313,9 @@ pub struct Runner<'s> {
     chosen: Vec<usize>,
     /// Scratch for an event value's key.
     scratch: String,
+    /// Scratch: the verdicts of the set's shared conditions on the current
+    /// event (see [`crate::eval::Memoized`]).
+    memo: Vec<Cell<u8>>,
     indices: &'s [Option<IndexPatterns>],
     filters: &'s [Vec<EventFilter>],
     /// Per index name seen: whether each query searches it.
@@ -289,6 +397,7 @@ impl<'s> Runner<'s> {
             touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
+            memo: vec![Cell::new(0); set.shared],
             indices: &set.indices,
             filters: &set.filters,
             searched: HashMap::new(),
@@ -338,6 +447,7 @@ impl<'s> Runner<'s> {
         let record = self.projector.project(bytes)?;
         self.select(&record);
         let mut time = EventTime::default();
+        self.memo.iter().for_each(|c| c.set(0));
         for &i in &self.chosen {
             if let Evaluated::Kept(k) = evaluate_in(
                 self.collectors[i].query,
@@ -346,6 +456,7 @@ impl<'s> Runner<'s> {
                 seq,
                 &mut time,
                 StageMask(self.masks[i]),
+                &self.memo,
             ) {
                 out.push((i, k));
             }
