@@ -21,13 +21,13 @@ pub enum Piece {
 }
 
 /// A compiled wildcard pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Wildcard {
     kind: Kind,
     case_insensitive: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Kind {
     Exact(String),
     Prefix(String),
@@ -39,7 +39,7 @@ enum Kind {
     General(Vec<Token>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Token {
     Lit(String),
     Any,

@@ -10,14 +10,15 @@ use super::{
 };
 use super::{evaluate_in, index_key, EventTime, IndexKey, StageMask};
 use crate::compile::ir::FieldId;
-use crate::compile::ir::{FieldTable, Fields, Filter};
+use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
 use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 
 /// Compiled queries that share one field table.
 #[derive(Debug, Clone)]
@@ -123,8 +124,20 @@ impl<'m> RuleSetBuilder<'m> {
     }
 }
 
-/// The filters of a plan (event filter, stages, `until`).
-fn plan_filters(plan: &mut Plan) -> Vec<&mut Filter> {
+/// The filters of a plan (event filter, stages, `until`), in the order of
+/// [`CompiledQuery::stage_keys`].
+fn plan_filters(plan: &Plan) -> Vec<&Filter> {
+    match plan {
+        Plan::Events(f) => vec![f],
+        Plan::Sequence { stages, until, .. } => {
+            stages.iter().chain(until).map(|s| &s.filter).collect()
+        }
+        Plan::Sample { stages, .. } => stages.iter().map(|s| &s.filter).collect(),
+    }
+}
+
+/// [`plan_filters`], to rewrite them.
+fn plan_filters_mut(plan: &mut Plan) -> Vec<&mut Filter> {
     match plan {
         Plan::Events(f) => vec![f],
         Plan::Sequence { stages, until, .. } => stages
@@ -138,7 +151,7 @@ fn plan_filters(plan: &mut Plan) -> Vec<&mut Filter> {
 
 /// Calls `visit` on each term test of `filter` outside nested queries
 /// (inside one, a test holds of one object rather than of the event).
-fn visit_tests(filter: &Filter, visit: &mut impl FnMut(&Filter)) {
+fn visit_tests<'f>(filter: &'f Filter, visit: &mut impl FnMut(&'f Filter)) {
     match filter {
         Filter::Test { .. } => visit(filter),
         Filter::And(c) | Filter::Or(c) => c.iter().for_each(|c| visit_tests(c, visit)),
@@ -147,11 +160,12 @@ fn visit_tests(filter: &Filter, visit: &mut impl FnMut(&Filter)) {
     }
 }
 
-/// `filter` with each term test `wrap` numbers wrapped in
-/// [`Filter::Shared`] (outside nested queries, as [`visit_tests`]).
-fn wrap_tests(filter: Filter, wrap: &mut impl FnMut(&Filter) -> Option<u32>) -> Filter {
+/// `filter` with its term tests wrapped in [`Filter::Shared`] where `wrap`
+/// gives a number; `wrap` is called for each test [`visit_tests`] visits,
+/// in the same order.
+fn wrap_tests(filter: Filter, wrap: &mut impl FnMut() -> Option<u32>) -> Filter {
     match filter {
-        Filter::Test { .. } => match wrap(&filter) {
+        Filter::Test { .. } => match wrap() {
             Some(id) => Filter::Shared(id, Box::new(filter)),
             None => filter,
         },
@@ -162,58 +176,74 @@ fn wrap_tests(filter: Filter, wrap: &mut impl FnMut(&Filter) -> Option<u32>) -> 
     }
 }
 
+/// A hash of a term test that equal tests share (unequal ones may too):
+/// the field, the kind of test and the text it compares with.
+fn test_hash(filter: &Filter) -> u64 {
+    fn test(t: &Test, h: &mut FxHasher) {
+        std::mem::discriminant(t).hash(h);
+        match t {
+            Test::Eq(Lit::Str(s)) | Test::EqFold(s) => s.hash(h),
+            Test::Eq(Lit::Int(i)) => i.hash(h),
+            Test::Eq(Lit::Float(f)) => f.to_bits().hash(h),
+            Test::Eq(Lit::Bool(b)) => b.hash(h),
+            Test::Wildcard(w) => w.hash(h),
+            Test::AnyOf(set) => set.tests.iter().for_each(|t| test(t, h)),
+            _ => {}
+        }
+    }
+    let mut h = FxHasher::default();
+    if let Filter::Test { field, test: t } = filter {
+        field.index().hash(&mut h);
+        test(t, &mut h);
+    }
+    h.finish()
+}
+
 /// Wraps the term tests that occur more than once among the filters of
 /// `queries` in [`Filter::Shared`], equal tests under one number; returns
 /// how many numbers there are.
 fn share(queries: &mut [CompiledQuery]) -> usize {
-    // Distinct tests, found by their debug text and confirmed equal (two
-    // equal hash sets may list their items in different orders: such tests
-    // are merely not shared).
-    let mut distinct: Vec<(Filter, usize)> = Vec::new();
-    let mut by_text: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-    let find = |by_text: &FxHashMap<String, Vec<usize>>,
-                distinct: &[(Filter, usize)],
-                text: &str,
-                test: &Filter| {
-        by_text
-            .get(text)?
-            .iter()
-            .copied()
-            .find(|&i| distinct[i].0 == *test)
-    };
-    for q in queries.iter_mut() {
-        for f in plan_filters(&mut q.plan) {
-            visit_tests(f, &mut |test| {
-                let text = format!("{test:?}");
-                match find(&by_text, &distinct, &text, test) {
-                    Some(i) => distinct[i].1 += 1,
-                    None => {
-                        by_text.entry(text).or_default().push(distinct.len());
-                        distinct.push((test.clone(), 1));
-                    }
-                }
-            });
+    // Per test visited, in order: which distinct test it is.
+    let mut visits: Vec<usize> = Vec::new();
+    // Per distinct test: how often it occurs.
+    let mut counts: Vec<usize> = Vec::new();
+    {
+        let mut distinct: FxHashMap<u64, Vec<(&Filter, usize)>> = FxHashMap::default();
+        for q in queries.iter() {
+            for f in plan_filters(&q.plan) {
+                visit_tests(f, &mut |t| {
+                    let same = distinct.entry(test_hash(t)).or_default();
+                    let i = match same.iter().find(|(other, _)| *other == t) {
+                        Some(&(_, i)) => i,
+                        None => {
+                            same.push((t, counts.len()));
+                            counts.push(0);
+                            counts.len() - 1
+                        }
+                    };
+                    counts[i] += 1;
+                    visits.push(i);
+                });
+            }
         }
     }
     // Numbers for the tests stated more than once, in order of first use.
-    let mut ids = vec![None; distinct.len()];
+    let mut ids = vec![None; counts.len()];
     let mut next = 0u32;
-    for (id, (_, count)) in ids.iter_mut().zip(&distinct) {
-        if *count > 1 {
-            *id = Some(next);
+    for &i in &visits {
+        if counts[i] > 1 && ids[i].is_none() {
+            ids[i] = Some(next);
             next += 1;
         }
     }
     if next == 0 {
         return 0;
     }
+    let mut visits = visits.into_iter();
     for q in queries.iter_mut() {
-        for f in plan_filters(&mut q.plan) {
+        for f in plan_filters_mut(&mut q.plan) {
             let taken = std::mem::replace(f, Filter::Const(true));
-            *f = wrap_tests(taken, &mut |test| {
-                let text = format!("{test:?}");
-                ids[find(&by_text, &distinct, &text, test)?]
-            });
+            *f = wrap_tests(taken, &mut || ids[visits.next().expect("visited")]);
         }
     }
     next as usize
