@@ -444,8 +444,15 @@ pub struct IndexKeys(pub std::collections::BTreeMap<FieldId, std::collections::B
 
 impl IndexKeys {
     fn union(&mut self, other: IndexKeys) {
-        for (f, values) in other.0 {
-            self.0.entry(f).or_default().extend(values);
+        for (f, mut values) in other.0 {
+            match self.0.entry(f) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(values);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().append(&mut values)
+                }
+            }
         }
     }
 
@@ -583,11 +590,8 @@ fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<Ind
             };
             match test {
                 Test::AnyOf(set) => {
-                    let mut all = IndexKeys::default();
-                    for t in &set.tests {
-                        all.union(IndexKeys::single(*field, key(t)?));
-                    }
-                    Some(all)
+                    let all = set.tests.iter().map(key).collect::<Option<_>>()?;
+                    Some(IndexKeys(std::iter::once((*field, all)).collect()))
                 }
                 t => Some(IndexKeys::single(*field, key(t)?)),
             }
