@@ -831,22 +831,33 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
     )
 }
 
-/// An event's time, read once for all the queries that keep the event.
+/// An event's time, read once for all the queries that keep the event:
+/// the parsed value of each timestamp field read so far (rules with and
+/// without a `timestamp_override` share the first field they read).
 #[derive(Debug, Default)]
-pub(crate) struct EventTime(Option<(FieldId, Option<FieldId>, Option<i64>)>);
+pub(crate) struct EventTime([Option<(FieldId, Option<i64>)>; 4]);
 
 impl EventTime {
     /// The time of `record` for `q`: its timestamp field, else its fallback.
     fn of(&mut self, q: &CompiledQuery, record: &Record) -> Option<i64> {
-        match self.0 {
-            Some((f, fb, t)) if (f, fb) == (q.timestamp, q.timestamp_fallback) => t,
-            _ => {
-                let t = timestamp(record, q.timestamp)
-                    .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)));
-                self.0 = Some((q.timestamp, q.timestamp_fallback, t));
-                t
+        self.field(q.timestamp, record)
+            .or_else(|| q.timestamp_fallback.and_then(|f| self.field(f, record)))
+    }
+
+    /// The time in `field`, parsed once per event (for up to four fields).
+    fn field(&mut self, field: FieldId, record: &Record) -> Option<i64> {
+        for slot in &mut self.0 {
+            match slot {
+                Some((f, t)) if *f == field => return *t,
+                Some(_) => {}
+                None => {
+                    let t = timestamp(record, field);
+                    *slot = Some((field, t));
+                    return t;
+                }
             }
         }
+        timestamp(record, field)
     }
 }
 
