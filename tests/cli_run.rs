@@ -511,6 +511,58 @@ fn timestamp_override_falls_back_to_the_event_timestamp() {
 }
 
 #[test]
+fn rules_with_and_without_a_timestamp_override_each_read_their_own_time() {
+    // One event's time is parsed once per field for all the rules that
+    // keep it: a rule without the override must not see the fallback's
+    // time, nor the other way round.
+    let dir = RuleDir::new("tsov-mixed");
+    dir.write(
+        "override.toml",
+        port_rule_with(&[(
+            "severity = \"medium\"\n",
+            "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
+        )]),
+    );
+    dir.write(
+        "plain.toml",
+        port_rule_with(&[(
+            "34fde489-94b0-4500-a76f-b8a157cf9269",
+            "34fde489-94b0-4500-a76f-b8a157cf0000",
+        )]),
+    );
+    let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
+"#;
+    let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
+    let mut got: Vec<(String, String)> = ndjson(&out)
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.ancestors"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                a["kibana.alert.original_time"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [
+        ("a", "2026-03-01T09:00:00.000Z"),
+        ("a", "2026-03-01T09:10:00.000Z"),
+        ("b", "2026-03-01T09:05:00.000Z"),
+        ("b", "2026-03-01T09:05:00.000Z"),
+    ]
+    .iter()
+    .map(|(i, t)| (i.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn output_is_identical_whatever_the_thread_count_and_reading() {
     let path =
         std::env::temp_dir().join(format!("ruleq-run-threads-{}.ndjson", std::process::id()));

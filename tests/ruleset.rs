@@ -281,3 +281,55 @@ fn the_index_lets_through_every_event_a_query_matches() {
     let alerting = compare(&queries, &events);
     assert_eq!(alerting, queries.len(), "every query matches some event");
 }
+
+#[test]
+fn shared_conditions_are_remembered_per_event_not_across_events_or_objects() {
+    // Conditions several queries state alike are evaluated once per event
+    // (`RuleSet::shared`): a verdict must not leak to the next event, nor
+    // into a nested query, where the same term holds of one object at a
+    // time, nor lose a `not` around it.
+    let eql = |t: &str| Q::Eql(eql::parse(t).unwrap());
+    let kql = |t: &str| Q::Kql(kql::parse(t).unwrap());
+    let queries = vec![
+        eql(r#"process where host.os.type == "windows" and process.name == "a.exe""#),
+        eql(r#"process where host.os.type == "windows" and not process.name == "a.exe""#),
+        eql(r#"process where host.os.type == "linux" or process.name == "a.exe""#),
+        eql(
+            r#"sequence by host.id [process where process.name == "a.exe"] [process where host.os.type == "windows" and process.name : "b*"]"#,
+        ),
+        kql(r#"host.os.type:windows and not process.name:"a.exe""#),
+        kql(r#"items:{ name:"a" and price:5 }"#),
+        kql(r#"items.name:"a" and items.price:5"#),
+        kql(r#"items.name:"a""#),
+    ];
+    let events: Vec<String> = [
+        r#""host":{"id":"h","os":{"type":"windows"}},"process":{"name":"a.exe"}"#,
+        r#""host":{"id":"h","os":{"type":"windows"}},"process":{"name":"b.exe"}"#,
+        r#""host":{"id":"h","os":{"type":"linux"}},"process":{"name":"b.exe"}"#,
+        r#""host":{"id":"h","os":{"type":"windows"}},"process":{"name":["x","a.exe"]}"#,
+        r#""host":{"id":"h"},"process":{"name":"c"}"#,
+        r#""items":[{"name":"a","price":1},{"name":"b","price":5}]"#,
+        r#""items":[{"name":"b","price":1},{"name":"a","price":5}]"#,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, fields)| {
+        format!(
+            r#"{{"@timestamp":"2026-03-01T10:00:{i:02}Z","event":{{"category":"process"}},{fields}}}"#
+        )
+    })
+    .collect();
+    let options = QueryOptions::default();
+    let mut builder = RuleSetBuilder::new(None);
+    for q in &queries {
+        match q {
+            Q::Eql(q) => builder.add_eql(q, &options).unwrap(),
+            Q::Kql(q) => builder.add_kql(q, &options).unwrap(),
+        };
+    }
+    assert!(
+        builder.finish().shared >= 3,
+        "the os type and process name tests are shared"
+    );
+    assert_eq!(compare(&queries, &events), queries.len());
+}

@@ -114,6 +114,11 @@ pub enum Filter {
     },
     /// A script condition: holds when the script yields `true`.
     Script(Script),
+    /// A condition several filters of a rule set state alike (see
+    /// [`crate::engine::RuleSet::shared`]): its verdict on an event is
+    /// remembered under this number, and the others reuse it (see
+    /// [`crate::eval::Document::shared`]).
+    Shared(u32, Box<Filter>),
 }
 
 impl Filter {
@@ -124,6 +129,7 @@ impl Filter {
             Filter::And(c) => Filter::And(c.into_iter().map(&mut f).collect()),
             Filter::Or(c) => Filter::Or(c.into_iter().map(&mut f).collect()),
             Filter::Not(c) => Filter::Not(Box::new(f(*c))),
+            Filter::Shared(id, c) => Filter::Shared(id, Box::new(f(*c))),
             Filter::Nested {
                 scope,
                 fields,

@@ -42,7 +42,7 @@ pub fn query(q: &Query, fields: &mut Fields, now: i64) -> Result<Filter> {
 fn fields_of(f: &Filter, out: &mut Vec<crate::compile::ir::FieldId>) {
     match f {
         Filter::And(c) | Filter::Or(c) => c.iter().for_each(|x| fields_of(x, out)),
-        Filter::Not(c) => fields_of(c, out),
+        Filter::Not(c) | Filter::Shared(_, c) => fields_of(c, out),
         Filter::Exists(id) | Filter::ExplicitNull(id) | Filter::Test { field: id, .. } => {
             out.push(*id)
         }

@@ -184,6 +184,7 @@ fn rank(filter: &Filter, common: &[FieldId]) -> u8 {
         Filter::Test { .. } | Filter::Or(_) | Filter::And(_) => 4,
         Filter::Not(_) | Filter::Const(true) => 5,
         Filter::Nested { .. } | Filter::Script(_) | Filter::AnyField { .. } => 6,
+        Filter::Shared(_, inner) => rank(inner, common),
     }
 }
 

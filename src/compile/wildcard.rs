@@ -21,13 +21,13 @@ pub enum Piece {
 }
 
 /// A compiled wildcard pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Wildcard {
     kind: Kind,
     case_insensitive: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Kind {
     Exact(String),
     Prefix(String),
@@ -39,7 +39,7 @@ enum Kind {
     General(Vec<Token>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Token {
     Lit(String),
     Any,
@@ -153,14 +153,32 @@ fn eq(a: &[u8], b: &[u8], ci: bool) -> bool {
 }
 
 /// First byte offset of `needle` in `hay` (needle already folded when `ci`).
+/// Candidates are found by the needle's first byte with `memchr` (both of
+/// its cases when `ci`), and only they are compared in full.
 fn find(hay: &[u8], needle: &[u8], ci: bool) -> Option<usize> {
-    if needle.is_empty() {
+    let Some((&first, rest)) = needle.split_first() else {
         return Some(0);
+    };
+    let last = hay.len().checked_sub(needle.len())?;
+    let mut from = 0;
+    while from <= last {
+        let window = &hay[from..=last];
+        let at = if ci && first.is_ascii_alphabetic() {
+            memchr::memchr2(
+                first.to_ascii_lowercase(),
+                first.to_ascii_uppercase(),
+                window,
+            )
+        } else {
+            memchr::memchr(first, window)
+        }?;
+        let i = from + at;
+        if eq(&hay[i + 1..i + needle.len()], rest, ci) {
+            return Some(i);
+        }
+        from = i + 1;
     }
-    if hay.len() < needle.len() {
-        return None;
-    }
-    (0..=hay.len() - needle.len()).find(|&i| eq(&hay[i..i + needle.len()], needle, ci))
+    None
 }
 
 /// Byte length of the character starting at `i`.
@@ -169,7 +187,8 @@ fn char_len(text: &str, i: usize) -> usize {
 }
 
 /// Glob matching with single-star backtracking: on a mismatch, the last `*`
-/// absorbs one more character. Linear in practice, quadratic at worst.
+/// absorbs more characters, up to the next place the literal after it
+/// starts. Linear in practice, quadratic at worst.
 fn general(tokens: &[Token], text: &str, ci: bool) -> bool {
     let t = text.as_bytes();
     let (mut ti, mut pi) = (0usize, 0usize);
@@ -202,7 +221,17 @@ fn general(tokens: &[Token], text: &str, ci: bool) -> bool {
         // Mismatch: let the last star take one more character, or fail.
         match star {
             Some((sp, st)) if st < t.len() => {
-                let next = st + char_len(text, st);
+                let mut next = st + char_len(text, st);
+                // When a literal follows the star, the star can only end
+                // where that literal starts: skip to the next place it does
+                // (a character boundary, the literal being valid UTF-8),
+                // rather than trying every character in between.
+                if let Some(Token::Lit(s)) = tokens.get(sp + 1) {
+                    match find(&t[next..], s.as_bytes(), ci) {
+                        Some(at) => next += at,
+                        None => return false,
+                    }
+                }
                 star = Some((sp, next));
                 pi = sp + 1;
                 ti = next;
@@ -280,6 +309,44 @@ mod tests {
         for (p, t, s, i) in cases {
             assert_eq!(m(p, t), *s, "sensitive {p:?} vs {t:?}");
             assert_eq!(mi(p, t), *i, "insensitive {p:?} vs {t:?}");
+        }
+    }
+
+    /// The definition, by recursion over characters: what the fast paths
+    /// (first-byte search, skipping to a star's next literal) must agree with.
+    fn reference(pattern: &[char], text: &[char], ci: bool) -> bool {
+        match pattern.split_first() {
+            None => text.is_empty(),
+            Some(('*', rest)) => (0..=text.len()).any(|i| reference(rest, &text[i..], ci)),
+            Some(('?', rest)) => !text.is_empty() && reference(rest, &text[1..], ci),
+            Some((c, rest)) => text.split_first().is_some_and(|(t, tail)| {
+                (t == c || (ci && t.eq_ignore_ascii_case(c))) && reference(rest, tail, ci)
+            }),
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_definition() {
+        let alphabet = ['a', 'B', 'b', '\\', '.', 'é', 'x', '*', '?'];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let pattern: String = (0..next(7)).map(|_| alphabet[next(9)]).collect();
+            let text: String = (0..next(12)).map(|_| alphabet[next(7)]).collect();
+            let (p, t): (Vec<char>, Vec<char>) =
+                (pattern.chars().collect(), text.chars().collect());
+            for ci in [false, true] {
+                assert_eq!(
+                    Wildcard::eql(&pattern, ci).matches(&text),
+                    reference(&p, &t, ci),
+                    "{pattern:?} vs {text:?}, case-insensitive {ci}"
+                );
+            }
         }
     }
 

@@ -25,7 +25,7 @@ use crate::diag::Diagnostic;
 use crate::eval::sequence::{
     is_cancelled, Candidate, Key, KeyPart, KeyValue, Match, Ordinal, SequenceMatcher,
 };
-use crate::eval::{matches, Document};
+use crate::eval::{matches, Document, Memoized};
 use crate::event::{Num, Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::eql::{self, Expr, Pipe, QueryBody};
@@ -444,8 +444,15 @@ pub struct IndexKeys(pub std::collections::BTreeMap<FieldId, std::collections::B
 
 impl IndexKeys {
     fn union(&mut self, other: IndexKeys) {
-        for (f, values) in other.0 {
-            self.0.entry(f).or_default().extend(values);
+        for (f, mut values) in other.0 {
+            match self.0.entry(f) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(values);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().append(&mut values)
+                }
+            }
         }
     }
 
@@ -583,11 +590,8 @@ fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<Ind
             };
             match test {
                 Test::AnyOf(set) => {
-                    let mut all = IndexKeys::default();
-                    for t in &set.tests {
-                        all.union(IndexKeys::single(*field, key(t)?));
-                    }
-                    Some(all)
+                    let all = set.tests.iter().map(key).collect::<Option<_>>()?;
+                    Some(IndexKeys(std::iter::once((*field, all)).collect()))
                 }
                 t => Some(IndexKeys::single(*field, key(t)?)),
             }
@@ -603,6 +607,7 @@ fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<Ind
             }
             Some(all)
         }
+        Filter::Shared(_, inner) => keys_of(inner, table, category),
         _ => None,
     }
 }
@@ -822,31 +827,44 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
         seq,
         &mut EventTime::default(),
         StageMask::ALL,
+        &[],
     )
 }
 
-/// An event's time, read once for all the queries that keep the event.
+/// An event's time, read once for all the queries that keep the event:
+/// the parsed value of each timestamp field read so far (rules with and
+/// without a `timestamp_override` share the first field they read).
 #[derive(Debug, Default)]
-pub(crate) struct EventTime(Option<(FieldId, Option<FieldId>, Option<i64>)>);
+pub(crate) struct EventTime([Option<(FieldId, Option<i64>)>; 4]);
 
 impl EventTime {
     /// The time of `record` for `q`: its timestamp field, else its fallback.
     fn of(&mut self, q: &CompiledQuery, record: &Record) -> Option<i64> {
-        match self.0 {
-            Some((f, fb, t)) if (f, fb) == (q.timestamp, q.timestamp_fallback) => t,
-            _ => {
-                let t = timestamp(record, q.timestamp)
-                    .or_else(|| q.timestamp_fallback.and_then(|f| timestamp(record, f)));
-                self.0 = Some((q.timestamp, q.timestamp_fallback, t));
-                t
+        self.field(q.timestamp, record)
+            .or_else(|| q.timestamp_fallback.and_then(|f| self.field(f, record)))
+    }
+
+    /// The time in `field`, parsed once per event (for up to four fields).
+    fn field(&mut self, field: FieldId, record: &Record) -> Option<i64> {
+        for slot in &mut self.0 {
+            match slot {
+                Some((f, t)) if *f == field => return *t,
+                Some(_) => {}
+                None => {
+                    let t = timestamp(record, field);
+                    *slot = Some((field, t));
+                    return t;
+                }
             }
         }
+        timestamp(record, field)
     }
 }
 
 /// [`evaluate`], reading the event's time through `time`, which is the
-/// same for every query evaluated on the same event, and running only the
-/// filters `mask` leaves (the others are known not to match).
+/// same for every query evaluated on the same event, running only the
+/// filters `mask` leaves (the others are known not to match), with the
+/// verdicts of shared conditions remembered in `memo` (see [`Memoized`]).
 pub(crate) fn evaluate_in(
     q: &CompiledQuery,
     origin: Origin,
@@ -854,12 +872,14 @@ pub(crate) fn evaluate_in(
     seq: u64,
     time: &mut EventTime,
     mask: StageMask,
+    memo: &[std::cell::Cell<u8>],
 ) -> Evaluated {
+    let doc = Memoized { record, memo };
     let mut no_time = false;
     // The time is read only for events that are kept: most are not.
     let mut ts = || time.of(q, record);
     let kept = match &q.plan {
-        Plan::Events(filter) => matches(filter, record).then(|| {
+        Plan::Events(filter) => matches(filter, &doc).then(|| {
             let ts = ts();
             Kept {
                 hit: hit(record, origin.clone(), ts),
@@ -874,7 +894,7 @@ pub(crate) fn evaluate_in(
             let mut missing = Vec::new();
             let mut p = 0;
             for (i, s) in stages.iter().enumerate() {
-                let m = mask.has(i) && matches(&s.filter, record);
+                let m = mask.has(i) && matches(&s.filter, &doc);
                 if s.missing {
                     if m {
                         missing.push((i, keys(record, &s.keys)));
@@ -887,7 +907,7 @@ pub(crate) fn evaluate_in(
                 }
             }
             let until_keys = match until {
-                Some(u) if mask.has(stages.len()) && matches(&u.filter, record) => {
+                Some(u) if mask.has(stages.len()) && matches(&u.filter, &doc) => {
                     keys(record, &u.keys)
                 }
                 _ => Vec::new(),
@@ -928,7 +948,7 @@ pub(crate) fn evaluate_in(
             let matched: Vec<(usize, Vec<Key>)> = stages
                 .iter()
                 .enumerate()
-                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, record))
+                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, &doc))
                 .map(|(i, s)| (i, keys(record, &s.keys)))
                 .filter(|(_, k)| !k.is_empty())
                 .collect();

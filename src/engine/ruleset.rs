@@ -3,19 +3,22 @@
 //! decodes an event onto it once, and every query's [`Collector`] evaluates
 //! the same record. This is how a folder of rules runs in one pass.
 
+use super::Plan;
 use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
 use super::{evaluate_in, index_key, EventTime, IndexKey, StageMask};
 use crate::compile::ir::FieldId;
-use crate::compile::ir::{FieldTable, Fields};
+use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
 use crate::event::{Projector, Record};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 
 /// Compiled queries that share one field table.
 #[derive(Debug, Clone)]
@@ -28,6 +31,11 @@ pub struct RuleSet {
     pub indices: Vec<Option<IndexPatterns>>,
     /// Per query: the rule's filters, all of which an event must pass.
     pub filters: Vec<Vec<EventFilter>>,
+    /// How many conditions the queries share: term tests that two filters
+    /// or more state alike (`host.os.type == "windows"`, `event.type ==
+    /// "start"`, ...) are wrapped in [`Filter::Shared`], numbered from 0, so
+    /// that a [`Runner`] evaluates each once per event for all of them.
+    pub shared: usize,
 }
 
 /// Builds a [`RuleSet`] query by query.
@@ -104,14 +112,141 @@ impl<'m> RuleSetBuilder<'m> {
     }
 
     /// The finished set.
-    pub fn finish(self) -> RuleSet {
+    pub fn finish(mut self) -> RuleSet {
+        let shared = share(&mut self.queries);
         RuleSet {
             fields: self.fields.table,
             queries: self.queries,
             indices: self.indices,
             filters: self.filters,
+            shared,
         }
     }
+}
+
+/// The filters of a plan (event filter, stages, `until`), in the order of
+/// [`CompiledQuery::stage_keys`].
+fn plan_filters(plan: &Plan) -> Vec<&Filter> {
+    match plan {
+        Plan::Events(f) => vec![f],
+        Plan::Sequence { stages, until, .. } => {
+            stages.iter().chain(until).map(|s| &s.filter).collect()
+        }
+        Plan::Sample { stages, .. } => stages.iter().map(|s| &s.filter).collect(),
+    }
+}
+
+/// [`plan_filters`], to rewrite them.
+fn plan_filters_mut(plan: &mut Plan) -> Vec<&mut Filter> {
+    match plan {
+        Plan::Events(f) => vec![f],
+        Plan::Sequence { stages, until, .. } => stages
+            .iter_mut()
+            .chain(until.as_mut())
+            .map(|s| &mut s.filter)
+            .collect(),
+        Plan::Sample { stages, .. } => stages.iter_mut().map(|s| &mut s.filter).collect(),
+    }
+}
+
+/// Calls `visit` on each term test of `filter` outside nested queries
+/// (inside one, a test holds of one object rather than of the event).
+fn visit_tests<'f>(filter: &'f Filter, visit: &mut impl FnMut(&'f Filter)) {
+    match filter {
+        Filter::Test { .. } => visit(filter),
+        Filter::And(c) | Filter::Or(c) => c.iter().for_each(|c| visit_tests(c, visit)),
+        Filter::Not(c) => visit_tests(c, visit),
+        _ => {}
+    }
+}
+
+/// `filter` with its term tests wrapped in [`Filter::Shared`] where `wrap`
+/// gives a number; `wrap` is called for each test [`visit_tests`] visits,
+/// in the same order.
+fn wrap_tests(filter: Filter, wrap: &mut impl FnMut() -> Option<u32>) -> Filter {
+    match filter {
+        Filter::Test { .. } => match wrap() {
+            Some(id) => Filter::Shared(id, Box::new(filter)),
+            None => filter,
+        },
+        Filter::And(_) | Filter::Or(_) | Filter::Not(_) => {
+            filter.map_children(|c| wrap_tests(c, wrap))
+        }
+        other => other,
+    }
+}
+
+/// A hash of a term test that equal tests share (unequal ones may too):
+/// the field, the kind of test and the text it compares with.
+fn test_hash(filter: &Filter) -> u64 {
+    fn test(t: &Test, h: &mut FxHasher) {
+        std::mem::discriminant(t).hash(h);
+        match t {
+            Test::Eq(Lit::Str(s)) | Test::EqFold(s) => s.hash(h),
+            Test::Eq(Lit::Int(i)) => i.hash(h),
+            Test::Eq(Lit::Float(f)) => f.to_bits().hash(h),
+            Test::Eq(Lit::Bool(b)) => b.hash(h),
+            Test::Wildcard(w) => w.hash(h),
+            Test::AnyOf(set) => set.tests.iter().for_each(|t| test(t, h)),
+            _ => {}
+        }
+    }
+    let mut h = FxHasher::default();
+    if let Filter::Test { field, test: t } = filter {
+        field.index().hash(&mut h);
+        test(t, &mut h);
+    }
+    h.finish()
+}
+
+/// Wraps the term tests that occur more than once among the filters of
+/// `queries` in [`Filter::Shared`], equal tests under one number; returns
+/// how many numbers there are.
+fn share(queries: &mut [CompiledQuery]) -> usize {
+    // Per test visited, in order: which distinct test it is.
+    let mut visits: Vec<usize> = Vec::new();
+    // Per distinct test: how often it occurs.
+    let mut counts: Vec<usize> = Vec::new();
+    {
+        let mut distinct: FxHashMap<u64, Vec<(&Filter, usize)>> = FxHashMap::default();
+        for q in queries.iter() {
+            for f in plan_filters(&q.plan) {
+                visit_tests(f, &mut |t| {
+                    let same = distinct.entry(test_hash(t)).or_default();
+                    let i = match same.iter().find(|(other, _)| *other == t) {
+                        Some(&(_, i)) => i,
+                        None => {
+                            same.push((t, counts.len()));
+                            counts.push(0);
+                            counts.len() - 1
+                        }
+                    };
+                    counts[i] += 1;
+                    visits.push(i);
+                });
+            }
+        }
+    }
+    // Numbers for the tests stated more than once, in order of first use.
+    let mut ids = vec![None; counts.len()];
+    let mut next = 0u32;
+    for &i in &visits {
+        if counts[i] > 1 && ids[i].is_none() {
+            ids[i] = Some(next);
+            next += 1;
+        }
+    }
+    if next == 0 {
+        return 0;
+    }
+    let mut visits = visits.into_iter();
+    for q in queries.iter_mut() {
+        for f in plan_filters_mut(&mut q.plan) {
+            let taken = std::mem::replace(f, Filter::Const(true));
+            *f = wrap_tests(taken, &mut || ids[visits.next().expect("visited")]);
+        }
+    }
+    next as usize
 }
 
 /// Key sets on one field, as bit sets over all the filters of a rule set
@@ -208,6 +343,9 @@ pub struct Runner<'s> {
     chosen: Vec<usize>,
     /// Scratch for an event value's key.
     scratch: String,
+    /// Scratch: the verdicts of the set's shared conditions on the current
+    /// event (see [`crate::eval::Memoized`]).
+    memo: Vec<Cell<u8>>,
     indices: &'s [Option<IndexPatterns>],
     filters: &'s [Vec<EventFilter>],
     /// Per index name seen: whether each query searches it.
@@ -289,6 +427,7 @@ impl<'s> Runner<'s> {
             touched: Vec::new(),
             chosen: Vec::new(),
             scratch: String::new(),
+            memo: vec![Cell::new(0); set.shared],
             indices: &set.indices,
             filters: &set.filters,
             searched: HashMap::new(),
@@ -338,6 +477,7 @@ impl<'s> Runner<'s> {
         let record = self.projector.project(bytes)?;
         self.select(&record);
         let mut time = EventTime::default();
+        self.memo.iter().for_each(|c| c.set(0));
         for &i in &self.chosen {
             if let Evaluated::Kept(k) = evaluate_in(
                 self.collectors[i].query,
@@ -346,6 +486,7 @@ impl<'s> Runner<'s> {
                 seq,
                 &mut time,
                 StageMask(self.masks[i]),
+                &self.memo,
             ) {
                 out.push((i, k));
             }

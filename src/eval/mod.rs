@@ -15,6 +15,7 @@ use crate::compile::typed;
 use crate::compile::wildcard::Wildcard;
 use crate::event::{ElemId, NodeId, Num, Number, Record, Value};
 use crate::syntax::eql::CompareOp;
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 /// Field access for the evaluator.
@@ -42,6 +43,55 @@ pub trait Document {
     fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
         let _ = (scope, fields, inner);
         false
+    }
+
+    /// The verdict of the shared condition `id` ([`Filter::Shared`]) on
+    /// this document: the one remembered for it, else `eval`'s, which is
+    /// then remembered. Documents without a memo evaluate it every time.
+    fn shared(&self, id: u32, eval: impl FnOnce() -> bool) -> bool {
+        let _ = id;
+        eval()
+    }
+}
+
+/// A record seen with a memo of the verdicts of shared conditions
+/// ([`Filter::Shared`]): per condition, 0 while not evaluated on this record,
+/// else 1 for false and 2 for true. Clear the memo for each new record.
+/// Conditions numbered beyond the memo are evaluated every time.
+pub struct Memoized<'r, 'a> {
+    /// The record.
+    pub record: &'r Record<'a>,
+    /// The verdicts so far.
+    pub memo: &'r [Cell<u8>],
+}
+
+impl Document for Memoized<'_, '_> {
+    fn values(&self, field: FieldId) -> impl Iterator<Item = Value<'_>> {
+        Record::values(self.record, field)
+    }
+
+    fn any_field(&self, pattern: Option<&Wildcard>, test: Option<&Test>) -> bool {
+        Document::any_field(self.record, pattern, test)
+    }
+
+    /// Inside a nested query a condition holds of one object, not of the
+    /// event: the record's own view, without the memo, evaluates it.
+    fn nested(&self, scope: NodeId, fields: &[FieldId], inner: &Filter) -> bool {
+        Document::nested(self.record, scope, fields, inner)
+    }
+
+    fn shared(&self, id: u32, eval: impl FnOnce() -> bool) -> bool {
+        let Some(cell) = self.memo.get(id as usize) else {
+            return eval();
+        };
+        match cell.get() {
+            0 => {
+                let verdict = eval();
+                cell.set(1 + u8::from(verdict));
+                verdict
+            }
+            known => known == 2,
+        }
     }
 }
 
@@ -178,6 +228,7 @@ pub fn matches(filter: &Filter, doc: &impl Document) -> bool {
         Filter::AnyField { pattern, test } => doc.any_field(pattern.as_ref(), test.as_ref()),
         Filter::Test { field, test } => doc.present(*field).any(|v| passes(test, &v)),
         Filter::Script(s) => script::eval(s, doc) == script::Value::Bool(true),
+        Filter::Shared(id, inner) => doc.shared(*id, || matches(inner, doc)),
     }
 }
 
