@@ -19,6 +19,8 @@
 //!   semantics) and the sequence state machine.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
+//! * [`par`]: an order-keeping parallel map (rule files load and are
+//!   checked on all cores).
 
 #![warn(missing_docs)]
 
@@ -31,5 +33,6 @@ pub mod eval;
 pub mod event;
 pub mod gen;
 pub mod mapping;
+pub mod par;
 pub mod rule;
 pub mod syntax;

@@ -61,8 +61,11 @@ impl Report {
 /// Runs every check on the loaded files; with a mapping, query fields are
 /// checked against it too.
 pub fn check(files: Vec<RuleFile>, mapping: Option<&crate::mapping::Mapping>) -> Report {
-    let mut findings = Vec::new();
-    for (fi, file) in files.iter().enumerate() {
+    // Files are checked on all cores; their findings are gathered in file
+    // order, as one loop would give them.
+    let indexed: Vec<(usize, &RuleFile)> = files.iter().enumerate().collect();
+    let per_file = crate::par::map(&indexed, |&(fi, file)| {
+        let mut findings = Vec::new();
         for d in &file.diagnostics {
             findings.push(Finding {
                 file: fi,
@@ -84,7 +87,9 @@ pub fn check(files: Vec<RuleFile>, mapping: Option<&crate::mapping::Mapping>) ->
                 diagnostic,
             }));
         }
-    }
+        findings
+    });
+    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
     duplicates(&files, &mut findings);
     findings.sort_by_key(|f| (f.file, f.diagnostic.span.start, f.diagnostic.span.end));
     Report { files, findings }
