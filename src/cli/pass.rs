@@ -3,11 +3,11 @@
 //! Worker threads take turns at the reader, each refilling its own batch
 //! of raw events (events of memory-mapped files are referenced where they
 //! lie, others copied), and project and evaluate the batch against every
-//! query;
-//! this thread takes the workers' kept events back in input order and
-//! collects them. The results therefore do not depend on the thread count. With one
-//! thread everything happens here, in input order, and events are evaluated
-//! in the source's read buffer (batches only count them off).
+//! query; this thread takes the workers' kept events back in input order
+//! and collects them. The results therefore do not depend on the thread
+//! count. With one thread everything happens here, in input order, and
+//! events are evaluated where the source read them (batches only count
+//! them off).
 
 use ruleq::alert::Alert;
 use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};

@@ -3,7 +3,9 @@
 //! A file is NDJSON (one event per line) or a single JSON array of events,
 //! told apart by its first non-blank character (`[` for an array). Files
 //! ending in `.gz` or `.zst` are decompressed on the fly; stdin is recognised
-//! by the compressed formats' magic bytes instead. Nothing is loaded whole:
+//! by the compressed formats' magic bytes instead. Other files are
+//! memory-mapped a window at a time (`stream`), unless
+//! [`EventSource::without_mmap`] asks for buffered reads. Nothing is loaded whole:
 //! NDJSON is read line by line and arrays are split into their top-level
 //! elements by a small scanner that tracks strings and nesting, so a
 //! many-gigabyte array needs no more memory than its largest element.
