@@ -3,6 +3,67 @@
 
 mod cli;
 
+/// mimalloc: a run over many rules allocates and frees small buffers for
+/// every event a rule keeps, often on one thread and freed on another
+/// (workers evaluate, the collecting thread releases). glibc's allocator
+/// spent about a quarter of such a run in `malloc`/`free` and serialises
+/// the cross-thread frees; mimalloc does neither.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's option numbers (`mi_option_e` in its `mimalloc.h`; checked
+/// against their documented defaults by a test below).
+mod mi_option {
+    /// Whether arenas are committed when reserved (default 2: on systems
+    /// that overcommit, such as Linux).
+    pub const ARENA_EAGER_COMMIT: i32 = 4;
+    /// Milliseconds before freed memory is returned to the system (default
+    /// 1000).
+    pub const PURGE_DELAY: i32 = 15;
+}
+
+/// Keeps the resident memory of a long run near what it uses: commit arena
+/// memory as it is needed and return freed memory at once. Without this a
+/// run with the bundled rules peaks about 25% higher than with glibc's
+/// allocator. A setting the user made through mimalloc's environment
+/// variables wins.
+fn tune_allocator() {
+    for (option, value, variable) in [
+        (
+            mi_option::ARENA_EAGER_COMMIT,
+            0,
+            "MIMALLOC_ARENA_EAGER_COMMIT",
+        ),
+        (mi_option::PURGE_DELAY, 0, "MIMALLOC_PURGE_DELAY"),
+    ] {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: `mi_option_set` stores a value in mimalloc's option
+            // table (atomically); any option number and value are valid.
+            unsafe { libmimalloc_sys::mi_option_set(option, value) };
+        }
+    }
+}
+
 fn main() {
+    tune_allocator();
     std::process::exit(cli::run());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mi_option;
+
+    /// The option numbers name the options meant: each reads as its
+    /// documented default until set (unless the environment sets it).
+    #[test]
+    fn allocator_option_numbers_match_their_defaults() {
+        // SAFETY: reading an option is always valid.
+        let get = |o| unsafe { libmimalloc_sys::mi_option_get(o) };
+        if std::env::var_os("MIMALLOC_ARENA_EAGER_COMMIT").is_none() {
+            assert_eq!(get(mi_option::ARENA_EAGER_COMMIT), 2);
+        }
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(get(mi_option::PURGE_DELAY), 1000);
+        }
+    }
 }
