@@ -995,8 +995,9 @@ struct Stream {
     fed: Option<i64>,
     /// `None` for event queries, whose results need no state.
     matcher: Option<SequenceMatcher>,
-    /// The events fed, by input serial, until no partial sequence holds them.
-    hits: HashMap<u64, Hit>,
+    /// The events fed that a sequence took, by input serial, until no
+    /// partial sequence holds them.
+    hits: rustc_hash::FxHashMap<u64, Hit>,
     live_after_sweep: usize,
     /// Candidates that came after later ones had been fed, and the first.
     late: u64,
@@ -1045,7 +1046,7 @@ impl<'q> Collector<'q> {
                 buffer: Vec::new(),
                 fed: None,
                 matcher,
-                hits: HashMap::new(),
+                hits: rustc_hash::FxHashMap::default(),
                 live_after_sweep: 0,
                 late: 0,
                 first_late: None,
@@ -1168,8 +1169,10 @@ impl Stream {
                 stages: k.stages,
                 until: k.until,
             };
-            self.hits.insert(seq, k.hit);
-            matcher.push(&c, &mut complete);
+            // Only the events a sequence holds are needed again.
+            if matcher.push(&c, &mut complete) {
+                self.hits.insert(seq, k.hit);
+            }
             for m in complete.drain(..) {
                 let events = m
                     .events
@@ -1184,7 +1187,7 @@ impl Stream {
         }
         // Drop the events no partial sequence holds any more, now and then.
         if self.hits.len() > 2 * self.live_after_sweep + REORDER {
-            let live: std::collections::HashSet<u64> =
+            let live: rustc_hash::FxHashSet<u64> =
                 matcher.pending_events().map(|e| e as u64).collect();
             self.hits.retain(|seq, _| live.contains(seq));
             self.live_after_sweep = self.hits.len();

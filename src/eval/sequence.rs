@@ -12,7 +12,7 @@
 //! drops every partial sequence of its key. State is bounded by the number
 //! of distinct join keys times the number of stages.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A join-key value: a string, or a number or boolean as its canonical text
 /// (so `"1234"` and `1234` stay different keys, as in Elasticsearch).
@@ -74,7 +74,7 @@ pub struct SequenceMatcher {
     maxspan: Option<i64>,
     /// `pending[i]`: per key, the newest partial sequence whose last event
     /// matched stage `i` (never the last stage: those are complete).
-    pending: Vec<HashMap<Key, Match>>,
+    pending: Vec<FxHashMap<Key, Match>>,
     /// When expired partial sequences were last dropped.
     swept_at: i64,
 }
@@ -87,19 +87,23 @@ impl SequenceMatcher {
         SequenceMatcher {
             stages,
             maxspan,
-            pending: vec![HashMap::new(); stages.saturating_sub(1)],
+            pending: vec![FxHashMap::default(); stages.saturating_sub(1)],
             swept_at: i64::MIN,
         }
     }
 
-    /// Feeds the next event (in order) and appends completed sequences to `out`.
-    pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) {
+    /// Feeds the next event (in order) and appends completed sequences to
+    /// `out`. Returns whether the event took part: whether a partial or
+    /// complete sequence now holds it (an event that only matches a later
+    /// stage of keys with no partial sequence is not needed again).
+    pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) -> bool {
         self.sweep(c.ordinal.timestamp);
+        let mut took = false;
         let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
         stages.sort_by_key(|s| std::cmp::Reverse(s.0));
         for (stage, keys) in stages {
             for key in keys {
-                self.offer(*stage, key, c, out);
+                took |= self.offer(*stage, key, c, out);
             }
         }
         // `until` closes the partial sequences of its key after the event's
@@ -111,9 +115,11 @@ impl SequenceMatcher {
                 stage.remove(key);
             }
         }
+        took
     }
 
-    fn offer(&mut self, stage: usize, key: &Key, c: &Candidate, out: &mut Vec<Match>) {
+    /// Offers the event to one stage for one key; whether a sequence took it.
+    fn offer(&mut self, stage: usize, key: &Key, c: &Candidate, out: &mut Vec<Match>) -> bool {
         let ts = c.ordinal.timestamp;
         let next = if stage == 0 {
             Match {
@@ -123,10 +129,10 @@ impl SequenceMatcher {
             }
         } else {
             let Some(mut partial) = self.pending[stage - 1].remove(key) else {
-                return;
+                return false;
             };
             if self.maxspan.is_some_and(|m| ts - partial.start > m) {
-                return;
+                return false;
             }
             partial.events.push(c.event);
             partial
@@ -136,6 +142,7 @@ impl SequenceMatcher {
         } else {
             self.pending[stage].insert(key.clone(), next);
         }
+        true
     }
 
     /// Drops partial sequences that can no longer complete within
@@ -163,7 +170,7 @@ impl SequenceMatcher {
 
     /// Number of partial sequences held.
     pub fn pending(&self) -> usize {
-        self.pending.iter().map(HashMap::len).sum()
+        self.pending.iter().map(|p| p.len()).sum()
     }
 }
 
