@@ -626,8 +626,9 @@ pub struct Origin {
 pub struct Hit {
     /// Where it came from.
     pub origin: Origin,
-    /// The event's `_source` text, as written.
-    pub source: Box<[u8]>,
+    /// The event's `_source` text, as written (shared by the hits of all
+    /// queries on the event).
+    pub source: std::sync::Arc<[u8]>,
     /// Its timestamp in nanoseconds, when it has one.
     pub timestamp: Option<i64>,
     /// The hit's `_id` (or the event's top-level `_id`), when it has one.
@@ -825,10 +826,18 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
         origin,
         record,
         seq,
-        &mut EventTime::default(),
+        &mut PerEvent::default(),
         StageMask::ALL,
         &[],
     )
+}
+
+/// What the queries evaluated on one event share: its time, and its text
+/// for the hits they keep (one copy, however many queries keep it).
+#[derive(Debug, Default)]
+pub(crate) struct PerEvent {
+    time: EventTime,
+    source: Option<std::sync::Arc<[u8]>>,
 }
 
 /// An event's time, read once for all the queries that keep the event:
@@ -861,8 +870,8 @@ impl EventTime {
     }
 }
 
-/// [`evaluate`], reading the event's time through `time`, which is the
-/// same for every query evaluated on the same event, running only the
+/// [`evaluate`], reading the event's time and text through `per`, which is
+/// the same for every query evaluated on the same event, running only the
 /// filters `mask` leaves (the others are known not to match), with the
 /// verdicts of shared conditions remembered in `memo` (see [`Memoized`]).
 pub(crate) fn evaluate_in(
@@ -870,19 +879,20 @@ pub(crate) fn evaluate_in(
     origin: Origin,
     record: &Record,
     seq: u64,
-    time: &mut EventTime,
+    per: &mut PerEvent,
     mask: StageMask,
     memo: &[std::cell::Cell<u8>],
 ) -> Evaluated {
     let doc = Memoized { record, memo };
     let mut no_time = false;
     // The time is read only for events that are kept: most are not.
+    let PerEvent { time, source } = per;
     let mut ts = || time.of(q, record);
     let kept = match &q.plan {
         Plan::Events(filter) => matches(filter, &doc).then(|| {
             let ts = ts();
             Kept {
-                hit: hit(record, origin.clone(), ts),
+                hit: hit(record, origin.clone(), ts, source),
                 sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
                 stages: Vec::new(),
                 missing: Vec::new(),
@@ -927,13 +937,13 @@ pub(crate) fn evaluate_in(
                     hit: if positive.is_empty() {
                         Hit {
                             origin: origin.clone(),
-                            source: Box::default(),
+                            source: std::sync::Arc::default(),
                             timestamp: ts,
                             id: None,
                             index: None,
                         }
                     } else {
-                        hit(record, origin.clone(), ts)
+                        hit(record, origin.clone(), ts, source)
                     },
                     sort: (t, tie(record, q.tiebreaker), seq),
                     stages: positive,
@@ -953,7 +963,7 @@ pub(crate) fn evaluate_in(
                 .filter(|(_, k)| !k.is_empty())
                 .collect();
             (!matched.is_empty()).then(|| Kept {
-                hit: hit(record, origin.clone(), ts()),
+                hit: hit(record, origin.clone(), ts(), source),
                 sort: (0, Tie::None, seq),
                 stages: matched,
                 missing: Vec::new(),
@@ -1266,10 +1276,17 @@ impl Matches<'_> {
     }
 }
 
-fn hit(record: &Record, origin: Origin, timestamp: Option<i64>) -> Hit {
+/// A hit on `record`, its text shared through `source` with the other
+/// hits on the same event.
+fn hit(
+    record: &Record,
+    origin: Origin,
+    timestamp: Option<i64>,
+    source: &mut Option<std::sync::Arc<[u8]>>,
+) -> Hit {
     Hit {
         origin,
-        source: record.source().into(),
+        source: source.get_or_insert_with(|| record.source().into()).clone(),
         timestamp,
         id: record.id().map(Into::into),
         index: record.index().map(Into::into),

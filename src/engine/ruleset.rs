@@ -8,7 +8,7 @@ use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
-use super::{evaluate_in, index_key, EventTime, IndexKey, StageMask};
+use super::{evaluate_in, index_key, IndexKey, PerEvent, StageMask};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
@@ -476,7 +476,7 @@ impl<'s> Runner<'s> {
     ) -> Result<(), serde_json::Error> {
         let record = self.projector.project(bytes)?;
         self.select(&record);
-        let mut time = EventTime::default();
+        let mut per = PerEvent::default();
         self.memo.iter().for_each(|c| c.set(0));
         for &i in &self.chosen {
             if let Evaluated::Kept(k) = evaluate_in(
@@ -484,7 +484,7 @@ impl<'s> Runner<'s> {
                 origin.clone(),
                 &record,
                 seq,
-                &mut time,
+                &mut per,
                 StageMask(self.masks[i]),
                 &self.memo,
             ) {
