@@ -28,6 +28,9 @@ pub struct Fields<'m> {
     /// The interned fields.
     pub table: FieldTable,
     mapping: Option<&'m Mapping>,
+    /// Set for a rule set's fields: the queries compiled against them get
+    /// the set's table when the set is finished, not a copy each.
+    pub(crate) in_set: bool,
 }
 
 impl<'m> Fields<'m> {
@@ -36,6 +39,7 @@ impl<'m> Fields<'m> {
         Fields {
             table: FieldTable::new(),
             mapping,
+            in_set: false,
         }
     }
 

@@ -138,8 +138,9 @@ pub enum Plan {
 pub struct CompiledQuery {
     /// What to compute.
     pub plan: Plan,
-    /// Every field the plan reads.
-    pub fields: FieldTable,
+    /// Every field the plan reads (in a [`RuleSet`], the set's table, which
+    /// holds every query's fields, shared).
+    pub fields: std::sync::Arc<FieldTable>,
     /// The timestamp field.
     pub timestamp: FieldId,
     /// The field read when the event lacks `timestamp`.
@@ -248,7 +249,14 @@ fn assemble(
     let category = fields.intern(&options.category_field);
     CompiledQuery {
         plan: typed(&fields.table, timestamp),
-        fields: fields.table.clone(),
+        // A rule set hands its queries its own table when it is finished:
+        // a copy per query would cost time and memory quadratic in the
+        // number of queries.
+        fields: if fields.in_set {
+            std::sync::Arc::default()
+        } else {
+            std::sync::Arc::new(fields.table.clone())
+        },
         timestamp,
         timestamp_fallback,
         category,

@@ -23,8 +23,9 @@ use std::hash::{Hash, Hasher};
 /// Compiled queries that share one field table.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    /// Every field any query reads.
-    pub fields: FieldTable,
+    /// Every field any query reads (each query's
+    /// [`fields`](CompiledQuery::fields) is this table).
+    pub fields: std::sync::Arc<FieldTable>,
     /// The queries, in the order they were added.
     pub queries: Vec<CompiledQuery>,
     /// Per query: the indices it searches (`None`: every event).
@@ -50,8 +51,10 @@ impl<'m> RuleSetBuilder<'m> {
     /// An empty set; fields resolve through `mapping` when given (it must be
     /// the mapping the queries' options carry).
     pub fn new(mapping: Option<&'m Mapping>) -> Self {
+        let mut fields = Fields::new(mapping);
+        fields.in_set = true;
         RuleSetBuilder {
-            fields: Fields::new(mapping),
+            fields,
             queries: Vec::new(),
             indices: Vec::new(),
             filters: Vec::new(),
@@ -114,8 +117,12 @@ impl<'m> RuleSetBuilder<'m> {
     /// The finished set.
     pub fn finish(mut self) -> RuleSet {
         let shared = share(&mut self.queries);
+        let fields = std::sync::Arc::new(self.fields.table);
+        for q in &mut self.queries {
+            q.fields = std::sync::Arc::clone(&fields);
+        }
         RuleSet {
-            fields: self.fields.table,
+            fields,
             queries: self.queries,
             indices: self.indices,
             filters: self.filters,
