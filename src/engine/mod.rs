@@ -401,10 +401,11 @@ impl CompiledQuery {
 
     /// The index keys of each filter the query evaluates, in the order of
     /// [`StageMask`] bits: an event query's filter; a sequence's stages and
-    /// then its `until`; a sample's stages. Each filter has up to two sets
-    /// of keys on different fields, the more selective first (see
-    /// [`index_key`] for how values are keyed); an event can
-    /// meet the filter only when it meets every set (none: any event can).
+    /// then its `until`; a sample's stages. Each filter has a set of keys
+    /// per conjunct that states them plainly (see [`index_key`] for how
+    /// values are keyed), ordered by how selective their fields are likely
+    /// to be, the most selective first; an event can meet the filter only
+    /// when it meets every set (none: any event can).
     pub fn stage_keys(&self) -> Vec<Vec<IndexKeys>> {
         let filters: Vec<&Filter> = match &self.plan {
             Plan::Events(f) => vec![f],
@@ -558,25 +559,25 @@ fn key_rank(keys: &IndexKeys, table: &FieldTable, category: FieldId) -> (bool, b
     )
 }
 
-/// Up to two sets of keys, on different fields, that every event `filter`
-/// matches meets: the two most selective conjuncts of an `and`, or the one
-/// set [`keys_of`] finds.
+/// The sets of keys every event `filter` matches meets: one per conjunct
+/// of an `and` that [`keys_of`] finds keys for, or the one set it finds,
+/// ordered by [`key_rank`] (of equal ranks, the first written first).
 fn key_conditions(filter: &Filter, table: &FieldTable, category: FieldId) -> Vec<IndexKeys> {
-    let Filter::And(children) = filter else {
-        return keys_of(filter, table, category).into_iter().collect();
-    };
+    /// The conjuncts of `filter`, nested `and`s flattened.
+    fn conjuncts<'f>(filter: &'f Filter, out: &mut Vec<&'f Filter>) {
+        match filter {
+            Filter::And(children) => children.iter().for_each(|c| conjuncts(c, out)),
+            other => out.push(other),
+        }
+    }
+    let mut children = Vec::new();
+    conjuncts(filter, &mut children);
     let mut all: Vec<IndexKeys> = children
-        .iter()
+        .into_iter()
         .filter_map(|c| keys_of(c, table, category))
         .collect();
-    // A stable sort: of equal ranks, the first written wins.
     all.sort_by_key(|k| key_rank(k, table, category));
-    let mut all = all.into_iter();
-    let Some(first) = all.next() else {
-        return Vec::new();
-    };
-    let second = all.find(|k| k.0.keys().all(|f| !first.0.contains_key(f)));
-    std::iter::once(first).chain(second).collect()
+    all
 }
 
 /// The index keys every event `filter` matches meets, when it states them

@@ -8,7 +8,7 @@ use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
-use super::{evaluate_in, index_key, IndexKey, PerEvent, StageMask};
+use super::{evaluate_in, index_key, IndexKey, IndexKeys, PerEvent, StageMask};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
@@ -271,7 +271,7 @@ struct KeyIndex {
 
 impl KeyIndex {
     /// Adds filter `n`'s keys on `field` to the index of that field in `all`.
-    fn add(all: &mut Vec<KeyIndex>, field: FieldId, values: BTreeSet<String>, n: usize) {
+    fn add(all: &mut Vec<KeyIndex>, field: FieldId, values: &BTreeSet<String>, n: usize) {
         let slot = match all.iter().position(|k| k.field == field) {
             Some(p) => p,
             None => {
@@ -288,7 +288,7 @@ impl KeyIndex {
             if v.parse::<i64>().is_ok() {
                 set_bit(&mut index.numeric, n);
             }
-            set_bit(index.values.entry(v).or_default(), n);
+            set_bit(index.values.entry(v.clone()).or_default(), n);
         }
     }
 
@@ -309,6 +309,54 @@ impl KeyIndex {
             }
         }
     }
+}
+
+/// Per key (field and value): how many filters of the set state it. A
+/// value many rules look for (an operating system, `start`, `exec`) is
+/// likely common among events too, one few rules name (`ssh_login`) rare.
+fn popularity(keys: &[Vec<Vec<IndexKeys>>]) -> FxHashMap<(FieldId, &str), u32> {
+    let mut count: FxHashMap<(FieldId, &str), u32> = FxHashMap::default();
+    for conditions in keys.iter().flatten() {
+        let mut seen = BTreeSet::new();
+        for set in conditions {
+            for (field, values) in &set.0 {
+                for v in values {
+                    if seen.insert((*field, v.as_str())) {
+                        *count.entry((*field, v.as_str())).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    count
+}
+
+/// The one or two sets of keys (on different fields) a filter is indexed
+/// by, of the sets its conjuncts state (`conditions`): of the fields most
+/// events share last (see [`super::key_rank`]), those whose values fewer
+/// filters state first; `None` when there are none.
+fn choose_keys<'k>(
+    conditions: &'k [IndexKeys],
+    q: &CompiledQuery,
+    table: &FieldTable,
+    popularity: &FxHashMap<(FieldId, &str), u32>,
+) -> Option<(&'k IndexKeys, Option<&'k IndexKeys>)> {
+    let rank = |k: &&IndexKeys| {
+        let (common, category, _) = super::key_rank(k, table, q.category);
+        let stated: u64 =
+            k.0.iter()
+                .flat_map(|(f, values)| values.iter().map(move |v| (*f, v.as_str())))
+                .map(|key| u64::from(popularity.get(&key).copied().unwrap_or(0)))
+                .sum();
+        (common, category, stated)
+    };
+    // `min_by_key` keeps the first of equal ranks: the first written.
+    let first = conditions.iter().min_by_key(rank)?;
+    let second = conditions
+        .iter()
+        .filter(|k| k.0.keys().all(|f| !first.0.contains_key(f)))
+        .min_by_key(rank);
+    Some((first, second))
 }
 
 fn set_bit(bits: &mut Vec<u64>, i: usize) {
@@ -398,22 +446,24 @@ impl<'s> Runner<'s> {
         let mut slots = Vec::new();
         let (mut always, mut has_second) = (Vec::new(), Vec::new());
         let (mut by_key, mut second_index) = (Vec::new(), Vec::new());
-        for (i, q) in set.queries.iter().enumerate() {
-            for (stage, conditions) in q.stage_keys().into_iter().enumerate() {
+        let keys: Vec<Vec<Vec<IndexKeys>>> = set.queries.iter().map(|q| q.stage_keys()).collect();
+        let popularity = popularity(&keys);
+        for (i, (q, filters)) in set.queries.iter().zip(&keys).enumerate() {
+            for (stage, conditions) in filters.iter().enumerate() {
                 let n = slots.len();
                 slots.push((i as u32, stage.min(63) as u8));
-                let mut conditions = conditions.into_iter();
-                let Some(first) = conditions.next() else {
+                let Some((first, second)) = choose_keys(conditions, q, &set.fields, &popularity)
+                else {
                     set_bit(&mut always, n);
                     continue;
                 };
-                for (field, values) in first.0 {
-                    KeyIndex::add(&mut by_key, field, values, n);
+                for (field, values) in &first.0 {
+                    KeyIndex::add(&mut by_key, *field, values, n);
                 }
-                if let Some(second) = conditions.next() {
+                if let Some(second) = second {
                     set_bit(&mut has_second, n);
-                    for (field, values) in second.0 {
-                        KeyIndex::add(&mut second_index, field, values, n);
+                    for (field, values) in &second.0 {
+                        KeyIndex::add(&mut second_index, *field, values, n);
                     }
                 }
             }
