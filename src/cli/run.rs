@@ -90,6 +90,12 @@ pub struct RunArgs {
     mappings: Vec<PathBuf>,
 }
 
+/// A rule's parsed query.
+enum Parsed {
+    Eql(eql::Query),
+    Kql(kql::Query),
+}
+
 /// A rule that runs, and its query's place in the rule set.
 struct Loaded<'r> {
     rule: &'r Rule,
@@ -185,8 +191,20 @@ pub fn run(args: RunArgs) -> i32 {
     // (why, rule name) for the rules that are not run.
     let mut not_run: Vec<(String, String)> = Vec::new();
     let mut failed_rules = broken.len();
+    // The queries parse on all cores; the set is then built in rule order.
+    let rules: Vec<&Rule> = report.files.iter().flat_map(|f| &f.rules).collect();
+    let mut parsed = ruleq::par::map(&rules, |rule| {
+        let query = rule.query.as_ref()?;
+        match rule.rule_type.as_ref().map(|t| t.value) {
+            Some(RuleType::Eql) => Some(eql::parse(&query.text).map(Parsed::Eql)),
+            Some(RuleType::Query) => Some(kql::parse(&query.text).map(Parsed::Kql)),
+            _ => None,
+        }
+    })
+    .into_iter();
     for (fi, file) in report.files.iter().enumerate() {
         for (ri, rule) in file.rules.iter().enumerate() {
+            let parsed = parsed.next().flatten();
             let name = rule.name.as_ref().map_or("(unnamed)", |n| n.value.as_str());
             if broken.contains(&(fi, Some(ri))) || broken.contains(&(fi, None)) {
                 continue;
@@ -255,10 +273,15 @@ pub fn run(args: RunArgs) -> i32 {
                     continue;
                 }
             };
-            let added = if kind == Some(RuleType::Eql) {
-                eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
-            } else {
-                kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts))
+            let added = match parsed {
+                Some(Ok(Parsed::Eql(q))) => builder.add_eql(&q, &opts),
+                Some(Ok(Parsed::Kql(q))) => builder.add_kql(&q, &opts),
+                Some(Err(d)) => Err(d),
+                // Every eql and query rule's query was parsed above.
+                None if kind == Some(RuleType::Eql) => {
+                    eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
+                }
+                None => kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts)),
             };
             match added {
                 Ok(index) => {
