@@ -514,11 +514,32 @@ pub fn index_key<'v>(value: &Value<'v>, scratch: &'v mut String) -> Option<Index
                 return Some(IndexKey::AnyNumber);
             }
             scratch.clear();
-            use std::fmt::Write;
-            let _ = write!(scratch, "{}", f as i64);
+            push_decimal(scratch, f as i64);
             Some(IndexKey::Key(scratch.as_str()))
         }
         _ => None,
+    }
+}
+
+/// Appends the decimal text of `n` to `out` (what `{}` writes, without the
+/// formatting machinery: events carry many numbers).
+fn push_decimal(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut rest = n.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
@@ -1467,4 +1488,30 @@ fn pick(lists: &[Vec<usize>], taken: &[Vec<usize>], chosen: &mut Vec<usize>) -> 
         chosen.pop();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    /// Numbers are keyed by their decimal text: a digit wrong and rules on
+    /// ports or event codes would never see their events.
+    #[test]
+    fn numbers_key_as_their_decimal_text() {
+        let mut samples = vec![i64::MIN, i64::MIN + 1, -10, -9, -1, 0, 1, 9, 10, 23, 3389];
+        samples.extend([99, 100, 65535, 4624, i64::MAX - 1, i64::MAX]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(x as i64 >> (x % 60));
+        }
+        let mut out = String::new();
+        for n in samples {
+            out.clear();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 }
