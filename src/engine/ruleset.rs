@@ -12,7 +12,7 @@ use super::{evaluate_in, index_key, IndexKey, IndexKeys, PerEvent, StageMask};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
-use crate::event::{Projector, Record};
+use crate::event::{Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
 use rustc_hash::{FxHashMap, FxHasher};
@@ -267,6 +267,9 @@ struct KeyIndex {
     /// The filters with a numeric key here (a value too large to key
     /// exactly concerns them all).
     numeric: Vec<u64>,
+    /// The length of the longest key, in bytes: a longer string (a
+    /// command line, say) meets none, and is not keyed at all.
+    longest: usize,
 }
 
 impl KeyIndex {
@@ -279,12 +282,14 @@ impl KeyIndex {
                     field,
                     values: FxHashMap::default(),
                     numeric: Vec::new(),
+                    longest: 0,
                 });
                 all.len() - 1
             }
         };
         let index = &mut all[slot];
         for v in values {
+            index.longest = index.longest.max(v.len());
             if v.parse::<i64>().is_ok() {
                 set_bit(&mut index.numeric, n);
             }
@@ -297,6 +302,10 @@ impl KeyIndex {
     fn meet(indexes: &[KeyIndex], record: &Record, scratch: &mut String, met: &mut [u64]) {
         for k in indexes {
             for v in record.values(k.field) {
+                // A string's key is as long as the string.
+                if matches!(v, Value::Str(s) if s.len() > k.longest) {
+                    continue;
+                }
                 match index_key(&v, scratch) {
                     Some(IndexKey::Key(key)) => {
                         if let Some(bits) = k.values.get(key) {
