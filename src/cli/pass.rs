@@ -134,11 +134,14 @@ struct Done {
 }
 
 impl Done {
-    /// No verdicts yet on batch `number`, whose event files are `files`.
-    fn new(number: u64, files: &Arc<Vec<PathBuf>>) -> Done {
+    /// No verdicts yet on batch `number`, whose event files are `files`,
+    /// with room for `kept` kept events (as many as the last batch had:
+    /// with many rules a batch keeps thousands, and growing the list
+    /// step by step copied it over and over).
+    fn new(number: u64, files: &Arc<Vec<PathBuf>>, kept: usize) -> Done {
         Done {
             number,
-            kept: Vec::new(),
+            kept: Vec::with_capacity(kept),
             bad: Vec::new(),
             files: Arc::clone(files),
             prepared: Vec::new(),
@@ -160,6 +163,8 @@ struct Reader<'a> {
     last_shown: Instant,
     serial: u64,
     number: u64,
+    /// How many events the last batch evaluated here kept.
+    kept_last: usize,
 }
 
 impl Reader<'_> {
@@ -201,7 +206,7 @@ impl Reader<'_> {
         runner: &mut Runner,
         prepare: Option<Prepare>,
     ) -> Option<Done> {
-        let mut done = Done::new(self.number, &self.files);
+        let mut done = Done::new(self.number, &self.files, self.kept_last);
         let mut serial = self.serial;
         let n = self.next_events(|raw, origin| {
             if let Err(e) = runner.evaluate(&origin, serial, raw.bytes, &mut done.kept) {
@@ -209,6 +214,7 @@ impl Reader<'_> {
             }
             serial += 1;
         });
+        self.kept_last = done.kept.len();
         done.files = Arc::clone(&self.files);
         prepared(set, &mut done, prepare);
         (n > 0).then_some(done)
@@ -282,14 +288,22 @@ impl Reader<'_> {
 
 /// Evaluates one batch: the kept events (event queries' matches prepared
 /// when there is a `prepare`), the parse failures, the batch's files.
-fn evaluate(set: &RuleSet, runner: &mut Runner, batch: &Batch, prepare: Option<Prepare>) -> Done {
-    let mut done = Done::new(batch.number, &batch.files);
+/// `kept_last` is how many the previous batch kept, and becomes this one's.
+fn evaluate(
+    set: &RuleSet,
+    runner: &mut Runner,
+    batch: &Batch,
+    prepare: Option<Prepare>,
+    kept_last: &mut usize,
+) -> Done {
+    let mut done = Done::new(batch.number, &batch.files, *kept_last);
     for (i, (span, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = batch.bytes(*span);
         if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
             done.bad.push((origin.file, *pos, e.to_string()));
         }
     }
+    *kept_last = done.kept.len();
     prepared(set, &mut done, prepare);
     done
 }
@@ -366,6 +380,7 @@ pub fn run<'s, 'f>(
         last_shown: feedback.started,
         serial: 0,
         number: 0,
+        kept_last: 0,
     };
     let runner = match collect {
         Collect::Keep => Runner::new(set),
@@ -396,6 +411,7 @@ pub fn run<'s, 'f>(
                 scope.spawn(move || {
                     let mut runner = Runner::new(set);
                     runner.set_default_index(default_index);
+                    let mut kept_last = 0;
                     let mut batch = Batch {
                         number: 0,
                         first: 0,
@@ -413,7 +429,7 @@ pub fn run<'s, 'f>(
                         if !more {
                             break;
                         }
-                        let done = evaluate(set, &mut runner, &batch, prepare);
+                        let done = evaluate(set, &mut runner, &batch, prepare, &mut kept_last);
                         if done_tx.send(done).is_err() {
                             break;
                         }
