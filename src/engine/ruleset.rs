@@ -297,25 +297,21 @@ impl KeyIndex {
         }
     }
 
-    /// Or-s into `met` the filters whose keys here some value of `record`
-    /// meets.
-    fn meet(indexes: &[KeyIndex], record: &Record, scratch: &mut String, met: &mut [u64]) {
-        for k in indexes {
-            for v in record.values(k.field) {
-                // A string's key is as long as the string.
-                if matches!(v, Value::Str(s) if s.len() > k.longest) {
-                    continue;
-                }
-                match index_key(&v, scratch) {
-                    Some(IndexKey::Key(key)) => {
-                        if let Some(bits) = k.values.get(key) {
-                            or_into(met, bits);
-                        }
-                    }
-                    Some(IndexKey::AnyNumber) => or_into(met, &k.numeric),
-                    None => {}
+    /// Or-s into `met` the filters whose keys here `value` (a value of
+    /// this index's field) meets.
+    fn meet(&self, value: &Value, scratch: &mut String, met: &mut [u64]) {
+        // A string's key is as long as the string.
+        if matches!(value, Value::Str(s) if s.len() > self.longest) {
+            return;
+        }
+        match index_key(value, scratch) {
+            Some(IndexKey::Key(key)) => {
+                if let Some(bits) = self.values.get(key) {
+                    or_into(met, bits);
                 }
             }
+            Some(IndexKey::AnyNumber) => or_into(met, &self.numeric),
+            None => {}
         }
     }
 }
@@ -396,6 +392,9 @@ pub struct Runner<'s> {
     has_second: Vec<u64>,
     /// Their second key sets.
     second_index: Vec<KeyIndex>,
+    /// Per field (by index): its place in `by_key` and in `second_index`
+    /// (`u32::MAX`: none).
+    key_fields: Vec<[u32; 2]>,
     /// Scratch: the filters whose first, and second, key set the current
     /// event meets.
     met: [Vec<u64>; 2],
@@ -477,6 +476,14 @@ impl<'s> Runner<'s> {
                 }
             }
         }
+        let mut key_fields = vec![[u32::MAX; 2]; set.fields.len()];
+        for (i, indexes) in [&by_key, &second_index].into_iter().enumerate() {
+            for (at, k) in indexes.iter().enumerate() {
+                if let Some(places) = key_fields.get_mut(k.field.index()) {
+                    places[i] = at as u32;
+                }
+            }
+        }
         let words = slots.len().div_ceil(64);
         always.resize(words, 0);
         has_second.resize(words, 0);
@@ -488,6 +495,7 @@ impl<'s> Runner<'s> {
             by_key,
             has_second,
             second_index,
+            key_fields,
             met: [vec![0; words], vec![0; words]],
             masks: vec![0; set.queries.len()],
             touched: Vec::new(),
@@ -579,8 +587,19 @@ impl<'s> Runner<'s> {
         let [first, second] = &mut self.met;
         first.copy_from_slice(&self.always);
         second.fill(0);
-        KeyIndex::meet(&self.by_key, record, &mut self.scratch, first);
-        KeyIndex::meet(&self.second_index, record, &mut self.scratch, second);
+        // The event's values, not every indexed field: an event has a few
+        // dozen values, the index hundreds of fields.
+        for (field, value) in record.all_values() {
+            let Some(&[at_first, at_second]) = self.key_fields.get(field.index()) else {
+                continue;
+            };
+            if let Some(k) = self.by_key.get(at_first as usize) {
+                k.meet(&value, &mut self.scratch, first);
+            }
+            if let Some(k) = self.second_index.get(at_second as usize) {
+                k.meet(&value, &mut self.scratch, second);
+            }
+        }
         for (w, (word, (met2, needs))) in first
             .iter()
             .zip(second.iter().zip(&self.has_second))

@@ -207,6 +207,11 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Every value of the record with its field, in document order.
+    pub fn all_values(&self) -> impl Iterator<Item = (FieldId, Value<'_>)> + '_ {
+        self.slots.iter().map(|s| (s.field, self.resolve(s.raw)))
+    }
+
     /// The first value of `f`, if the field is present.
     pub fn first(&self, f: FieldId) -> Option<Value<'_>> {
         self.values(f).next()
