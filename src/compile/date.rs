@@ -134,9 +134,15 @@ impl Cursor<'_> {
         }
     }
 
+    /// `min` to `max` ASCII digits, as a number and how many there were
+    /// (`None` for too few, or too many for a `u64`).
     fn digits(&mut self, min: usize, max: usize) -> Option<(u64, usize)> {
         let start = self.i;
+        let mut value: u64 = 0;
         while self.i < self.s.len() && self.i - start < max && self.s[self.i].is_ascii_digit() {
+            value = value
+                .checked_mul(10)?
+                .checked_add(u64::from(self.s[self.i] - b'0'))?;
             self.i += 1;
         }
         let n = self.i - start;
@@ -144,8 +150,7 @@ impl Cursor<'_> {
             self.i = start;
             return None;
         }
-        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        Some((text.parse().ok()?, n))
+        Some((value, n))
     }
 
     fn done(&self) -> bool {
@@ -347,7 +352,9 @@ fn read_pattern(tokens: &[Token], text: &str) -> Option<Instant> {
             Token::Minute => p.minute = Some(c.digits(1, 2)?.0 as u32),
             Token::Second => p.second = Some(c.digits(1, 2)?.0 as u32),
             Token::Fraction(n) => {
-                let (f, got) = c.digits(1, (*n).max(1))?;
+                // Nanoseconds have nine digits: a fraction is read up to
+                // nine, however many the pattern asks for.
+                let (f, got) = c.digits(1, (*n).clamp(1, 9))?;
                 p.nanos = Some(((f * 10u64.pow(9 - got as u32)) as u32, got as u32));
             }
             Token::Zone => p.offset = c.zone()?,
@@ -436,6 +443,16 @@ mod tests {
             f.read("1970-01-01T00:00:01.500+0000").unwrap().lo,
             S + S / 2
         );
+        // A fraction is read to nine digits (nanoseconds), whatever the
+        // pattern asks: more digits do not match, and nothing overflows.
+        let f = DateFormat::parse("yyyy-MM-dd HH:mm:ss.SSSSSSSSSSSS").unwrap();
+        assert_eq!(
+            f.read("1970-01-01 00:00:01.123456789").unwrap().lo,
+            S + 123_456_789
+        );
+        assert!(f.read("1970-01-01 00:00:01.123456789012").is_none());
+        let f = DateFormat::parse("yyyy").unwrap();
+        assert!(f.read("99999999999999999999999").is_none());
     }
 
     #[test]
