@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use ruleq::alert::{lookup, Alert, Context, OwnedSource};
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
-use ruleq::diag::Severity;
+use ruleq::diag::{Diagnostic, Severity};
 use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, REORDER};
 use ruleq::event::{EventSource, Input};
 use ruleq::mapping::Mapping;
@@ -94,6 +94,17 @@ pub struct RunArgs {
 enum Parsed {
     Eql(eql::Query),
     Kql(kql::Query),
+}
+
+/// The parsed query of an eql or query rule; `None` for other rules and
+/// rules without a query.
+fn parse_query(rule: &Rule) -> Option<Result<Parsed, Diagnostic>> {
+    let query = rule.query.as_ref()?;
+    match rule.rule_type.as_ref().map(|t| t.value) {
+        Some(RuleType::Eql) => Some(eql::parse(&query.text).map(Parsed::Eql)),
+        Some(RuleType::Query) => Some(kql::parse(&query.text).map(Parsed::Kql)),
+        _ => None,
+    }
 }
 
 /// A rule that runs, and its query's place in the rule set.
@@ -193,15 +204,7 @@ pub fn run(args: RunArgs) -> i32 {
     let mut failed_rules = broken.len();
     // The queries parse on all cores; the set is then built in rule order.
     let rules: Vec<&Rule> = report.files.iter().flat_map(|f| &f.rules).collect();
-    let mut parsed = ruleq::par::map(&rules, |rule| {
-        let query = rule.query.as_ref()?;
-        match rule.rule_type.as_ref().map(|t| t.value) {
-            Some(RuleType::Eql) => Some(eql::parse(&query.text).map(Parsed::Eql)),
-            Some(RuleType::Query) => Some(kql::parse(&query.text).map(Parsed::Kql)),
-            _ => None,
-        }
-    })
-    .into_iter();
+    let mut parsed = ruleq::par::map(&rules, |rule| parse_query(rule)).into_iter();
     for (fi, file) in report.files.iter().enumerate() {
         for (ri, rule) in file.rules.iter().enumerate() {
             let parsed = parsed.next().flatten();
@@ -277,11 +280,12 @@ pub fn run(args: RunArgs) -> i32 {
                 Some(Ok(Parsed::Eql(q))) => builder.add_eql(&q, &opts),
                 Some(Ok(Parsed::Kql(q))) => builder.add_kql(&q, &opts),
                 Some(Err(d)) => Err(d),
-                // Every eql and query rule's query was parsed above.
-                None if kind == Some(RuleType::Eql) => {
-                    eql::parse(&query.text).and_then(|q| builder.add_eql(&q, &opts))
+                // Only eql and query rules with a query come this far, and
+                // `parse_query` parsed every one of them.
+                None => {
+                    not_run.push(("rules without a query".into(), name.to_string()));
+                    continue;
                 }
-                None => kql::parse(&query.text).and_then(|q| builder.add_kql(&q, &opts)),
             };
             match added {
                 Ok(index) => {
