@@ -18,8 +18,9 @@
 //! tests".
 
 use super::ir::{FieldId, FieldTable, Filter, Test};
-use super::wildcard::Wildcard;
-use rustc_hash::FxHashSet;
+use super::wildcard::{Anchor, Wildcard};
+use aho_corasick::AhoCorasick;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Term tests of one field merged into one: a value passes when it passes
 /// any of [`tests`](TestSet::tests).
@@ -33,9 +34,9 @@ pub struct TestSet {
     /// Strings whose ASCII lower-case form is one of these pass.
     folded: FxHashSet<Box<str>>,
     /// Case-sensitive patterns.
-    wildcards: Vec<Wildcard>,
+    wildcards: Patterns,
     /// Case-insensitive patterns, to match against the lower-cased string.
-    folded_wildcards: Vec<Wildcard>,
+    folded_wildcards: Patterns,
 }
 
 impl TestSet {
@@ -51,9 +52,10 @@ impl TestSet {
             tests: Vec::new(),
             exact: FxHashSet::default(),
             folded: FxHashSet::default(),
-            wildcards: Vec::new(),
-            folded_wildcards: Vec::new(),
+            wildcards: Patterns::default(),
+            folded_wildcards: Patterns::default(),
         };
+        let (mut wildcards, mut folded_wildcards) = (Vec::new(), Vec::new());
         for t in &tests {
             match t {
                 // A string equals a literal as a term when it is the
@@ -71,27 +73,140 @@ impl TestSet {
                     (Some(text), true) => {
                         set.folded.insert(text.into());
                     }
-                    (None, false) => set.wildcards.push(w.clone()),
-                    (None, true) => set.folded_wildcards.push(w.folded()),
+                    (None, false) => wildcards.push(w.clone()),
+                    (None, true) => folded_wildcards.push(w.folded()),
                 },
                 other => unreachable!("TestSet::new given {other:?}"),
             }
         }
         set.tests = tests;
+        set.wildcards = Patterns::new(wildcards);
+        set.folded_wildcards = Patterns::new(folded_wildcards);
         set
     }
 
     /// Whether a string value passes one of the tests.
     pub fn matches_str(&self, s: &str) -> bool {
-        if self.exact.contains(s) || self.wildcards.iter().any(|w| w.matches(s)) {
+        if self.exact.contains(s) || self.wildcards.matches(s) {
             return true;
         }
-        if self.folded.is_empty() && self.folded_wildcards.is_empty() {
+        if self.folded.is_empty() && self.folded_wildcards.list.is_empty() {
             return false;
         }
         with_lower(s, |lower| {
-            self.folded.contains(lower) || self.folded_wildcards.iter().any(|w| w.matches(lower))
+            self.folded.contains(lower) || self.folded_wildcards.matches(lower)
         })
+    }
+}
+
+/// Case-sensitive wildcard patterns matched as one. Tried one by one, a
+/// list of sixty `"*WebClient*"`-like patterns scans a command line sixty
+/// times; here, from [`Patterns::SEARCH_FROM`] patterns on, one automaton
+/// scan finds where each pattern's longest literal occurs, which decides
+/// prefixes, suffixes and substrings at once and leaves only the other
+/// patterns whose literal occurs to be tried in full.
+#[derive(Debug, Clone, Default)]
+struct Patterns {
+    list: Vec<Wildcard>,
+    search: Option<Search>,
+}
+
+#[derive(Debug, Clone)]
+struct Search {
+    /// One pattern per distinct literal.
+    automaton: AhoCorasick,
+    /// Per automaton pattern: the patterns (index in `list`) with that
+    /// literal, and what finding it says.
+    anchored: Vec<Vec<(usize, Anchor)>>,
+    /// Patterns without a literal, tried one by one.
+    rest: Vec<usize>,
+}
+
+impl PartialEq for Patterns {
+    fn eq(&self, other: &Self) -> bool {
+        // The search is built from the list.
+        self.list == other.list
+    }
+}
+
+impl Patterns {
+    /// The list length from which patterns are searched together: below
+    /// it, trying them one by one is cheaper than an automaton scan.
+    const SEARCH_FROM: usize = 6;
+
+    fn new(list: Vec<Wildcard>) -> Patterns {
+        let search = (list.len() >= Self::SEARCH_FROM)
+            .then(|| Search::new(&list))
+            .flatten();
+        Patterns { list, search }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match &self.search {
+            None => self.list.iter().any(|w| w.matches(text)),
+            Some(search) => search.matches(&self.list, text),
+        }
+    }
+}
+
+impl Search {
+    fn new(list: &[Wildcard]) -> Option<Search> {
+        let mut literals: Vec<&str> = Vec::new();
+        let mut ids: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut anchored: Vec<Vec<(usize, Anchor)>> = Vec::new();
+        let mut rest = Vec::new();
+        for (i, w) in list.iter().enumerate() {
+            let Some((literal, anchor)) = w.anchor() else {
+                rest.push(i);
+                continue;
+            };
+            let id = *ids.entry(literal).or_insert_with(|| {
+                literals.push(literal);
+                anchored.push(Vec::new());
+                literals.len() - 1
+            });
+            anchored[id].push((i, anchor));
+        }
+        // The automaton is an optimisation: should it not build, the
+        // patterns are tried one by one.
+        let automaton = AhoCorasick::new(&literals).ok()?;
+        Some(Search {
+            automaton,
+            anchored,
+            rest,
+        })
+    }
+
+    fn matches(&self, list: &[Wildcard], text: &str) -> bool {
+        if self.rest.iter().any(|&i| list[i].matches(text)) {
+            return true;
+        }
+        // Patterns tried in full already (a literal can occur many times).
+        let mut tried = [0u64; 4];
+        for m in self.automaton.find_overlapping_iter(text) {
+            for &(i, anchor) in &self.anchored[m.pattern().as_usize()] {
+                let matched = match anchor {
+                    Anchor::Whole => m.start() == 0 && m.end() == text.len(),
+                    Anchor::Start => m.start() == 0,
+                    Anchor::End => m.end() == text.len(),
+                    Anchor::Anywhere => true,
+                    Anchor::Verify => {
+                        if let Some(word) = tried.get_mut(i / 64) {
+                            let bit = 1u64 << (i % 64);
+                            if *word & bit != 0 {
+                                continue;
+                            }
+                            *word |= bit;
+                        }
+                        list[i].matches(text)
+                    }
+                };
+                if matched {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
@@ -192,7 +307,7 @@ fn rank(filter: &Filter, common: &[FieldId]) -> u8 {
 fn exact(test: &Test) -> bool {
     match test {
         Test::Eq(_) | Test::EqFold(_) => true,
-        Test::AnyOf(set) => set.wildcards.is_empty() && set.folded_wildcards.is_empty(),
+        Test::AnyOf(set) => set.wildcards.list.is_empty() && set.folded_wildcards.list.is_empty(),
         _ => false,
     }
 }
@@ -290,6 +405,73 @@ mod tests {
         }
         assert!(s.matches_str("Cmd.exe") && !s.matches_str("cmd.exe"));
         assert!(s.matches_str("C:\\WINDOWS\\x.exe") && !s.matches_str("/TMP/x"));
+    }
+
+    /// Long pattern lists are searched with one automaton; every verdict
+    /// must be the one trying each pattern gives, whatever the pattern's
+    /// shape, its case, and however often its literal occurs.
+    #[test]
+    fn searched_pattern_lists_agree_with_one_by_one() {
+        let patterns = [
+            "*WebClient*",
+            "* -enc *",
+            "Invoke-*",
+            "*.ps1",
+            "*a*b*",
+            "?:\\Windows\\*.exe",
+            "*http*|iex*",
+            "ab",
+            "*",
+            "?*",
+            "*b?a*",
+            "bab*",
+            "*aba",
+            "*é*",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let alphabet = [
+            "a",
+            "b",
+            "A",
+            "B",
+            "é",
+            " -enc ",
+            "WebClient",
+            "webclient",
+            "http",
+            "|iex",
+            ".ps1",
+            "C:\\Windows\\",
+            ".exe",
+            "Invoke-",
+            "?",
+        ];
+        for round in 0..400 {
+            // A random subset of the patterns, in both cases, long enough
+            // to be searched together.
+            let ci = round % 2 == 0;
+            let tests: Vec<Test> = patterns
+                .iter()
+                .filter(|_| next(4) != 0)
+                .map(|p| Test::Wildcard(Wildcard::eql(p, ci)))
+                .collect();
+            let s = set(tests.clone());
+            for _ in 0..50 {
+                let text: String = (0..next(8))
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect();
+                let one_by_one = tests
+                    .iter()
+                    .any(|t| crate::eval::passes(t, &crate::event::Value::Str(&text)));
+                assert_eq!(s.matches_str(&text), one_by_one, "{text:?} in {tests:?}");
+            }
+        }
     }
 
     #[test]

@@ -27,6 +27,22 @@ pub struct Wildcard {
     case_insensitive: bool,
 }
 
+/// What finding a pattern's [`anchor`](Wildcard::anchor) literal at some
+/// place in a text says about the pattern matching the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// It matches when the literal is the whole text.
+    Whole,
+    /// It matches when the literal starts the text.
+    Start,
+    /// It matches when the literal ends the text.
+    End,
+    /// It matches wherever the literal is.
+    Anywhere,
+    /// It may match: the whole pattern must be tried.
+    Verify,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Kind {
     Exact(String),
@@ -126,6 +142,27 @@ impl Wildcard {
         Wildcard {
             kind: self.kind.clone(),
             case_insensitive: false,
+        }
+    }
+
+    /// The literal a multi-pattern search looks for to find candidates for
+    /// this pattern (its longest), and what a match of it at a place says:
+    /// `None` for patterns with no literal, or that every text matches.
+    pub fn anchor(&self) -> Option<(&str, Anchor)> {
+        match &self.kind {
+            Kind::Exact(s) if !s.is_empty() => Some((s, Anchor::Whole)),
+            Kind::Prefix(s) if !s.is_empty() => Some((s, Anchor::Start)),
+            Kind::Suffix(s) if !s.is_empty() => Some((s, Anchor::End)),
+            Kind::Contains(s) if !s.is_empty() => Some((s, Anchor::Anywhere)),
+            Kind::General(tokens) => tokens
+                .iter()
+                .filter_map(|t| match t {
+                    Token::Lit(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .max_by_key(|s| s.len())
+                .map(|s| (s, Anchor::Verify)),
+            _ => None,
         }
     }
 
