@@ -137,14 +137,48 @@ impl Done {
     /// No verdicts yet on batch `number`, whose event files are `files`,
     /// with room for `kept` kept events (as many as the last batch had:
     /// with many rules a batch keeps thousands, and growing the list
-    /// step by step copied it over and over).
-    fn new(number: u64, files: &Arc<Vec<PathBuf>>, kept: usize) -> Done {
+    /// step by step copied it over and over), in a list from `spare`.
+    fn new(number: u64, files: &Arc<Vec<PathBuf>>, kept: usize, spare: &Spare) -> Done {
         Done {
             number,
-            kept: Vec::with_capacity(kept),
+            kept: spare.take(kept),
             bad: Vec::new(),
             files: Arc::clone(files),
             prepared: Vec::new(),
+        }
+    }
+}
+
+/// Kept lists the collecting side has emptied, for the next batches. With
+/// many rules a batch keeps a megabyte of verdicts; a list allocated on a
+/// worker and freed on the collecting thread every batch was handed back
+/// to the system and faulted in again (zeroed) each time.
+#[derive(Default)]
+struct Spare(Mutex<Vec<Vec<(usize, Kept)>>>);
+
+impl Spare {
+    /// Lists kept for reuse at most: as many batches as can be in flight.
+    const LIMIT: usize = 64;
+
+    /// An empty list with room for at least `room` verdicts.
+    fn take(&self, room: usize) -> Vec<(usize, Kept)> {
+        let mut list = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default();
+        list.reserve(room);
+        list
+    }
+
+    /// Keeps `list`, emptied, for a later batch.
+    fn give(&self, mut list: Vec<(usize, Kept)>) {
+        list.clear();
+        if let Ok(mut spare) = self.0.lock() {
+            if spare.len() < Self::LIMIT {
+                spare.push(list);
+            }
         }
     }
 }
@@ -165,6 +199,8 @@ struct Reader<'a> {
     number: u64,
     /// How many events the last batch evaluated here kept.
     kept_last: usize,
+    /// Kept lists to reuse.
+    spare: Arc<Spare>,
 }
 
 impl Reader<'_> {
@@ -206,7 +242,7 @@ impl Reader<'_> {
         runner: &mut Runner,
         prepare: Option<Prepare>,
     ) -> Option<Done> {
-        let mut done = Done::new(self.number, &self.files, self.kept_last);
+        let mut done = Done::new(self.number, &self.files, self.kept_last, &self.spare);
         let mut serial = self.serial;
         let n = self.next_events(|raw, origin| {
             if let Err(e) = runner.evaluate(&origin, serial, raw.bytes, &mut done.kept) {
@@ -295,8 +331,9 @@ fn evaluate(
     batch: &Batch,
     prepare: Option<Prepare>,
     kept_last: &mut usize,
+    spare: &Spare,
 ) -> Done {
-    let mut done = Done::new(batch.number, &batch.files, *kept_last);
+    let mut done = Done::new(batch.number, &batch.files, *kept_last, spare);
     for (i, (span, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = batch.bytes(*span);
         if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
@@ -335,16 +372,18 @@ struct Merger<'s, 'f> {
     collect: Collect<'f>,
     files: Arc<Vec<PathBuf>>,
     bad: Vec<(usize, Position, String)>,
+    spare: Arc<Spare>,
 }
 
 impl Merger<'_, '_> {
-    fn take(&mut self, done: Done) {
+    fn take(&mut self, mut done: Done) {
         // Batches come in order: the latest one knows every file so far.
         self.files = done.files;
         self.bad.extend(done.bad);
-        for (q, k) in done.kept {
+        for (q, k) in done.kept.drain(..) {
             self.runner.push(q, k);
         }
+        self.spare.give(done.kept);
         if let Collect::Stream { sink, .. } = &mut self.collect {
             let files = &self.files;
             for (q, p) in done.prepared {
@@ -381,6 +420,7 @@ pub fn run<'s, 'f>(
         serial: 0,
         number: 0,
         kept_last: 0,
+        spare: Arc::default(),
     };
     let runner = match collect {
         Collect::Keep => Runner::new(set),
@@ -391,6 +431,7 @@ pub fn run<'s, 'f>(
         collect,
         files: Arc::new(Vec::new()),
         bad: Vec::new(),
+        spare: Arc::clone(&reader.spare),
     };
     if threads <= 1 {
         merger.runner.set_default_index(default_index);
@@ -408,6 +449,7 @@ pub fn run<'s, 'f>(
             for _ in 0..threads {
                 let done_tx = done_tx.clone();
                 let (shared, default_index) = (&shared, default_index.clone());
+                let spare = Arc::clone(&merger.spare);
                 scope.spawn(move || {
                     let mut runner = Runner::new(set);
                     runner.set_default_index(default_index);
@@ -429,7 +471,8 @@ pub fn run<'s, 'f>(
                         if !more {
                             break;
                         }
-                        let done = evaluate(set, &mut runner, &batch, prepare, &mut kept_last);
+                        let done =
+                            evaluate(set, &mut runner, &batch, prepare, &mut kept_last, &spare);
                         if done_tx.send(done).is_err() {
                             break;
                         }
