@@ -187,7 +187,14 @@ fn specs(path: &std::path::Path) -> Vec<Spec> {
         .collect()
 }
 
-fn run(query: &eql::Query, data: &Dataset, max_samples_per_key: usize) -> Result<Vec<i64>, String> {
+/// The spec's results as ids, and whether the streaming path `ruleq run`
+/// takes gave them too: with the events in time order for the query, the
+/// streaming collector must give the same results in the same order.
+fn run(
+    query: &eql::Query,
+    data: &Dataset,
+    max_samples_per_key: usize,
+) -> Result<(Vec<i64>, bool), String> {
     let options = QueryOptions {
         category_field: data.category_field.into(),
         tiebreaker_field: Some(data.id_field.into()),
@@ -197,36 +204,58 @@ fn run(query: &eql::Query, data: &Dataset, max_samples_per_key: usize) -> Result
     };
     let compiled = compile_eql(query, &options).map_err(|d| d.to_string())?;
     let mut collector = Collector::new(&compiled);
+    let mut streaming = Collector::streaming(&compiled);
+    let mut streamed = Vec::new();
     for (i, bytes) in data.bytes.iter().enumerate() {
         let origin = Origin {
             file: 0,
             line: i as u64 + 1,
         };
-        collector.offer(origin, bytes).map_err(|e| e.to_string())?;
+        collector
+            .offer(origin.clone(), bytes)
+            .map_err(|e| e.to_string())?;
+        streaming.offer(origin, bytes).map_err(|e| e.to_string())?;
+        streamed.extend(streaming.take_ready());
     }
+    let in_order = streaming.late().is_none();
+    streamed.extend(streaming.finish());
     let id = |h: &Hit| data.id((h.origin.line - 1) as usize);
-    let mut ids = Vec::new();
-    for out in collector.finish() {
-        match out {
-            Output::Event(h) => ids.push(id(&h)),
-            Output::Sequence { events, .. } => {
-                ids.extend(events.iter().map(|e| e.as_ref().map_or(-1, id)));
+    let ids = |outputs: Vec<Output>| {
+        let mut ids = Vec::new();
+        for out in outputs {
+            match out {
+                Output::Event(h) => ids.push(id(&h)),
+                Output::Sequence { events, .. } => {
+                    ids.extend(events.iter().map(|e| e.as_ref().map_or(-1, id)));
+                }
+                Output::Sample { events, .. } => ids.extend(events.iter().map(id)),
             }
-            Output::Sample { events, .. } => ids.extend(events.iter().map(id)),
         }
+        ids
+    };
+    let kept = ids(collector.finish());
+    let streamed = ids(streamed);
+    if in_order && streamed != kept {
+        return Err(format!("streamed {streamed:?}, kept {kept:?}"));
     }
-    Ok(ids)
+    Ok((kept, in_order))
 }
 
-fn check(data: &Dataset, files: &[&str], shared: &std::path::Path) -> (usize, usize, Vec<String>) {
-    let (mut passed, mut total) = (0, 0);
+/// (passed, total, failures, specs the streaming path was compared on).
+fn check(
+    data: &Dataset,
+    files: &[&str],
+    shared: &std::path::Path,
+) -> (usize, usize, Vec<String>, usize) {
+    let (mut passed, mut total, mut streamed) = (0, 0, 0);
     let mut failed = Vec::new();
     for file in files {
         for spec in specs(&shared.join(file)) {
             total += 1;
             let query = eql::parse(&spec.query).unwrap_or_else(|d| panic!("{}: {d}", spec.name));
             match run(&query, data, spec.max_samples_per_key) {
-                Ok(mut ids) => {
+                Ok((mut ids, compared)) => {
+                    streamed += usize::from(compared);
                     // `size` caps results (sequences count as one each).
                     let per = match &query.body {
                         QueryBody::Sequence(s) => {
@@ -251,7 +280,7 @@ fn check(data: &Dataset, files: &[&str], shared: &std::path::Path) -> (usize, us
             }
         }
     }
-    (passed, total, failed)
+    (passed, total, failed, streamed)
 }
 
 #[test]
@@ -268,7 +297,7 @@ fn elasticsearch_specs_on_endgame_data() {
     let mut data = endgame(&root);
     data.mapping = Some(mapping(&root, "endgame-140.mapping"));
     data.category_field = "event.category";
-    let (passed, total, failed) = check(&data, &files, &shared);
+    let (passed, total, failed, _) = check(&data, &files, &shared);
     println!("Elasticsearch specs on endgame data: {passed} of {total} pass");
     assert!(
         failed.is_empty(),
@@ -314,7 +343,7 @@ fn elasticsearch_extra_specs() {
         return;
     };
     let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
-    let (passed, total, failed) = check(&extra(&root), &["test_extra.toml"], &shared);
+    let (passed, total, failed, _) = check(&extra(&root), &["test_extra.toml"], &shared);
     println!("Elasticsearch extra specs: {passed} of {total} pass");
     assert!(
         failed.is_empty(),
@@ -335,7 +364,7 @@ fn elasticsearch_date_nanos_specs() {
     // times shorter, so test_queries.toml's maxspan expectations (written
     // for the millisecond index) do not carry over.
     let files = ["test_queries_date_nanos.toml"];
-    let (passed, total, failed) = check(&endgame_nanos(&root), &files, &shared);
+    let (passed, total, failed, _) = check(&endgame_nanos(&root), &files, &shared);
     println!("Elasticsearch date_nanos specs: {passed} of {total} pass");
     assert!(
         failed.is_empty(),
@@ -374,10 +403,10 @@ fn elasticsearch_sample_specs() {
     };
     let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
     let data = sample_data(&root, &["sample1", "sample2", "sample3"]);
-    let (passed, total, failed) = check(&data, &["test_sample.toml"], &shared);
+    let (passed, total, failed, _) = check(&data, &["test_sample.toml"], &shared);
     println!("Elasticsearch sample specs: {passed} of {total} pass");
     let multi = sample_data(&root, &["sample-multi"]);
-    let (passed2, total2, failed2) = check(&multi, &["test_sample_multi.toml"], &shared);
+    let (passed2, total2, failed2, _) = check(&multi, &["test_sample_multi.toml"], &shared);
     println!("Elasticsearch sample-multi specs: {passed2} of {total2} pass");
     let failed: Vec<String> = failed.into_iter().chain(failed2).collect();
     assert!(
@@ -395,12 +424,15 @@ fn elasticsearch_missing_event_specs() {
         return;
     };
     let root = shared.parent().unwrap().parent().unwrap().to_path_buf();
-    let (passed, total, failed) = check(
+    let (passed, total, failed, streamed) = check(
         &missing_events(&root),
         &["test_missing_events.toml"],
         &shared,
     );
-    println!("Elasticsearch missing-event specs: {passed} of {total} pass");
+    println!(
+        "Elasticsearch missing-event specs: {passed} of {total} pass, \
+         {streamed} also streamed"
+    );
     assert!(
         failed.is_empty(),
         "{} failing specs:\n{}",
@@ -408,4 +440,7 @@ fn elasticsearch_missing_event_specs() {
         failed.join("\n")
     );
     assert_eq!(total, 26);
+    // The streaming path is compared wherever the data is in time order
+    // for the query.
+    assert!(streamed >= 20, "only {streamed} specs streamed in order");
 }

@@ -1035,13 +1035,121 @@ struct Stream {
     fed: Option<i64>,
     /// `None` for event queries, whose results need no state.
     matcher: Option<SequenceMatcher>,
-    /// The events fed that a sequence took, by input serial, until no
-    /// partial sequence holds them.
-    hits: rustc_hash::FxHashMap<u64, Hit>,
+    /// The events fed that a sequence took, by input serial, with their
+    /// place in the fed order, until no partial sequence holds them.
+    hits: rustc_hash::FxHashMap<u64, (Hit, Ordinal)>,
     live_after_sweep: usize,
+    /// How many candidates were fed: the place of the next in the fed order.
+    count: u64,
+    /// For sequences with missing-event stages.
+    missing: Option<Box<Missing>>,
     /// Candidates that came after later ones had been fed, and the first.
     late: u64,
     first_late: Option<Origin>,
+}
+
+/// A streaming sequence's missing-event stages (`![...]`): the events that
+/// match them, and the complete sequences waiting to learn whether one of
+/// them cancels them. The verdict is [`is_cancelled`]'s, as when
+/// everything is kept; a sequence with trailing missing stages waits until
+/// no later event can cancel it (its first event plus `maxspan` passed, or
+/// the end of the input). Results come out in the order the sequences
+/// completed.
+struct Missing {
+    /// Per stage: whether it is a missing-event stage.
+    stages: Vec<bool>,
+    maxspan: Option<i64>,
+    /// Per missing stage, per key: the events matching it, in fed order.
+    /// With `maxspan`, those older than twice it before the latest time
+    /// are dropped (no sequence can reach them); without, all are held,
+    /// by time and place only.
+    fillers: Vec<rustc_hash::FxHashMap<Key, Vec<Ordinal>>>,
+    /// Complete sequences, in completion order, with their positive
+    /// events' places.
+    held: std::collections::VecDeque<(Match, Vec<Ordinal>, Vec<Option<Hit>>)>,
+    /// Whether a stage after the last positive one is a missing stage.
+    trailing: bool,
+    /// The latest time fillers were dropped at.
+    pruned_at: i64,
+}
+
+impl Missing {
+    fn new(stages: &[Stage], maxspan: Option<i64>) -> Missing {
+        let flags: Vec<bool> = stages.iter().map(|s| s.missing).collect();
+        let trailing = flags
+            .iter()
+            .rposition(|m| !m)
+            .is_some_and(|last| last + 1 < flags.len());
+        Missing {
+            fillers: vec![rustc_hash::FxHashMap::default(); flags.len()],
+            stages: flags,
+            maxspan,
+            held: std::collections::VecDeque::new(),
+            trailing,
+            pruned_at: i64::MIN,
+        }
+    }
+
+    /// Records the missing stages `k` matches, at `ordinal`.
+    fn fill(&mut self, missing: Vec<(usize, Vec<Key>)>, ordinal: Ordinal) {
+        for (stage, keys) in missing {
+            for key in keys {
+                self.fillers[stage].entry(key).or_default().push(ordinal);
+            }
+        }
+    }
+
+    /// Moves the held sequences that are final, in order, to `ready`: all
+    /// of them at the end of the input, else up to the first that a later
+    /// event than time `now` could still cancel.
+    fn release(&mut self, now: Option<i64>, end: bool, ready: &mut Vec<Output>) {
+        while let Some((m, positives, _)) = self.held.front() {
+            let waiting = !end
+                && self.trailing
+                && match (self.maxspan, now) {
+                    (Some(span), Some(now)) => positives
+                        .first()
+                        .is_some_and(|f| now <= f.timestamp.saturating_add(span)),
+                    _ => true,
+                };
+            if waiting {
+                break;
+            }
+            let fillers: Vec<&[Ordinal]> = self
+                .fillers
+                .iter()
+                .map(|f| f.get(&m.key).map_or(&[][..], |v| &v[..]))
+                .collect();
+            let cancelled = is_cancelled(&self.stages, positives, &fillers, self.maxspan);
+            let Some((m, _, events)) = self.held.pop_front() else {
+                break;
+            };
+            if !cancelled {
+                ready.push(Output::Sequence {
+                    join_keys: m.key,
+                    events,
+                });
+            }
+        }
+        // Drop the fillers no sequence can reach any more.
+        if let (Some(span), Some(now)) = (self.maxspan, now) {
+            if now.saturating_sub(self.pruned_at) > span {
+                let oldest = match self.held.front() {
+                    Some((_, p, _)) => p.first().map_or(now, |f| f.timestamp.min(now)),
+                    None => now,
+                }
+                .saturating_sub(span.saturating_mul(2));
+                for stage in &mut self.fillers {
+                    stage.retain(|_, list| {
+                        let old = list.partition_point(|o| o.timestamp < oldest);
+                        list.drain(..old);
+                        !list.is_empty()
+                    });
+                }
+                self.pruned_at = now;
+            }
+        }
+    }
 }
 
 impl<'q> Collector<'q> {
@@ -1066,18 +1174,26 @@ impl<'q> Collector<'q> {
     /// sequences and a reorder buffer of [`REORDER`] candidates, which puts
     /// events in time order as long as no event comes more than that many
     /// candidates late (the input in time order, or nearly). Later events
-    /// are counted ([`Collector::late`]) and fed as they come. Queries
-    /// with pipes, `size`, samples or missing-event stages keep everything,
+    /// are counted ([`Collector::late`]) and fed as they come. A sequence
+    /// with missing-event stages also holds, per key, the times of the
+    /// events matching them within twice its `maxspan` (all of them
+    /// without one), and its complete sequences until no later event can
+    /// cancel them. Queries with pipes, `size` or samples keep everything,
     /// as [`Collector::new`] does.
     pub fn streaming(query: &'q CompiledQuery) -> Self {
         let mut c = Collector::new(query);
         let simple = query.pipes.is_empty() && query.size.is_none();
+        let mut missing = None;
         let matcher = match &query.plan {
             Plan::Events(_) if query.streams_at_once() => Some(None),
             Plan::Sequence {
                 stages, maxspan, ..
-            } if simple && stages.iter().all(|s| !s.missing) => {
-                Some(Some(SequenceMatcher::new(stages.len(), *maxspan)))
+            } if simple => {
+                let positives = stages.iter().filter(|s| !s.missing).count();
+                if positives < stages.len() {
+                    missing = Some(Box::new(Missing::new(stages, *maxspan)));
+                }
+                (positives > 0).then(|| Some(SequenceMatcher::new(positives, *maxspan)))
             }
             _ => None,
         };
@@ -1088,6 +1204,8 @@ impl<'q> Collector<'q> {
                 matcher,
                 hits: rustc_hash::FxHashMap::default(),
                 live_after_sweep: 0,
+                count: 0,
+                missing,
                 late: 0,
                 first_late: None,
             })
@@ -1200,6 +1318,13 @@ impl Stream {
         for k in self.buffer.drain(..cut) {
             let seq = k.sort.2;
             self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
+            // Its place in the fed order, as the index in the time-ordered
+            // kept events is when everything is kept.
+            let place = Ordinal {
+                timestamp: k.sort.0,
+                position: self.count,
+            };
+            self.count += 1;
             let c = Candidate {
                 ordinal: Ordinal {
                     timestamp: k.sort.0,
@@ -1209,20 +1334,49 @@ impl Stream {
                 stages: k.stages,
                 until: k.until,
             };
+            if let Some(missing) = &mut self.missing {
+                missing.fill(k.missing, place);
+            }
             // Only the events a sequence holds are needed again.
             if matcher.push(&c, &mut complete) {
-                self.hits.insert(seq, k.hit);
+                self.hits.insert(seq, (k.hit, place));
             }
             for m in complete.drain(..) {
-                let events = m
-                    .events
-                    .iter()
-                    .map(|e| self.hits.get(&(*e as u64)).cloned())
-                    .collect();
-                ready.push(Output::Sequence {
-                    join_keys: m.key,
-                    events,
-                });
+                let found = |e: &usize| self.hits.get(&(*e as u64));
+                match &mut self.missing {
+                    None => {
+                        let events = m.events.iter().map(|e| found(e).map(|h| h.0.clone()));
+                        ready.push(Output::Sequence {
+                            events: events.collect(),
+                            join_keys: m.key,
+                        });
+                    }
+                    Some(missing) => {
+                        let positives: Vec<Ordinal> = m
+                            .events
+                            .iter()
+                            .filter_map(|e| found(e).map(|h| h.1))
+                            .collect();
+                        let mut own = m.events.iter();
+                        let events = missing
+                            .stages
+                            .iter()
+                            .map(|&is_missing| match is_missing {
+                                true => None,
+                                false => own.next().and_then(|e| found(e).map(|h| h.0.clone())),
+                            })
+                            .collect();
+                        missing.held.push_back((m, positives, events));
+                    }
+                }
+            }
+            if let Some(missing) = &mut self.missing {
+                missing.release(self.fed, false, ready);
+            }
+        }
+        if all {
+            if let Some(missing) = &mut self.missing {
+                missing.release(self.fed, true, ready);
             }
         }
         // Drop the events no partial sequence holds any more, now and then.
