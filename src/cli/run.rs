@@ -414,6 +414,8 @@ pub fn run(args: RunArgs) -> i32 {
             sink: &mut sink,
         }
     };
+    // Rules are loaded: what is freed from here on goes back at once.
+    crate::return_freed_memory_at_once();
     let pass = pass::run(
         &set,
         source,
