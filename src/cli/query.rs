@@ -201,7 +201,7 @@ fn render_keys(join_keys: &[Option<KeyValue>]) -> String {
         .map(|k| match k {
             None => "null".to_string(),
             Some(KeyValue::Str(text)) => json_string(text),
-            Some(KeyValue::Num(text)) => text.clone(),
+            Some(KeyValue::Num(text)) => text.to_string(),
             Some(KeyValue::Bool(b)) => b.to_string(),
         })
         .collect();

@@ -29,6 +29,7 @@ use crate::eval::{matches, Document, Memoized};
 use crate::event::{Num, Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::eql::{self, Expr, Pipe, QueryBody};
+use compact_str::ToCompactString;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -734,11 +735,11 @@ impl Ord for Tie {
 /// A join-key value as read from the event.
 fn key_value(v: &Value) -> Option<KeyValue> {
     match v {
-        Value::Str(s) => Some(KeyValue::Str(s.to_string())),
+        Value::Str(s) => Some(KeyValue::Str((*s).into())),
         Value::Number(n) => Some(KeyValue::Num(match n.value() {
-            Num::Int(i) => i.to_string(),
-            Num::UInt(u) => u.to_string(),
-            Num::Float(f) => crate::eval::script::java_double(f),
+            Num::Int(i) => i.to_compact_string(),
+            Num::UInt(u) => u.to_compact_string(),
+            Num::Float(f) => crate::eval::script::java_double(f).into(),
         })),
         Value::Bool(b) => Some(KeyValue::Bool(*b)),
         Value::Null => None,
@@ -750,7 +751,7 @@ fn key_part(v: &Value, key: &KeyField) -> KeyPart {
     match &key.date {
         // Dates join as instants and render as epoch milliseconds.
         Some(format) => crate::compile::typed::date_value(v, format)
-            .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_string())),
+            .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_compact_string())),
         None => key_value(v),
     }
 }

@@ -12,16 +12,20 @@
 //! drops every partial sequence of its key. State is bounded by the number
 //! of distinct join keys times the number of stages.
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
 /// A join-key value: a string, or a number or boolean as its canonical text
-/// (so `"1234"` and `1234` stay different keys, as in Elasticsearch).
+/// (so `"1234"` and `1234` stay different keys, as in Elasticsearch). The
+/// texts are [`CompactString`]s, held inline up to 24 bytes: most keys
+/// (entity ids, host ids, addresses, ports) are short, and every event a
+/// sequence step matches builds its keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyValue {
     /// A keyword value.
-    Str(String),
+    Str(CompactString),
     /// A number, in canonical text (`5`, `2.5`) or a date in epoch milliseconds.
-    Num(String),
+    Num(CompactString),
     /// `true` / `false`.
     Bool(bool),
 }
@@ -179,7 +183,7 @@ mod tests {
     use super::*;
 
     fn cand(i: usize, ts: i64, stages: &[usize], key: &str) -> Candidate {
-        let k = vec![vec![Some(KeyValue::Str(key.to_string()))]];
+        let k = vec![vec![Some(KeyValue::Str(key.into()))]];
         Candidate {
             ordinal: Ordinal {
                 timestamp: ts,
