@@ -1358,15 +1358,8 @@ impl Stream {
                             .iter()
                             .filter_map(|e| found(e).map(|h| h.1))
                             .collect();
-                        let mut own = m.events.iter();
-                        let events = missing
-                            .stages
-                            .iter()
-                            .map(|&is_missing| match is_missing {
-                                true => None,
-                                false => own.next().and_then(|e| found(e).map(|h| h.0.clone())),
-                            })
-                            .collect();
+                        let own = m.events.iter().map(|e| found(e).map(|h| h.0.clone()));
+                        let events = with_gaps(&missing.stages, own);
                         missing.held.push_back((m, positives, events));
                     }
                 }
@@ -1519,25 +1512,27 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
             !is_cancelled(&missing, &positives, &f, maxspan)
         })
         .map(|m| {
-            let mut it = m.events.iter();
-            let events = missing
-                .iter()
-                .map(|&is_missing| {
-                    if is_missing {
-                        None
-                    } else {
-                        Some(
-                            kept[*it.next().expect("one event per positive stage")]
-                                .hit
-                                .clone(),
-                        )
-                    }
-                })
-                .collect();
+            let positives = m.events.iter().map(|&i| Some(kept[i].hit.clone()));
+            let events = with_gaps(&missing, positives);
             Output::Sequence {
                 join_keys: m.key,
                 events,
             }
+        })
+        .collect()
+}
+
+/// A sequence's events by stage: those of its positive stages, in order,
+/// and no event for each missing-event stage (`missing[i]`).
+fn with_gaps(
+    missing: &[bool],
+    mut positives: impl Iterator<Item = Option<Hit>>,
+) -> Vec<Option<Hit>> {
+    missing
+        .iter()
+        .map(|&is_missing| match is_missing {
+            true => None,
+            false => positives.next().flatten(),
         })
         .collect()
 }
