@@ -135,13 +135,13 @@ struct Done {
 
 impl Done {
     /// No verdicts yet on batch `number`, whose event files are `files`,
-    /// with room for `kept` kept events (as many as the last batch had:
-    /// with many rules a batch keeps thousands, and growing the list
-    /// step by step copied it over and over), in a list from `spare`.
-    fn new(number: u64, files: &Arc<Vec<PathBuf>>, kept: usize, spare: &Spare) -> Done {
+    /// in a kept list from `spare` (with the room an earlier batch grew it
+    /// to: with many rules a batch keeps thousands, and growing a new list
+    /// step by step copied it over and over).
+    fn new(number: u64, files: &Arc<Vec<PathBuf>>, spare: &Spare) -> Done {
         Done {
             number,
-            kept: spare.take(kept),
+            kept: spare.take(),
             bad: Vec::new(),
             files: Arc::clone(files),
             prepared: Vec::new(),
@@ -160,16 +160,13 @@ impl Spare {
     /// Lists kept for reuse at most: as many batches as can be in flight.
     const LIMIT: usize = 64;
 
-    /// An empty list with room for at least `room` verdicts.
-    fn take(&self, room: usize) -> Vec<(usize, Kept)> {
-        let mut list = self
-            .0
+    /// An empty list, one emptied earlier when there is one.
+    fn take(&self) -> Vec<(usize, Kept)> {
+        self.0
             .lock()
             .ok()
             .and_then(|mut spare| spare.pop())
-            .unwrap_or_default();
-        list.reserve(room);
-        list
+            .unwrap_or_default()
     }
 
     /// Keeps `list`, emptied, for a later batch.
@@ -197,8 +194,6 @@ struct Reader<'a> {
     last_shown: Instant,
     serial: u64,
     number: u64,
-    /// How many events the last batch evaluated here kept.
-    kept_last: usize,
     /// Kept lists to reuse.
     spare: Arc<Spare>,
 }
@@ -242,7 +237,7 @@ impl Reader<'_> {
         runner: &mut Runner,
         prepare: Option<Prepare>,
     ) -> Option<Done> {
-        let mut done = Done::new(self.number, &self.files, self.kept_last, &self.spare);
+        let mut done = Done::new(self.number, &self.files, &self.spare);
         let mut serial = self.serial;
         let n = self.next_events(|raw, origin| {
             if let Err(e) = runner.evaluate(&origin, serial, raw.bytes, &mut done.kept) {
@@ -250,7 +245,6 @@ impl Reader<'_> {
             }
             serial += 1;
         });
-        self.kept_last = done.kept.len();
         done.files = Arc::clone(&self.files);
         prepared(set, &mut done, prepare);
         (n > 0).then_some(done)
@@ -324,23 +318,20 @@ impl Reader<'_> {
 
 /// Evaluates one batch: the kept events (event queries' matches prepared
 /// when there is a `prepare`), the parse failures, the batch's files.
-/// `kept_last` is how many the previous batch kept, and becomes this one's.
 fn evaluate(
     set: &RuleSet,
     runner: &mut Runner,
     batch: &Batch,
     prepare: Option<Prepare>,
-    kept_last: &mut usize,
     spare: &Spare,
 ) -> Done {
-    let mut done = Done::new(batch.number, &batch.files, *kept_last, spare);
+    let mut done = Done::new(batch.number, &batch.files, spare);
     for (i, (span, origin, pos)) in batch.events.iter().enumerate() {
         let bytes = batch.bytes(*span);
         if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
             done.bad.push((origin.file, *pos, e.to_string()));
         }
     }
-    *kept_last = done.kept.len();
     prepared(set, &mut done, prepare);
     done
 }
@@ -419,7 +410,6 @@ pub fn run<'s, 'f>(
         last_shown: feedback.started,
         serial: 0,
         number: 0,
-        kept_last: 0,
         spare: Arc::default(),
     };
     let runner = match collect {
@@ -453,7 +443,6 @@ pub fn run<'s, 'f>(
                 scope.spawn(move || {
                     let mut runner = Runner::new(set);
                     runner.set_default_index(default_index);
-                    let mut kept_last = 0;
                     let mut batch = Batch {
                         number: 0,
                         first: 0,
@@ -471,8 +460,7 @@ pub fn run<'s, 'f>(
                         if !more {
                             break;
                         }
-                        let done =
-                            evaluate(set, &mut runner, &batch, prepare, &mut kept_last, &spare);
+                        let done = evaluate(set, &mut runner, &batch, prepare, &spare);
                         if done_tx.send(done).is_err() {
                             break;
                         }
