@@ -23,13 +23,14 @@ use crate::compile::optimize::COMMON_FIELDS;
 use crate::compile::typed::{apply_mapping, as_date_field};
 use crate::diag::Diagnostic;
 use crate::eval::sequence::{
-    is_cancelled, Candidate, Key, KeyPart, KeyValue, Match, Ordinal, SequenceMatcher,
+    is_cancelled, Key, KeyPart, KeyValue, Match, Ordinal, SequenceMatcher,
 };
 use crate::eval::{matches, Document, Memoized};
 use crate::event::{Num, Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::eql::{self, Expr, Pipe, QueryBody};
 use compact_str::ToCompactString;
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -694,12 +695,17 @@ pub enum Output {
 pub struct Kept {
     hit: Hit,
     sort: (i64, Tie, u64),
-    /// For each positive stage it matches: its index among positive stages and keys.
-    stages: Vec<(usize, Vec<Key>)>,
+    /// For each positive stage it matches: its index among positive stages
+    /// and keys, in stage order. Held inline: most kept events match one
+    /// stage, and are evaluated on one thread and collected on another.
+    stages: SmallVec<[(usize, Keys); 1]>,
     /// For each missing stage it matches: the stage index and keys.
-    missing: Vec<(usize, Vec<Key>)>,
-    until: Vec<Key>,
+    missing: Vec<(usize, Keys)>,
+    until: Keys,
 }
+
+/// The keys an event joins on for one stage: usually one, held inline.
+type Keys = SmallVec<[Key; 1]>;
 
 /// A tiebreaker value: missing first, then numbers, then strings, each in
 /// natural order.
@@ -759,24 +765,24 @@ fn key_part(v: &Value, key: &KeyField) -> KeyPart {
 /// The keys an event joins on for one stage: the cartesian product of the
 /// key fields' distinct values. A key field without a value means the event
 /// does not join, unless the key is `?optional`, where null is a value.
-fn keys(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
+fn keys(doc: &Record, fields: &[KeyField]) -> Keys {
     // Most key fields hold one value: one key, built without products.
     let mut single: Key = Vec::with_capacity(fields.len());
     for key in fields {
         let mut values = doc.present(key.id);
         match values.next() {
             None if key.optional => single.push(None),
-            None => return Vec::new(),
+            None => return Keys::new(),
             Some(v) => {
                 let part = key_part(&v, key);
                 if values.any(|w| key_part(&w, key) != part) {
-                    return key_product(doc, fields);
+                    return Keys::from_vec(key_product(doc, fields));
                 }
                 single.push(part);
             }
         }
     }
-    vec![single]
+    smallvec::smallvec![single]
 }
 
 /// [`keys`] when some key field holds several distinct values.
@@ -840,6 +846,9 @@ impl Kept {
 }
 
 /// What one query makes of one event.
+// Boxing `Kept` would allocate for every kept event, which its inline
+// stages exist to avoid.
+#[allow(clippy::large_enum_variant)]
 pub enum Evaluated {
     /// The event takes no part in the query's results.
     Nothing,
@@ -925,13 +934,13 @@ pub(crate) fn evaluate_in(
             Kept {
                 hit: hit(record, origin.clone(), ts, source),
                 sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
-                stages: Vec::new(),
+                stages: SmallVec::new(),
                 missing: Vec::new(),
-                until: Vec::new(),
+                until: Keys::new(),
             }
         }),
         Plan::Sequence { stages, until, .. } => {
-            let mut positive = Vec::new();
+            let mut positive = SmallVec::new();
             let mut missing = Vec::new();
             let mut p = 0;
             for (i, s) in stages.iter().enumerate() {
@@ -951,7 +960,7 @@ pub(crate) fn evaluate_in(
                 Some(u) if mask.has(stages.len()) && matches(&u.filter, &doc) => {
                     keys(record, &u.keys)
                 }
-                _ => Vec::new(),
+                _ => Keys::new(),
             };
             let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
             let ts = if any { ts() } else { None };
@@ -986,7 +995,7 @@ pub(crate) fn evaluate_in(
         }
         Plan::Sample { stages, .. } => {
             // Samples need no time: input order is kept.
-            let matched: Vec<(usize, Vec<Key>)> = stages
+            let matched: SmallVec<[(usize, Keys); 1]> = stages
                 .iter()
                 .enumerate()
                 .filter(|(i, s)| mask.has(*i) && matches(&s.filter, &doc))
@@ -998,7 +1007,7 @@ pub(crate) fn evaluate_in(
                 sort: (0, Tie::None, seq),
                 stages: matched,
                 missing: Vec::new(),
-                until: Vec::new(),
+                until: Keys::new(),
             })
         }
     };
@@ -1092,7 +1101,7 @@ impl Missing {
     }
 
     /// Records the missing stages `k` matches, at `ordinal`.
-    fn fill(&mut self, missing: Vec<(usize, Vec<Key>)>, ordinal: Ordinal) {
+    fn fill(&mut self, missing: Vec<(usize, Keys)>, ordinal: Ordinal) {
         for (stage, keys) in missing {
             for key in keys {
                 self.fillers[stage].entry(key).or_default().push(ordinal);
@@ -1326,20 +1335,21 @@ impl Stream {
                 position: self.count,
             };
             self.count += 1;
-            let c = Candidate {
-                ordinal: Ordinal {
-                    timestamp: k.sort.0,
-                    position: seq,
-                },
-                event: seq as usize,
-                stages: k.stages,
-                until: k.until,
+            let ordinal = Ordinal {
+                timestamp: k.sort.0,
+                position: seq,
             };
             if let Some(missing) = &mut self.missing {
                 missing.fill(k.missing, place);
             }
             // Only the events a sequence holds are needed again.
-            if matcher.push(&c, &mut complete) {
+            if matcher.feed(
+                ordinal,
+                seq as usize,
+                latest_first(&k.stages),
+                &k.until,
+                &mut complete,
+            ) {
                 self.hits.insert(seq, (k.hit, place));
             }
             for m in complete.drain(..) {
@@ -1490,13 +1500,13 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
                     .push(ordinal(i, k));
             }
         }
-        let c = Candidate {
-            ordinal: ordinal(i, k),
-            event: i,
-            stages: k.stages.clone(),
-            until: k.until.clone(),
-        };
-        matcher.push(&c, &mut complete);
+        matcher.feed(
+            ordinal(i, k),
+            i,
+            latest_first(&k.stages),
+            &k.until,
+            &mut complete,
+        );
     }
     let none: Vec<Ordinal> = Vec::new();
     complete
@@ -1520,6 +1530,12 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
             }
         })
         .collect()
+}
+
+/// A kept event's stages and keys as the matcher takes them: the latest
+/// stage first (they are kept in stage order).
+fn latest_first(stages: &[(usize, Keys)]) -> impl Iterator<Item = (usize, &[Key])> {
+    stages.iter().rev().map(|(s, keys)| (*s, keys.as_slice()))
 }
 
 /// A sequence's events by stage: those of its positive stages, in order,

@@ -101,20 +101,36 @@ impl SequenceMatcher {
     /// complete sequence now holds it (an event that only matches a later
     /// stage of keys with no partial sequence is not needed again).
     pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) -> bool {
-        self.sweep(c.ordinal.timestamp);
-        let mut took = false;
-        let mut stages: Vec<&(usize, Vec<Key>)> = c.stages.iter().collect();
+        let mut stages: Vec<(usize, &[Key])> =
+            c.stages.iter().map(|(s, k)| (*s, k.as_slice())).collect();
         stages.sort_by_key(|s| std::cmp::Reverse(s.0));
-        for (stage, keys) in stages {
+        self.feed(c.ordinal, c.event, stages, &c.until, out)
+    }
+
+    /// [`push`](SequenceMatcher::push) for an event given by its parts,
+    /// borrowed: its place, the caller's handle, the stages it matches with
+    /// their keys (latest stage first) and its `until` keys.
+    pub fn feed<'k>(
+        &mut self,
+        ordinal: Ordinal,
+        event: usize,
+        stages_latest_first: impl IntoIterator<Item = (usize, &'k [Key])>,
+        until: &[Key],
+        out: &mut Vec<Match>,
+    ) -> bool {
+        let ts = ordinal.timestamp;
+        self.sweep(ts);
+        let mut took = false;
+        for (stage, keys) in stages_latest_first {
             for key in keys {
-                took |= self.offer(*stage, key, c, out);
+                took |= self.offer(stage, key, ts, event, out);
             }
         }
         // `until` closes the partial sequences of its key after the event's
         // own steps ran: an event that is both the last step and the `until`
         // still completes its sequence, one that only extends a sequence
         // closes it (Elasticsearch's specs fix both).
-        for key in &c.until {
+        for key in until {
             for stage in &mut self.pending {
                 stage.remove(key);
             }
@@ -122,13 +138,20 @@ impl SequenceMatcher {
         took
     }
 
-    /// Offers the event to one stage for one key; whether a sequence took it.
-    fn offer(&mut self, stage: usize, key: &Key, c: &Candidate, out: &mut Vec<Match>) -> bool {
-        let ts = c.ordinal.timestamp;
+    /// Offers the event (`event`, at time `ts`) to one stage for one key;
+    /// whether a sequence took it.
+    fn offer(
+        &mut self,
+        stage: usize,
+        key: &Key,
+        ts: i64,
+        event: usize,
+        out: &mut Vec<Match>,
+    ) -> bool {
         let next = if stage == 0 {
             Match {
                 key: key.clone(),
-                events: vec![c.event],
+                events: vec![event],
                 start: ts,
             }
         } else {
@@ -138,7 +161,7 @@ impl SequenceMatcher {
             if self.maxspan.is_some_and(|m| ts - partial.start > m) {
                 return false;
             }
-            partial.events.push(c.event);
+            partial.events.push(event);
             partial
         };
         if stage + 1 == self.stages {
