@@ -1335,16 +1335,12 @@ impl Stream {
                 position: self.count,
             };
             self.count += 1;
-            let ordinal = Ordinal {
-                timestamp: k.sort.0,
-                position: seq,
-            };
             if let Some(missing) = &mut self.missing {
                 missing.fill(k.missing, place);
             }
             // Only the events a sequence holds are needed again.
             if matcher.feed(
-                ordinal,
+                k.sort.0,
                 seq as usize,
                 latest_first(&k.stages),
                 &k.until,
@@ -1501,7 +1497,7 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
             }
         }
         matcher.feed(
-            ordinal(i, k),
+            k.sort.0,
             i,
             latest_first(&k.stages),
             &k.until,

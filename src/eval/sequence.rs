@@ -104,21 +104,21 @@ impl SequenceMatcher {
         let mut stages: Vec<(usize, &[Key])> =
             c.stages.iter().map(|(s, k)| (*s, k.as_slice())).collect();
         stages.sort_by_key(|s| std::cmp::Reverse(s.0));
-        self.feed(c.ordinal, c.event, stages, &c.until, out)
+        self.feed(c.ordinal.timestamp, c.event, stages, &c.until, out)
     }
 
     /// [`push`](SequenceMatcher::push) for an event given by its parts,
-    /// borrowed: its place, the caller's handle, the stages it matches with
-    /// their keys (latest stage first) and its `until` keys.
+    /// borrowed: its time (`ts`, nanoseconds), the caller's handle, the
+    /// stages it matches with their keys (latest stage first) and its
+    /// `until` keys.
     pub fn feed<'k>(
         &mut self,
-        ordinal: Ordinal,
+        ts: i64,
         event: usize,
         stages_latest_first: impl IntoIterator<Item = (usize, &'k [Key])>,
         until: &[Key],
         out: &mut Vec<Match>,
     ) -> bool {
-        let ts = ordinal.timestamp;
         self.sweep(ts);
         let mut took = false;
         for (stage, keys) in stages_latest_first {
