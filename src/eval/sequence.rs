@@ -46,20 +46,6 @@ pub struct Ordinal {
     pub position: u64,
 }
 
-/// What the matcher needs to know about one event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    /// Where the event is in the ordered input.
-    pub ordinal: Ordinal,
-    /// The caller's handle for the event (its index in the input, say).
-    pub event: usize,
-    /// For each stage the event matches: the stage index and the keys it
-    /// joins on there (several for multi-valued key fields).
-    pub stages: Vec<(usize, Vec<Key>)>,
-    /// Keys for which the event matches the `until` filter.
-    pub until: Vec<Key>,
-}
-
 /// A partial or complete sequence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
@@ -97,20 +83,15 @@ impl SequenceMatcher {
     }
 
     /// Feeds the next event (in order) and appends completed sequences to
-    /// `out`. Returns whether the event took part: whether a partial or
-    /// complete sequence now holds it (an event that only matches a later
-    /// stage of keys with no partial sequence is not needed again).
-    pub fn push(&mut self, c: &Candidate, out: &mut Vec<Match>) -> bool {
-        let mut stages: Vec<(usize, &[Key])> =
-            c.stages.iter().map(|(s, k)| (*s, k.as_slice())).collect();
-        stages.sort_by_key(|s| std::cmp::Reverse(s.0));
-        self.feed(c.ordinal.timestamp, c.event, stages, &c.until, out)
-    }
-
-    /// [`push`](SequenceMatcher::push) for an event given by its parts,
-    /// borrowed: its time (`ts`, nanoseconds), the caller's handle, the
-    /// stages it matches with their keys (latest stage first) and its
-    /// `until` keys.
+    /// `out`: its time (`ts`, nanoseconds), the caller's handle for it (its
+    /// index in the input, say), the stages it matches with the keys it
+    /// joins on there (several for multi-valued key fields), the latest
+    /// stage first, and the keys for which it matches `until`. An event
+    /// that matches several stages is offered to the latest first (see the
+    /// module's documentation). Returns whether the event took part:
+    /// whether a partial or complete sequence now holds it (an event that
+    /// only matches a later stage of keys with no partial sequence is not
+    /// needed again).
     pub fn feed<'k>(
         &mut self,
         ts: i64,
@@ -205,23 +186,35 @@ impl SequenceMatcher {
 mod tests {
     use super::*;
 
-    fn cand(i: usize, ts: i64, stages: &[usize], key: &str) -> Candidate {
-        let k = vec![vec![Some(KeyValue::Str(key.into()))]];
-        Candidate {
-            ordinal: Ordinal {
-                timestamp: ts,
-                position: i as u64,
-            },
-            event: i,
-            stages: stages.iter().map(|s| (*s, k.clone())).collect(),
+    /// An event (handle `i`, time `ts`) of the given stages, joining on
+    /// `key`, and closing the sequences of `until`.
+    struct Cand {
+        i: usize,
+        ts: i64,
+        stages: Vec<usize>,
+        key: Vec<Key>,
+        until: Vec<Key>,
+    }
+
+    fn cand(i: usize, ts: i64, stages: &[usize], key: &str) -> Cand {
+        Cand {
+            i,
+            ts,
+            stages: stages.to_vec(),
+            key: vec![vec![Some(KeyValue::Str(key.into()))]],
             until: Vec::new(),
         }
     }
 
-    fn run(m: &mut SequenceMatcher, cands: &[Candidate]) -> Vec<Vec<usize>> {
+    fn push(m: &mut SequenceMatcher, c: &Cand, out: &mut Vec<Match>) -> bool {
+        let stages = c.stages.iter().rev().map(|s| (*s, c.key.as_slice()));
+        m.feed(c.ts, c.i, stages, &c.until, out)
+    }
+
+    fn run(m: &mut SequenceMatcher, cands: &[Cand]) -> Vec<Vec<usize>> {
         let mut out = Vec::new();
         for c in cands {
-            m.push(c, &mut out);
+            push(m, c, &mut out);
         }
         out.into_iter().map(|m| m.events).collect()
     }
@@ -252,7 +245,11 @@ mod tests {
         let mut out = Vec::new();
         for i in 0..100 {
             // Each event starts a sequence for its own key, none completes.
-            m.push(&cand(i, i as i64 * 5, &[0], &format!("k{i}")), &mut out);
+            push(
+                &mut m,
+                &cand(i, i as i64 * 5, &[0], &format!("k{i}")),
+                &mut out,
+            );
         }
         assert!(out.is_empty());
         // Only keys started within the last two maxspans remain.
