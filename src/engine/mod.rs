@@ -924,12 +924,28 @@ pub(crate) fn evaluate_in(
     memo: &[std::cell::Cell<u8>],
 ) -> Evaluated {
     let doc = Memoized { record, memo };
+    evaluate_with(q, origin, record, seq, per, |i, filter| {
+        mask.has(i) && matches(filter, &doc)
+    })
+}
+
+/// What query `q` makes of an event whose filters' verdicts `verdict`
+/// gives: called with each filter's number (the stages' in order, then
+/// `until`'s) and the filter, in that order, at most once each.
+pub(crate) fn evaluate_with(
+    q: &CompiledQuery,
+    origin: Origin,
+    record: &Record,
+    seq: u64,
+    per: &mut PerEvent,
+    mut verdict: impl FnMut(usize, &Filter) -> bool,
+) -> Evaluated {
     let mut no_time = false;
     // The time is read only for events that are kept: most are not.
     let PerEvent { time, source } = per;
     let mut ts = || time.of(q, record);
     let kept = match &q.plan {
-        Plan::Events(filter) => matches(filter, &doc).then(|| {
+        Plan::Events(filter) => verdict(0, filter).then(|| {
             let ts = ts();
             Kept {
                 hit: hit(record, origin.clone(), ts, source),
@@ -944,7 +960,7 @@ pub(crate) fn evaluate_in(
             let mut missing = Vec::new();
             let mut p = 0;
             for (i, s) in stages.iter().enumerate() {
-                let m = mask.has(i) && matches(&s.filter, &doc);
+                let m = verdict(i, &s.filter);
                 if s.missing {
                     if m {
                         missing.push((i, keys(record, &s.keys)));
@@ -957,9 +973,7 @@ pub(crate) fn evaluate_in(
                 }
             }
             let until_keys = match until {
-                Some(u) if mask.has(stages.len()) && matches(&u.filter, &doc) => {
-                    keys(record, &u.keys)
-                }
+                Some(u) if verdict(stages.len(), &u.filter) => keys(record, &u.keys),
                 _ => Keys::new(),
             };
             let any = !positive.is_empty() || !missing.is_empty() || !until_keys.is_empty();
@@ -998,7 +1012,7 @@ pub(crate) fn evaluate_in(
             let matched: SmallVec<[(usize, Keys); 1]> = stages
                 .iter()
                 .enumerate()
-                .filter(|(i, s)| mask.has(*i) && matches(&s.filter, &doc))
+                .filter(|(i, s)| verdict(*i, &s.filter))
                 .map(|(i, s)| (i, keys(record, &s.keys)))
                 .filter(|(_, k)| !k.is_empty())
                 .collect();

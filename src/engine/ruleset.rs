@@ -8,10 +8,12 @@ use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
-use super::{evaluate_in, index_key, IndexKey, IndexKeys, PerEvent, StageMask};
+use super::{evaluate_in, evaluate_with, index_key, IndexKey, IndexKeys, PerEvent, StageMask};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
+use crate::eval::flat::Program;
+use crate::eval::Memoized;
 use crate::event::{Projector, Record, Value};
 use crate::mapping::Mapping;
 use crate::syntax::{eql, kql};
@@ -384,6 +386,12 @@ pub struct Runner<'s> {
     /// Every filter of the set, by number: (query, its bit in the query's
     /// [`StageMask`]).
     slots: Vec<(u32, u8)>,
+    /// Every filter of the set, flattened, under the same numbers.
+    program: Program<'s>,
+    /// Per query: the number of its first filter, or `None` for a query
+    /// with more filters than a [`StageMask`] tells apart, whose trees are
+    /// evaluated instead.
+    first_slot: Vec<Option<u32>>,
     /// The filters that see every event (they state no index keys).
     always: Vec<u64>,
     /// The filters' first key sets (see [`CompiledQuery::stage_keys`]).
@@ -452,13 +460,18 @@ impl<'s> Runner<'s> {
     /// (for [`Runner::finish_matches`]).
     pub fn new(set: &'s RuleSet) -> Self {
         let mut slots = Vec::new();
+        let mut program = Program::new();
+        let mut first_slot = Vec::with_capacity(set.queries.len());
         let (mut always, mut has_second) = (Vec::new(), Vec::new());
         let (mut by_key, mut second_index) = (Vec::new(), Vec::new());
         let keys: Vec<Vec<Vec<IndexKeys>>> = set.queries.iter().map(|q| q.stage_keys()).collect();
         let popularity = popularity(&keys);
         for (i, (q, filters)) in set.queries.iter().zip(&keys).enumerate() {
+            let trees = plan_filters(&q.plan);
+            first_slot.push((trees.len() <= 64).then_some(slots.len() as u32));
             for (stage, conditions) in filters.iter().enumerate() {
                 let n = slots.len();
+                program.add(trees[stage]);
                 slots.push((i as u32, stage.min(63) as u8));
                 let Some((first, second)) = choose_keys(conditions, q, &set.fields, &popularity)
                 else {
@@ -491,6 +504,8 @@ impl<'s> Runner<'s> {
             projector: Projector::new(&set.fields),
             collectors: set.queries.iter().map(Collector::new).collect(),
             slots,
+            program,
+            first_slot,
             always,
             by_key,
             has_second,
@@ -552,16 +567,44 @@ impl<'s> Runner<'s> {
         self.select(&record);
         let mut per = PerEvent::default();
         self.memo.iter().for_each(|c| c.set(0));
+        let doc = Memoized {
+            record: &record,
+            memo: &self.memo,
+        };
         for &i in &self.chosen {
-            if let Evaluated::Kept(k) = evaluate_in(
-                self.collectors[i].query,
-                origin.clone(),
-                &record,
-                seq,
-                &mut per,
-                StageMask(self.masks[i]),
-                &self.memo,
-            ) {
+            let q = || self.collectors[i].query;
+            let mask = self.masks[i];
+            let evaluated = match self.first_slot[i] {
+                // The offered filters' verdicts first, from the flat
+                // program; the query itself is looked at only when one
+                // holds (for most queries offered an event, none does).
+                Some(first) => {
+                    let (mut bits, mut verdicts) = (mask, 0u64);
+                    while bits != 0 {
+                        let bit = bits.trailing_zeros();
+                        bits &= bits - 1;
+                        if self.program.matches(first as usize + bit as usize, &doc) {
+                            verdicts |= 1 << bit;
+                        }
+                    }
+                    if verdicts == 0 {
+                        continue;
+                    }
+                    evaluate_with(q(), origin.clone(), &record, seq, &mut per, |f, _| {
+                        verdicts >> f & 1 == 1
+                    })
+                }
+                None => evaluate_in(
+                    q(),
+                    origin.clone(),
+                    &record,
+                    seq,
+                    &mut per,
+                    StageMask(mask),
+                    &self.memo,
+                ),
+            };
+            if let Evaluated::Kept(k) = evaluated {
                 out.push((i, k));
             }
         }

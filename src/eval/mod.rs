@@ -6,6 +6,7 @@
 //! runs a [`Filter`] with index-query semantics; scripts run three-valued in
 //! [`script`]. An explicit JSON `null` is no value, like a missing field.
 
+pub mod flat;
 pub mod script;
 pub mod sequence;
 
