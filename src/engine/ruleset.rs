@@ -261,59 +261,156 @@ fn share(queries: &mut [CompiledQuery]) -> usize {
 /// Key sets on one field, as bit sets over all the filters of a rule set
 /// (every query's event filter or stages): most events meet common values
 /// (an operating system, an event type) that hundreds of filters key on,
-/// and or-ing a few bit sets costs less than walking lists of them.
+/// and or-ing a few bit sets costs less than walking lists of them. Both
+/// of a filter's key sets (see [`choose_keys`]) are held here, so that an
+/// event value is looked up once for both.
 struct KeyIndex {
-    field: FieldId,
-    /// Per key: the filters it concerns.
-    values: FxHashMap<String, Vec<u64>>,
-    /// The filters with a numeric key here (a value too large to key
-    /// exactly concerns them all).
-    numeric: Vec<u64>,
+    /// Per key: its bit sets for the filters keyed by it first and second.
+    values: FxHashMap<Box<str>, [Bits; 2]>,
+    /// The bit sets of the filters with a numeric key here, first and
+    /// second (a value too large to key exactly concerns them all).
+    numeric: [Bits; 2],
     /// The length of the longest key, in bytes: a longer string (a
     /// command line, say) meets none, and is not keyed at all.
     longest: usize,
 }
 
-impl KeyIndex {
-    /// Adds filter `n`'s keys on `field` to the index of that field in `all`.
-    fn add(all: &mut Vec<KeyIndex>, field: FieldId, values: &BTreeSet<String>, n: usize) {
-        let slot = match all.iter().position(|k| k.field == field) {
-            Some(p) => p,
-            None => {
-                all.push(KeyIndex {
-                    field,
-                    values: FxHashMap::default(),
-                    numeric: Vec::new(),
-                    longest: 0,
-                });
-                all.len() - 1
-            }
-        };
-        let index = &mut all[slot];
-        for v in values {
-            index.longest = index.longest.max(v.len());
-            if v.parse::<i64>().is_ok() {
-                set_bit(&mut index.numeric, n);
-            }
-            set_bit(index.values.entry(v.clone()).or_default(), n);
+/// A bit set over the filters, stored sparse: the range of its non-zero
+/// words in [`KeyIndexes::words`].
+#[derive(Clone, Copy, Default)]
+struct Bits {
+    start: u32,
+    end: u32,
+}
+
+/// One non-zero word of a [`Bits`]: its place among the words, and its
+/// bits.
+#[derive(Clone, Copy)]
+struct Word {
+    at: u32,
+    bits: u64,
+}
+
+/// The key indexes of a rule set, by field. Most keys concern a few
+/// filters, so their bit sets are stored as their non-zero words, all in
+/// one array: a few cache lines per event value rather than a whole set.
+struct KeyIndexes {
+    /// Per field (by index): its index in `fields` (`u32::MAX`: none).
+    by_field: Vec<u32>,
+    fields: Vec<KeyIndex>,
+    words: Vec<Word>,
+}
+
+/// A [`KeyIndexes`] being built: bit sets as dense words for now.
+struct KeyIndexesBuilder {
+    by_field: Vec<u32>,
+    fields: Vec<DenseKeys>,
+}
+
+/// A [`KeyIndex`] being built.
+#[derive(Default)]
+struct DenseKeys {
+    values: FxHashMap<Box<str>, [Vec<u64>; 2]>,
+    numeric: [Vec<u64>; 2],
+    longest: usize,
+}
+
+impl KeyIndexesBuilder {
+    fn new(fields: usize) -> Self {
+        KeyIndexesBuilder {
+            by_field: vec![u32::MAX; fields],
+            fields: Vec::new(),
         }
     }
 
-    /// Or-s into `met` the filters whose keys here `value` (a value of
-    /// this index's field) meets.
-    fn meet(&self, value: &Value, scratch: &mut String, met: &mut [u64]) {
-        // A string's key is as long as the string.
-        if matches!(value, Value::Str(s) if s.len() > self.longest) {
-            return;
+    /// Adds filter `n`'s keys on `field`, as its `layer` (0: first key
+    /// set, 1: second).
+    fn add(&mut self, field: FieldId, values: &BTreeSet<String>, n: usize, layer: usize) {
+        let slot = &mut self.by_field[field.index()];
+        if *slot == u32::MAX {
+            *slot = self.fields.len() as u32;
+            self.fields.push(Default::default());
         }
-        match index_key(value, scratch) {
-            Some(IndexKey::Key(key)) => {
-                if let Some(bits) = self.values.get(key) {
-                    or_into(met, bits);
+        let keys = &mut self.fields[*slot as usize];
+        for v in values {
+            keys.longest = keys.longest.max(v.len());
+            if v.parse::<i64>().is_ok() {
+                set_bit(&mut keys.numeric[layer], n);
+            }
+            set_bit(
+                &mut keys.values.entry(v.as_str().into()).or_default()[layer],
+                n,
+            );
+        }
+    }
+
+    fn finish(self) -> KeyIndexes {
+        let mut words = Vec::new();
+        let mut pack = |dense: &[u64]| {
+            let start = words.len() as u32;
+            for (at, &bits) in dense.iter().enumerate() {
+                if bits != 0 {
+                    words.push(Word {
+                        at: at as u32,
+                        bits,
+                    });
                 }
             }
-            Some(IndexKey::AnyNumber) => or_into(met, &self.numeric),
-            None => {}
+            Bits {
+                start,
+                end: words.len() as u32,
+            }
+        };
+        let fields = self
+            .fields
+            .into_iter()
+            .map(|keys| KeyIndex {
+                values: keys
+                    .values
+                    .into_iter()
+                    .map(|(k, [a, b])| (k, [pack(&a), pack(&b)]))
+                    .collect(),
+                numeric: [pack(&keys.numeric[0]), pack(&keys.numeric[1])],
+                longest: keys.longest,
+            })
+            .collect();
+        KeyIndexes {
+            by_field: self.by_field,
+            fields,
+            words,
+        }
+    }
+}
+
+impl KeyIndexes {
+    /// Or-s into `met` the filters whose first, and second, key sets
+    /// `value` (a value of `field`) meets.
+    fn meet(&self, field: FieldId, value: &Value, scratch: &mut String, met: &mut [Vec<u64>; 2]) {
+        let Some(&at) = self.by_field.get(field.index()) else {
+            return;
+        };
+        let Some(index) = self.fields.get(at as usize) else {
+            return;
+        };
+        // A string's key is as long as the string.
+        if matches!(value, Value::Str(s) if s.len() > index.longest) {
+            return;
+        }
+        let sets = match index_key(value, scratch) {
+            Some(IndexKey::Key(key)) => match index.values.get(key) {
+                Some(sets) => sets,
+                None => return,
+            },
+            Some(IndexKey::AnyNumber) => &index.numeric,
+            None => return,
+        };
+        for (into, set) in met.iter_mut().zip(sets) {
+            let words = self.words.get(set.start as usize..set.end as usize);
+            for w in words.into_iter().flatten() {
+                if let Some(word) = into.get_mut(w.at as usize) {
+                    *word |= w.bits;
+                }
+            }
         }
     }
 }
@@ -373,12 +470,6 @@ fn set_bit(bits: &mut Vec<u64>, i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
 
-fn or_into(into: &mut [u64], bits: &[u64]) {
-    for (a, b) in into.iter_mut().zip(bits) {
-        *a |= b;
-    }
-}
-
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
@@ -394,15 +485,10 @@ pub struct Runner<'s> {
     first_slot: Vec<Option<u32>>,
     /// The filters that see every event (they state no index keys).
     always: Vec<u64>,
-    /// The filters' first key sets (see [`CompiledQuery::stage_keys`]).
-    by_key: Vec<KeyIndex>,
+    /// The filters' key sets (see [`CompiledQuery::stage_keys`]).
+    keys: KeyIndexes,
     /// The filters with a second key set.
     has_second: Vec<u64>,
-    /// Their second key sets.
-    second_index: Vec<KeyIndex>,
-    /// Per field (by index): its place in `by_key` and in `second_index`
-    /// (`u32::MAX`: none).
-    key_fields: Vec<[u32; 2]>,
     /// Scratch: the filters whose first, and second, key set the current
     /// event meets.
     met: [Vec<u64>; 2],
@@ -463,9 +549,9 @@ impl<'s> Runner<'s> {
         let mut program = Program::new();
         let mut first_slot = Vec::with_capacity(set.queries.len());
         let (mut always, mut has_second) = (Vec::new(), Vec::new());
-        let (mut by_key, mut second_index) = (Vec::new(), Vec::new());
         let keys: Vec<Vec<Vec<IndexKeys>>> = set.queries.iter().map(|q| q.stage_keys()).collect();
         let popularity = popularity(&keys);
+        let mut index = KeyIndexesBuilder::new(set.fields.len());
         for (i, (q, filters)) in set.queries.iter().zip(&keys).enumerate() {
             let trees = plan_filters(&q.plan);
             first_slot.push((trees.len() <= 64).then_some(slots.len() as u32));
@@ -479,21 +565,13 @@ impl<'s> Runner<'s> {
                     continue;
                 };
                 for (field, values) in &first.0 {
-                    KeyIndex::add(&mut by_key, *field, values, n);
+                    index.add(*field, values, n, 0);
                 }
                 if let Some(second) = second {
                     set_bit(&mut has_second, n);
                     for (field, values) in &second.0 {
-                        KeyIndex::add(&mut second_index, *field, values, n);
+                        index.add(*field, values, n, 1);
                     }
-                }
-            }
-        }
-        let mut key_fields = vec![[u32::MAX; 2]; set.fields.len()];
-        for (i, indexes) in [&by_key, &second_index].into_iter().enumerate() {
-            for (at, k) in indexes.iter().enumerate() {
-                if let Some(places) = key_fields.get_mut(k.field.index()) {
-                    places[i] = at as u32;
                 }
             }
         }
@@ -507,10 +585,8 @@ impl<'s> Runner<'s> {
             program,
             first_slot,
             always,
-            by_key,
+            keys: index.finish(),
             has_second,
-            second_index,
-            key_fields,
             met: [vec![0; words], vec![0; words]],
             masks: vec![0; set.queries.len()],
             touched: Vec::new(),
@@ -633,16 +709,10 @@ impl<'s> Runner<'s> {
         // The event's values, not every indexed field: an event has a few
         // dozen values, the index hundreds of fields.
         for (field, value) in record.all_values() {
-            let Some(&[at_first, at_second]) = self.key_fields.get(field.index()) else {
-                continue;
-            };
-            if let Some(k) = self.by_key.get(at_first as usize) {
-                k.meet(&value, &mut self.scratch, first);
-            }
-            if let Some(k) = self.second_index.get(at_second as usize) {
-                k.meet(&value, &mut self.scratch, second);
-            }
+            self.keys
+                .meet(field, &value, &mut self.scratch, &mut self.met);
         }
+        let [first, second] = &self.met;
         for (w, (word, (met2, needs))) in first
             .iter()
             .zip(second.iter().zip(&self.has_second))
