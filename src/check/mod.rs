@@ -61,11 +61,22 @@ impl Report {
 /// Runs every check on the loaded files; with a mapping, query fields are
 /// checked against it too.
 pub fn check(files: Vec<RuleFile>, mapping: Option<&crate::mapping::Mapping>) -> Report {
+    check_parsed(files, mapping).0
+}
+
+/// [`check`], also returning each rule's query as it parsed (rule by rule,
+/// in file order; `None` where a rule has no query that parses), so that
+/// a caller running the rules need not parse them again.
+pub fn check_parsed(
+    files: Vec<RuleFile>,
+    mapping: Option<&crate::mapping::Mapping>,
+) -> (Report, Vec<Option<query::ParsedQuery>>) {
     // Files are checked on all cores; their findings are gathered in file
     // order, as one loop would give them.
     let indexed: Vec<(usize, &RuleFile)> = files.iter().enumerate().collect();
     let per_file = crate::par::map(&indexed, |&(fi, file)| {
         let mut findings = Vec::new();
+        let mut queries = Vec::with_capacity(file.rules.len());
         for d in &file.diagnostics {
             findings.push(Finding {
                 file: fi,
@@ -76,23 +87,30 @@ pub fn check(files: Vec<RuleFile>, mapping: Option<&crate::mapping::Mapping>) ->
         for (ri, rule) in file.rules.iter().enumerate() {
             let mut diags = Vec::new();
             let parsed = query::check_queries(rule, &mut diags);
+            let eql = parsed.as_ref().and_then(query::ParsedQuery::as_eql);
             if let Some(m) = mapping {
-                fields::check_fields(rule, parsed.as_ref(), m, &mut diags);
+                fields::check_fields(rule, eql, m, &mut diags);
             }
-            rules::check_rule(rule, file.format, parsed.as_ref(), &mut diags);
+            rules::check_rule(rule, file.format, eql, &mut diags);
             mitre::check_threat(rule, &mut diags);
             findings.extend(diags.into_iter().map(|diagnostic| Finding {
                 file: fi,
                 rule: Some(ri),
                 diagnostic,
             }));
+            queries.push(parsed);
         }
-        findings
+        (findings, queries)
     });
-    let mut findings: Vec<Finding> = per_file.into_iter().flatten().collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut queries = Vec::new();
+    for (f, q) in per_file {
+        findings.extend(f);
+        queries.extend(q);
+    }
     duplicates(&files, &mut findings);
     findings.sort_by_key(|f| (f.file, f.diagnostic.span.start, f.diagnostic.span.end));
-    Report { files, findings }
+    (Report { files, findings }, queries)
 }
 
 /// Duplicate `rule_id` (an error: Kibana keys rules by it) and duplicate

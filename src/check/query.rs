@@ -10,9 +10,29 @@ use crate::diag::Diagnostic;
 use crate::rule::{Language, QueryText, Rule, RuleType, Spanned};
 use crate::syntax::{eql, kql};
 
-/// Checks the rule's `query` and `threat_query`; returns the EQL query when
-/// the rule has one that parses, for checks that need its structure.
-pub fn check_queries(rule: &Rule, diags: &mut Vec<Diagnostic>) -> Option<eql::Query> {
+/// A rule's query as it parsed.
+#[derive(Debug, Clone)]
+pub enum ParsedQuery {
+    /// An EQL query.
+    Eql(eql::Query),
+    /// A KQL query.
+    Kql(kql::Query),
+}
+
+impl ParsedQuery {
+    /// The EQL query, when it is one.
+    pub fn as_eql(&self) -> Option<&eql::Query> {
+        match self {
+            ParsedQuery::Eql(q) => Some(q),
+            ParsedQuery::Kql(_) => None,
+        }
+    }
+}
+
+/// Checks the rule's `query` and `threat_query`; returns the rule's query
+/// when it parses (EQL or KQL), for checks that need its structure and
+/// for running it.
+pub fn check_queries(rule: &Rule, diags: &mut Vec<Diagnostic>) -> Option<ParsedQuery> {
     let mut parsed = None;
     let not_evaluated = |what: String, span| {
         Diagnostic::note("rule::not-evaluated", what, span)
@@ -51,10 +71,10 @@ fn check_query(
     language: &Spanned<Language>,
     diags: &mut Vec<Diagnostic>,
     not_evaluated: impl Fn(String, crate::syntax::Span) -> Diagnostic,
-) -> Option<eql::Query> {
+) -> Option<ParsedQuery> {
     match language.value {
         Language::Eql => match eql::parse(&query.text) {
-            Ok(q) => return Some(q),
+            Ok(q) => return Some(ParsedQuery::Eql(q)),
             Err(d) => diags.push(into_file(d, query)),
         },
         Language::Esql => diags.push(not_evaluated(
@@ -65,11 +85,10 @@ fn check_query(
             "Lucene queries are not evaluated by ruleq".into(),
             language.span,
         )),
-        Language::Kuery => {
-            if let Err(d) = kql::parse(&query.text) {
-                diags.push(into_file(d, query));
-            }
-        }
+        Language::Kuery => match kql::parse(&query.text) {
+            Ok(q) => return Some(ParsedQuery::Kql(q)),
+            Err(d) => diags.push(into_file(d, query)),
+        },
     }
     None
 }

@@ -5,6 +5,7 @@ use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
 use ruleq::alert::{lookup, Alert, Context, OwnedSource};
+use ruleq::check::query::ParsedQuery;
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::{Diagnostic, Severity};
@@ -107,6 +108,18 @@ fn parse_query(rule: &Rule) -> Option<Result<Parsed, Diagnostic>> {
     }
 }
 
+/// What [`parse_query`] would give, from the query as the checks parsed
+/// it (in the rule's `language`), when that is the language the rule's
+/// type runs; `None` otherwise.
+fn taken_query(rule: &Rule, checked: Option<ParsedQuery>) -> Option<Result<Parsed, Diagnostic>> {
+    rule.query.as_ref()?;
+    match (rule.rule_type.as_ref().map(|t| t.value), checked?) {
+        (Some(RuleType::Eql), ParsedQuery::Eql(q)) => Some(Ok(Parsed::Eql(q))),
+        (Some(RuleType::Query), ParsedQuery::Kql(q)) => Some(Ok(Parsed::Kql(q))),
+        _ => None,
+    }
+}
+
 /// A rule that runs, and its query's place in the rule set.
 struct Loaded<'r> {
     rule: &'r Rule,
@@ -172,7 +185,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     }
     // The checks decide which rules load: a rule with an error does not run.
-    let report = check::check(files, mapping.as_ref());
+    let (report, checked) = check::check_parsed(files, mapping.as_ref());
     let errors: Vec<_> = report
         .findings
         .iter()
@@ -204,7 +217,20 @@ pub fn run(args: RunArgs) -> i32 {
     let mut failed_rules = broken.len();
     // The queries parse on all cores; the set is then built in rule order.
     let rules: Vec<&Rule> = report.files.iter().flat_map(|f| &f.rules).collect();
-    let mut parsed = ruleq::par::map(&rules, |rule| parse_query(rule)).into_iter();
+    // The checks parsed most queries already; the rest parse on all cores.
+    let mut parsed: Vec<Option<Result<Parsed, Diagnostic>>> = rules
+        .iter()
+        .zip(checked)
+        .map(|(rule, checked)| taken_query(rule, checked))
+        .collect();
+    let rest: Vec<usize> = (0..rules.len()).filter(|&i| parsed[i].is_none()).collect();
+    for (i, p) in rest
+        .iter()
+        .zip(ruleq::par::map(&rest, |&i| parse_query(rules[i])))
+    {
+        parsed[*i] = p;
+    }
+    let mut parsed = parsed.into_iter();
     for (fi, file) in report.files.iter().enumerate() {
         for (ri, rule) in file.rules.iter().enumerate() {
             let parsed = parsed.next().flatten();
