@@ -699,9 +699,30 @@ pub struct Kept {
     /// and keys, in stage order. Held inline: most kept events match one
     /// stage, and are evaluated on one thread and collected on another.
     stages: SmallVec<[(usize, Keys); 1]>,
+    /// What it cancels, when anything (rare: held apart, to keep the many
+    /// kept events small as they pass between threads and buffers).
+    cancels: Option<Box<Cancels>>,
+}
+
+/// What a kept event cancels.
+#[derive(Default)]
+struct Cancels {
     /// For each missing stage it matches: the stage index and keys.
     missing: Vec<(usize, Keys)>,
+    /// Its keys as an `until` event.
     until: Keys,
+}
+
+impl Kept {
+    /// For each missing stage it matches: the stage index and keys.
+    fn missing(&self) -> &[(usize, Keys)] {
+        self.cancels.as_ref().map_or(&[], |c| &c.missing)
+    }
+
+    /// Its keys as an `until` event.
+    fn until(&self) -> &[Key] {
+        self.cancels.as_ref().map_or(&[], |c| &c.until)
+    }
 }
 
 /// The keys an event joins on for one stage: usually one, held inline.
@@ -951,8 +972,7 @@ pub(crate) fn evaluate_with(
                 hit: hit(record, origin.clone(), ts, source),
                 sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
                 stages: SmallVec::new(),
-                missing: Vec::new(),
-                until: Keys::new(),
+                cancels: None,
             }
         }),
         Plan::Sequence { stages, until, .. } => {
@@ -1001,8 +1021,12 @@ pub(crate) fn evaluate_with(
                     },
                     sort: (t, tie(record, q.tiebreaker), seq),
                     stages: positive,
-                    missing,
-                    until: until_keys,
+                    cancels: (!missing.is_empty() || !until_keys.is_empty()).then(|| {
+                        Box::new(Cancels {
+                            missing,
+                            until: until_keys,
+                        })
+                    }),
                 }),
                 _ => None,
             }
@@ -1020,8 +1044,7 @@ pub(crate) fn evaluate_with(
                 hit: hit(record, origin.clone(), ts(), source),
                 sort: (0, Tie::None, seq),
                 stages: matched,
-                missing: Vec::new(),
-                until: Keys::new(),
+                cancels: None,
             })
         }
     };
@@ -1339,7 +1362,7 @@ impl Stream {
             return;
         };
         let mut complete = Vec::new();
-        for k in self.buffer.drain(..cut) {
+        for mut k in self.buffer.drain(..cut) {
             let seq = k.sort.2;
             self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
             // Its place in the fed order, as the index in the time-ordered
@@ -1350,14 +1373,17 @@ impl Stream {
             };
             self.count += 1;
             if let Some(missing) = &mut self.missing {
-                missing.fill(k.missing, place);
+                missing.fill(
+                    k.cancels.take().map(|c| c.missing).unwrap_or_default(),
+                    place,
+                );
             }
             // Only the events a sequence holds are needed again.
             if matcher.feed(
                 k.sort.0,
                 seq as usize,
                 latest_first(&k.stages),
-                &k.until,
+                k.until(),
                 &mut complete,
             ) {
                 self.hits.insert(seq, (k.hit, place));
@@ -1502,7 +1528,7 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
         position: i as u64,
     };
     for (i, k) in kept.iter().enumerate() {
-        for (s, ks) in &k.missing {
+        for (s, ks) in k.missing() {
             for key in ks {
                 fillers[*s]
                     .entry(key.clone())
@@ -1514,7 +1540,7 @@ fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Outp
             k.sort.0,
             i,
             latest_first(&k.stages),
-            &k.until,
+            k.until(),
             &mut complete,
         );
     }
