@@ -733,14 +733,14 @@ impl OwnedEvent {
             .get(hit.origin.file)
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let id = match &hit.id {
+        let id = match hit.id() {
             Some(id) => id.to_string(),
             None => format!("{file}:{}", hit.origin.line),
         };
         OwnedEvent {
             source,
             id,
-            index: hit.index.as_deref().or(default_index).map(str::to_string),
+            index: hit.index().or(default_index).map(str::to_string),
             time: hit.timestamp.map(|t| format_iso(t, false)),
         }
     }

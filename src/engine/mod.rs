@@ -663,10 +663,30 @@ pub struct Hit {
     pub source: std::sync::Arc<[u8]>,
     /// Its timestamp in nanoseconds, when it has one.
     pub timestamp: Option<i64>,
+    /// Its `_id` and `_index`, when it has either (held apart: most events
+    /// have neither, and hits pass between threads by the million).
+    pub names: Option<Box<HitNames>>,
+}
+
+/// A hit's `_id` and `_index`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HitNames {
     /// The hit's `_id` (or the event's top-level `_id`), when it has one.
     pub id: Option<Box<str>>,
     /// The hit's `_index` (or the event's top-level `_index`), when it has one.
     pub index: Option<Box<str>>,
+}
+
+impl Hit {
+    /// The hit's `_id` (or the event's top-level `_id`), when it has one.
+    pub fn id(&self) -> Option<&str> {
+        self.names.as_ref().and_then(|n| n.id.as_deref())
+    }
+
+    /// The hit's `_index` (or the event's top-level `_index`), when it has one.
+    pub fn index(&self) -> Option<&str> {
+        self.names.as_ref().and_then(|n| n.index.as_deref())
+    }
 }
 
 /// One query result.
@@ -734,7 +754,7 @@ type Keys = SmallVec<[Key; 1]>;
 enum Tie {
     None,
     Num(f64),
-    Str(String),
+    Str(Box<str>),
 }
 
 impl Eq for Tie {}
@@ -853,7 +873,7 @@ fn timestamp(doc: &Record, field: FieldId) -> Option<i64> {
 fn tie(doc: &Record, field: Option<FieldId>) -> Tie {
     match field.and_then(|f| doc.present(f).next()) {
         Some(Value::Number(n)) => Tie::Num(n.as_f64()),
-        Some(Value::Str(s)) => Tie::Str(s.to_string()),
+        Some(Value::Str(s)) => Tie::Str(s.into()),
         Some(Value::Bool(b)) => Tie::Num(f64::from(u8::from(b))),
         _ => Tie::None,
     }
@@ -1013,8 +1033,7 @@ pub(crate) fn evaluate_with(
                             origin: origin.clone(),
                             source: std::sync::Arc::default(),
                             timestamp: ts,
-                            id: None,
-                            index: None,
+                            names: None,
                         }
                     } else {
                         hit(record, origin.clone(), ts, source)
@@ -1512,8 +1531,12 @@ fn hit(
         origin,
         source: source.get_or_insert_with(|| record.source().into()).clone(),
         timestamp,
-        id: record.id().map(Into::into),
-        index: record.index().map(Into::into),
+        names: (record.id().is_some() || record.index().is_some()).then(|| {
+            Box::new(HitNames {
+                id: record.id().map(Into::into),
+                index: record.index().map(Into::into),
+            })
+        }),
     }
 }
 
