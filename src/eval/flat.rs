@@ -8,7 +8,7 @@
 //! 16-byte nodes, one filter after the other, so that a filter's structure
 //! is a line or two of memory; its term tests stay where the trees hold
 //! them and are read only when evaluated. The verdicts are those of
-//! [`matches`]: leaves the flat form does not spell out (nested queries,
+//! [`matches`](fn@matches): leaves the flat form does not spell out (nested queries,
 //! free text, scripts) are evaluated by it.
 
 use super::{matches, passes, Document};
@@ -36,7 +36,7 @@ enum Op {
     Test(FieldId, u32),
     /// A shared condition (its memo number); the condition follows.
     Shared(u32),
-    /// Any other filter, by its place in `others`, for [`matches`].
+    /// Any other filter, by its place in `others`, for [`matches`](fn@matches).
     Other(u32),
 }
 
@@ -106,7 +106,7 @@ impl<'f> Program<'f> {
     }
 
     /// Whether `doc` satisfies filter `filter` (a number [`Program::add`]
-    /// returned): the verdict of [`matches`] on the filter added.
+    /// returned): the verdict of [`matches`](fn@matches) on the filter added.
     pub fn matches(&self, filter: usize, doc: &impl Document) -> bool {
         self.eval(self.roots[filter] as usize, doc)
     }
