@@ -43,31 +43,37 @@ fn sequence_and_sample_cases() {
         let query = eql::parse(text).unwrap_or_else(|d| panic!("{text}: {d}"));
         let compiled =
             compile_eql(&query, &QueryOptions::default()).unwrap_or_else(|d| panic!("{text}: {d}"));
-        let mut collector = Collector::new(&compiled);
-        for (i, line) in events.lines().enumerate() {
-            collector
-                .offer(
-                    Origin {
-                        file: 0,
-                        line: i as u64 + 1,
-                    },
-                    line.as_bytes(),
-                )
-                .unwrap();
-        }
         let id = |line: u64| ids[(line - 1) as usize];
-        let got: Vec<Vec<i64>> = collector
-            .finish()
-            .into_iter()
-            .map(|out| match out {
-                Output::Event(h) => vec![id(h.origin.line)],
-                Output::Sequence { events, .. } => events
-                    .iter()
-                    .map(|e| e.as_ref().map_or(0, |h| id(h.origin.line)))
-                    .collect(),
-                Output::Sample { events, .. } => events.iter().map(|h| id(h.origin.line)).collect(),
-            })
-            .collect();
+        let as_ids = |out: Output| match out {
+            Output::Event(h) => vec![id(h.origin.line)],
+            Output::Sequence { events, .. } => events
+                .iter()
+                .map(|e| e.as_ref().map_or(0, |h| id(h.origin.line)))
+                .collect(),
+            Output::Sample { events, .. } => events.iter().map(|h| id(h.origin.line)).collect(),
+        };
+        // Every case runs twice: keeping every event, as `ruleq query` and
+        // `--schedule` do, and streaming, as `ruleq run` does.
+        let mut kept = Collector::new(&compiled);
+        let mut streaming = Collector::streaming(&compiled);
+        let mut streamed = Vec::new();
+        for (i, line) in events.lines().enumerate() {
+            let origin = Origin {
+                file: 0,
+                line: i as u64 + 1,
+            };
+            kept.offer(origin.clone(), line.as_bytes()).unwrap();
+            streaming.offer(origin, line.as_bytes()).unwrap();
+            streamed.extend(streaming.take_ready().into_iter().map(as_ids));
+        }
+        streamed.extend(streaming.finish().into_iter().map(as_ids));
+        let got: Vec<Vec<i64>> = kept.finish().into_iter().map(as_ids).collect();
+        if streamed != want {
+            failures.push(format!(
+                "{text} (streaming)\n  got {streamed:?}, want {want:?} ({})",
+                case["why"].as_str().unwrap()
+            ));
+        }
         if got != want {
             failures.push(format!(
                 "{text}\n  got {got:?}, want {want:?} ({})",

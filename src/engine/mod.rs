@@ -1393,7 +1393,10 @@ impl Stream {
             self.count += 1;
             if let Some(missing) = &mut self.missing {
                 missing.fill(
-                    k.cancels.take().map(|c| c.missing).unwrap_or_default(),
+                    k.cancels
+                        .as_mut()
+                        .map(|c| std::mem::take(&mut c.missing))
+                        .unwrap_or_default(),
                     place,
                 );
             }
