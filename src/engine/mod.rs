@@ -1381,7 +1381,7 @@ impl Stream {
             return;
         };
         let mut complete = Vec::new();
-        for mut k in self.buffer.drain(..cut) {
+        for k in self.buffer.drain(..cut) {
             let seq = k.sort.2;
             self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
             // Its place in the fed order, as the index in the time-ordered
@@ -1391,21 +1391,16 @@ impl Stream {
                 position: self.count,
             };
             self.count += 1;
-            if let Some(missing) = &mut self.missing {
-                missing.fill(
-                    k.cancels
-                        .as_mut()
-                        .map(|c| std::mem::take(&mut c.missing))
-                        .unwrap_or_default(),
-                    place,
-                );
+            let Cancels { missing, until } = k.cancels.map(|c| *c).unwrap_or_default();
+            if let Some(fillers) = &mut self.missing {
+                fillers.fill(missing, place);
             }
             // Only the events a sequence holds are needed again.
             if matcher.feed(
                 k.sort.0,
                 seq as usize,
                 latest_first(&k.stages),
-                k.until(),
+                &until,
                 &mut complete,
             ) {
                 self.hits.insert(seq, (k.hit, place));
