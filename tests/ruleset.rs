@@ -85,6 +85,48 @@ fn compare_with(queries: &[Q], events: &[String], options: &QueryOptions) -> usi
     for (q, rest) in streaming.finish().into_iter().enumerate() {
         streamed[q].extend(rest);
     }
+    // Events evaluated in batches (as worker threads do), chunk by chunk:
+    // the same events kept for the same queries in the same order, so the
+    // same results.
+    let mut one_by_one = Vec::new();
+    let mut by_batch = Vec::new();
+    let mut evaluating = Runner::new(&set);
+    let mut batching = Runner::new(&set);
+    let mut streaming = Runner::streaming(&set);
+    let mut batch_streamed: Vec<Vec<Output>> = vec![Vec::new(); set.queries.len()];
+    let origins: Vec<Origin> = (0..events.len())
+        .map(|i| Origin {
+            file: 0,
+            line: i as u64 + 1,
+        })
+        .collect();
+    for (i, e) in events.iter().enumerate() {
+        evaluating
+            .evaluate(&origins[i], i as u64, e.as_bytes(), &mut kept)
+            .unwrap();
+        one_by_one.extend(kept.drain(..).map(|(q, k)| (q, k.hit().origin.line)));
+    }
+    // Batches that are not whole chunks.
+    for (b, batch) in events.chunks(ruleq::engine::CHUNK * 2 + 7).enumerate() {
+        let first = b * (ruleq::engine::CHUNK * 2 + 7);
+        let items = batch
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (&origins[first + i], (first + i) as u64, e.as_bytes()));
+        batching.evaluate_batch(items, &mut kept, |i, e| panic!("event {i}: {e}"));
+        for (q, k) in kept.drain(..) {
+            by_batch.push((q, k.hit().origin.line));
+            streaming.push(q, k);
+        }
+        streaming.take_ready(|q, out| batch_streamed[q].push(out));
+    }
+    assert_eq!(by_batch, one_by_one, "batches keep what single events keep");
+    for (q, rest) in streaming.finish().into_iter().enumerate() {
+        batch_streamed[q].extend(rest);
+    }
+    for (a, b) in streamed.iter().zip(&batch_streamed) {
+        assert_eq!(ids(a), ids(b), "batches give the results single events give");
+    }
     let mut alerting = 0;
     for ((q, got), streamed) in queries.iter().zip(&together).zip(&streamed) {
         let mut a = ids(got);
@@ -332,4 +374,45 @@ fn shared_conditions_are_remembered_per_event_not_across_events_or_objects() {
         "the os type and process name tests are shared"
     );
     assert_eq!(compare(&queries, &events), queries.len());
+}
+
+#[test]
+fn a_batch_reports_malformed_events_by_place_and_evaluates_the_rest() {
+    let query = eql::parse(r#"process where process.name == "a.exe""#).unwrap();
+    let mut builder = RuleSetBuilder::new(None);
+    builder.add_eql(&query, &QueryOptions::default()).unwrap();
+    let set = builder.finish();
+    // Enough events to span chunks, with bad ones in the first and last.
+    let events: Vec<String> = (0..ruleq::engine::CHUNK * 2 + 3)
+        .map(|i| match i {
+            5 => "{\"process\":".to_string(),
+            i if i == ruleq::engine::CHUNK * 2 + 1 => "[1, 2".to_string(),
+            i => format!(
+                r#"{{"@timestamp":"2026-03-01T10:00:00Z","event":{{"category":"process"}},"process":{{"name":"{}"}}}}"#,
+                if i % 3 == 0 { "a.exe" } else { "b.exe" }
+            ),
+        })
+        .collect();
+    let origins: Vec<Origin> = (0..events.len())
+        .map(|i| Origin {
+            file: 0,
+            line: i as u64 + 1,
+        })
+        .collect();
+    let mut runner = Runner::new(&set);
+    let (mut kept, mut failed) = (Vec::new(), Vec::new());
+    let items = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (&origins[i], i as u64, e.as_bytes()));
+    runner.evaluate_batch(items, &mut kept, |i, e| failed.push((i, e.to_string())));
+    let places: Vec<usize> = failed.iter().map(|(i, _)| *i).collect();
+    assert_eq!(places, [5, ruleq::engine::CHUNK * 2 + 1]);
+    assert!(failed[0].1.contains("EOF"), "{}", failed[0].1);
+    let lines: Vec<u64> = kept.iter().map(|(_, k)| k.hit().origin.line).collect();
+    let want: Vec<u64> = (0..events.len())
+        .filter(|i| i % 3 == 0 && *i != ruleq::engine::CHUNK * 2 + 1)
+        .map(|i| i as u64 + 1)
+        .collect();
+    assert_eq!(lines, want);
 }

@@ -326,12 +326,14 @@ fn evaluate(
     spare: &Spare,
 ) -> Done {
     let mut done = Done::new(batch.number, &batch.files, spare);
-    for (i, (span, origin, pos)) in batch.events.iter().enumerate() {
-        let bytes = batch.bytes(*span);
-        if let Err(e) = runner.evaluate(origin, batch.first + i as u64, bytes, &mut done.kept) {
-            done.bad.push((origin.file, *pos, e.to_string()));
-        }
-    }
+    let events = batch.events.iter().enumerate().map(|(i, (span, origin, _))| {
+        (origin, batch.first + i as u64, batch.bytes(*span))
+    });
+    let bad = &mut done.bad;
+    runner.evaluate_batch(events, &mut done.kept, |i, e| {
+        let (_, origin, pos) = &batch.events[i];
+        bad.push((origin.file, *pos, e.to_string()));
+    });
     prepared(set, &mut done, prepare);
     done
 }

@@ -14,7 +14,7 @@ mod indices;
 mod ruleset;
 pub use filters::{Bound, EventFilter};
 pub use indices::IndexPatterns;
-pub use ruleset::{RuleSet, RuleSetBuilder, Runner};
+pub use ruleset::{RuleSet, RuleSetBuilder, Runner, CHUNK};
 
 use crate::compile::date;
 use crate::compile::eql::{event_filter, nullify_unknown_optionals};

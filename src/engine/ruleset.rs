@@ -470,6 +470,37 @@ fn set_bit(bits: &mut Vec<u64>, i: usize) {
     bits[i / 64] |= 1 << (i % 64);
 }
 
+/// How many events [`Runner::evaluate_batch`] evaluates together.
+pub const CHUNK: usize = 64;
+
+/// A query offered an event of a chunk: the filters offered (or, once
+/// evaluated, those that hold).
+#[derive(Debug, Clone, Copy, Default)]
+struct Offer {
+    query: u32,
+    event: u32,
+    mask: u64,
+}
+
+/// `offers` sorted by event into `sorted`, stably (of one event, the
+/// queries stay in the order they come); `events` bounds the event numbers.
+fn by_event(offers: &[Offer], events: usize, sorted: &mut Vec<Offer>) {
+    let mut starts = [0u32; CHUNK + 1];
+    for o in offers {
+        starts[o.event as usize + 1] += 1;
+    }
+    for e in 0..events {
+        starts[e + 1] += starts[e];
+    }
+    sorted.clear();
+    sorted.resize(offers.len(), Offer::default());
+    for o in offers {
+        let slot = &mut starts[o.event as usize];
+        sorted[*slot as usize] = *o;
+        *slot += 1;
+    }
+}
+
 /// Runs a [`RuleSet`] over a stream of events.
 pub struct Runner<'s> {
     projector: Projector<'s>,
@@ -503,6 +534,14 @@ pub struct Runner<'s> {
     /// Scratch: the verdicts of the set's shared conditions on the current
     /// event (see [`crate::eval::Memoized`]).
     memo: Vec<Cell<u8>>,
+    /// Scratch for [`Runner::evaluate_batch`]: the offers of a chunk's
+    /// events, sorted ones, those held, per query a count, and per event
+    /// the shared conditions' verdicts.
+    offers: Vec<Offer>,
+    sorted: Vec<Offer>,
+    held: Vec<Offer>,
+    counts: Vec<u32>,
+    chunk_memo: Vec<Cell<u8>>,
     indices: &'s [Option<IndexPatterns>],
     filters: &'s [Vec<EventFilter>],
     /// Per index name seen: whether each query searches it.
@@ -593,6 +632,11 @@ impl<'s> Runner<'s> {
             chosen: Vec::new(),
             scratch: String::new(),
             memo: vec![Cell::new(0); set.shared],
+            offers: Vec::new(),
+            sorted: Vec::new(),
+            held: Vec::new(),
+            counts: vec![0; set.queries.len()],
+            chunk_memo: Vec::new(),
             indices: &set.indices,
             filters: &set.filters,
             searched: HashMap::new(),
@@ -648,44 +692,153 @@ impl<'s> Runner<'s> {
             memo: &self.memo,
         };
         for &i in &self.chosen {
-            let q = || self.collectors[i].query;
-            let mask = self.masks[i];
-            let evaluated = match self.first_slot[i] {
+            let mask = match self.first_slot[i] {
                 // The offered filters' verdicts first, from the flat
                 // program; the query itself is looked at only when one
                 // holds (for most queries offered an event, none does).
-                Some(first) => {
-                    let (mut bits, mut verdicts) = (mask, 0u64);
-                    while bits != 0 {
-                        let bit = bits.trailing_zeros();
-                        bits &= bits - 1;
-                        if self.program.matches(first as usize + bit as usize, &doc) {
-                            verdicts |= 1 << bit;
-                        }
-                    }
-                    if verdicts == 0 {
-                        continue;
-                    }
-                    evaluate_with(q(), origin.clone(), &record, seq, &mut per, |f, _| {
-                        verdicts >> f & 1 == 1
-                    })
-                }
-                None => evaluate_in(
-                    q(),
-                    origin.clone(),
-                    &record,
-                    seq,
-                    &mut per,
-                    StageMask(mask),
-                    &self.memo,
-                ),
+                Some(first) => match self.program.verdicts(first, self.masks[i], &doc) {
+                    0 => continue,
+                    verdicts => verdicts,
+                },
+                None => self.masks[i],
             };
-            if let Evaluated::Kept(k) = evaluated {
-                out.push((i, k));
-            }
+            let kept = self.keep(i, mask, origin, &record, seq, &mut per, &self.memo);
+            out.extend(kept.map(|k| (i, k)));
         }
         self.projector.recycle(record);
         Ok(())
+    }
+
+    /// What query `i` keeps of an event offered to it: given the verdicts of
+    /// its filters when it has a flat program, else the mask of the filters
+    /// offered, which are evaluated from their trees.
+    #[allow(clippy::too_many_arguments)]
+    fn keep(
+        &self,
+        i: usize,
+        mask: u64,
+        origin: &Origin,
+        record: &Record,
+        seq: u64,
+        per: &mut PerEvent,
+        memo: &[Cell<u8>],
+    ) -> Option<Kept> {
+        let q = self.collectors[i].query;
+        let evaluated = match self.first_slot[i] {
+            Some(_) => evaluate_with(q, origin.clone(), record, seq, per, |f, _| {
+                mask >> f & 1 == 1
+            }),
+            None => evaluate_in(q, origin.clone(), record, seq, per, StageMask(mask), memo),
+        };
+        match evaluated {
+            Evaluated::Kept(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// [`evaluate`](Runner::evaluate) for many events, with the same
+    /// results in the same order: (query, kept) in `out`, event by event,
+    /// each event's in query order. An event that does not parse is handed
+    /// to `failed` with its place among `events`, and the others go on.
+    ///
+    /// Events are taken [`CHUNK`] at a time, and each query offered some of
+    /// a chunk's events is evaluated on them one after the other. One event
+    /// at a time, every query offered an event loads its filter's nodes and
+    /// tests from memory spread over the whole rule set, misses the cache,
+    /// and leaves them to be evicted before the next event needs them.
+    pub fn evaluate_batch<'b>(
+        &mut self,
+        events: impl IntoIterator<Item = (&'b Origin, u64, &'b [u8])>,
+        out: &mut Vec<(usize, Kept)>,
+        mut failed: impl FnMut(usize, serde_json::Error),
+    ) {
+        let mut events = events.into_iter().enumerate();
+        let mut chunk: Vec<(&Origin, u64, Record<'b>)> = Vec::with_capacity(CHUNK);
+        let shared = self.memo.len();
+        loop {
+            // Each event's offers, event by event.
+            self.offers.clear();
+            for (n, (origin, seq, bytes)) in events.by_ref().take(CHUNK) {
+                match self.projector.project(bytes) {
+                    Ok(record) => {
+                        self.select(&record);
+                        let event = chunk.len() as u32;
+                        self.offers.extend(self.chosen.iter().map(|&q| Offer {
+                            query: q as u32,
+                            event,
+                            mask: self.masks[q],
+                        }));
+                        chunk.push((origin, seq, record));
+                    }
+                    Err(e) => failed(n, e),
+                }
+            }
+            if chunk.is_empty() {
+                return;
+            }
+            // Query by query (each query's events in order), the verdicts.
+            self.by_query();
+            let memo = &mut self.chunk_memo;
+            memo.clear();
+            memo.resize(chunk.len() * shared, Cell::new(0));
+            let memo = &self.chunk_memo;
+            let events_memo = |e: u32| &memo[e as usize * shared..][..shared];
+            self.held.clear();
+            for o in &self.sorted {
+                let mask = match self.first_slot[o.query as usize] {
+                    Some(first) => {
+                        let doc = Memoized {
+                            record: &chunk[o.event as usize].2,
+                            memo: events_memo(o.event),
+                        };
+                        self.program.verdicts(first, o.mask, &doc)
+                    }
+                    None => o.mask,
+                };
+                if mask != 0 {
+                    self.held.push(Offer { mask, ..*o });
+                }
+            }
+            // Back in event order for what the queries keep.
+            by_event(&self.held, chunk.len(), &mut self.sorted);
+            let mut per = PerEvent::default();
+            let mut current = None;
+            for o in &self.sorted {
+                if current != Some(o.event) {
+                    per = PerEvent::default();
+                    current = Some(o.event);
+                }
+                let (origin, seq, record) = &chunk[o.event as usize];
+                let (i, memo) = (o.query as usize, events_memo(o.event));
+                let kept = self.keep(i, o.mask, origin, record, *seq, &mut per, memo);
+                out.extend(kept.map(|k| (i, k)));
+            }
+            for (_, _, record) in chunk.drain(..) {
+                self.projector.recycle(record);
+            }
+        }
+    }
+
+    /// Sorts `offers` (in event order) into `sorted` by query, stably.
+    fn by_query(&mut self) {
+        let counts = &mut self.counts;
+        for o in &self.offers {
+            counts[o.query as usize] += 1;
+        }
+        let mut at = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = at;
+            at += n;
+        }
+        self.sorted.clear();
+        self.sorted.resize(self.offers.len(), Offer::default());
+        for o in &self.offers {
+            let slot = &mut counts[o.query as usize];
+            self.sorted[*slot as usize] = *o;
+            *slot += 1;
+        }
+        counts.iter_mut().for_each(|c| *c = 0);
     }
 
     /// Keeps an event another runner's [`evaluate`](Runner::evaluate) kept

@@ -111,6 +111,20 @@ impl<'f> Program<'f> {
         self.eval(self.roots[filter] as usize, doc)
     }
 
+    /// The verdicts of the filters numbered `first + i` for each bit `i`
+    /// set in `mask`: bit `i` of the result is set when that filter holds.
+    pub fn verdicts(&self, first: u32, mask: u64, doc: &impl Document) -> u64 {
+        let (mut bits, mut verdicts) = (mask, 0u64);
+        while bits != 0 {
+            let bit = bits.trailing_zeros();
+            bits &= bits - 1;
+            if self.matches(first as usize + bit as usize, doc) {
+                verdicts |= 1 << bit;
+            }
+        }
+        verdicts
+    }
+
     fn eval(&self, at: usize, doc: &impl Document) -> bool {
         let node = self.nodes[at];
         match node.op {

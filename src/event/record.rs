@@ -326,13 +326,18 @@ fn relife<'b>(mut v: Vec<Slot<'_>>) -> Vec<Slot<'b>> {
 #[derive(Debug)]
 pub struct Projector<'t> {
     table: &'t FieldTable,
-    spare: Option<Record<'static>>,
+    /// Records given back, their buffers kept for the next events (several
+    /// records may be alive at once: see [`Projector::recycle`]).
+    spare: Vec<Record<'static>>,
 }
 
 impl<'t> Projector<'t> {
     /// A projector reading the fields of `table`.
     pub fn new(table: &'t FieldTable) -> Self {
-        Projector { table, spare: None }
+        Projector {
+            table,
+            spare: Vec::new(),
+        }
     }
 
     /// The table this projector reads.
@@ -411,7 +416,7 @@ impl<'t> Projector<'t> {
         next.clear();
         elems.clear();
         scratch.clear();
-        self.spare = Some(Record {
+        self.spare.push(Record {
             slots: relife(slots),
             next,
             heads,
@@ -426,7 +431,7 @@ impl<'t> Projector<'t> {
 
     fn take<'a>(&mut self, bytes: &'a [u8]) -> Record<'a> {
         let trimmed = trim(bytes);
-        match self.spare.take() {
+        match self.spare.pop() {
             Some(r) => Record {
                 slots: relife(r.slots),
                 next: r.next,
