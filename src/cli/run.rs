@@ -403,10 +403,8 @@ pub fn run(args: RunArgs) -> i32 {
     for (i, l) in loaded.iter().enumerate() {
         by_query[l.query] = Some(i);
     }
-    let contexts: Vec<Context> = loaded
-        .iter()
-        .map(|l| Context::new(l.rule, now_text.clone()))
-        .collect();
+    // Rendering a rule's fixed fields takes about 0.1 ms: on all cores.
+    let contexts: Vec<Context> = ruleq::par::map(&loaded, |l| Context::new(l.rule, now_text.clone()));
     // Each rule's fixed fields are held once by the sorter.
     let shared: Vec<u32> = contexts
         .iter()

@@ -21,6 +21,7 @@ use super::ir::{FieldId, FieldTable, Filter, Test};
 use super::wildcard::{Anchor, Wildcard};
 use aho_corasick::AhoCorasick;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::OnceLock;
 
 /// Term tests of one field merged into one: a value passes when it passes
 /// any of [`tests`](TestSet::tests).
@@ -105,10 +106,15 @@ impl TestSet {
 /// scan finds where each pattern's longest literal occurs, which decides
 /// prefixes, suffixes and substrings at once and leaves only the other
 /// patterns whose literal occurs to be tried in full.
+///
+/// The automaton is built when the patterns are first matched: building
+/// them all took a tenth of the corpus rules' loading, on one thread, and
+/// most are never needed (the events reach few of the rules' pattern lists).
 #[derive(Debug, Clone, Default)]
 struct Patterns {
     list: Vec<Wildcard>,
-    search: Option<Search>,
+    /// `None` inside when no automaton builds.
+    search: OnceLock<Option<Search>>,
 }
 
 #[derive(Debug, Clone)]
@@ -135,14 +141,17 @@ impl Patterns {
     const SEARCH_FROM: usize = 6;
 
     fn new(list: Vec<Wildcard>) -> Patterns {
-        let search = (list.len() >= Self::SEARCH_FROM)
-            .then(|| Search::new(&list))
-            .flatten();
-        Patterns { list, search }
+        Patterns {
+            list,
+            search: OnceLock::new(),
+        }
     }
 
     fn matches(&self, text: &str) -> bool {
-        match &self.search {
+        let search = (self.list.len() >= Self::SEARCH_FROM)
+            .then(|| self.search.get_or_init(|| Search::new(&self.list)).as_ref())
+            .flatten();
+        match search {
             None => self.list.iter().any(|w| w.matches(text)),
             Some(search) => search.matches(&self.list, text),
         }
@@ -470,6 +479,11 @@ mod tests {
                     .iter()
                     .any(|t| crate::eval::passes(t, &crate::event::Value::Str(&text)));
                 assert_eq!(s.matches_str(&text), one_by_one, "{text:?} in {tests:?}");
+            }
+            // Long lists were matched through their automaton, built on use.
+            let p = if ci { &s.folded_wildcards } else { &s.wildcards };
+            if p.list.len() >= Patterns::SEARCH_FROM {
+                assert!(p.search.get().is_some_and(Option::is_some), "{tests:?}");
             }
         }
     }
