@@ -125,7 +125,11 @@ fn compare_with(queries: &[Q], events: &[String], options: &QueryOptions) -> usi
         batch_streamed[q].extend(rest);
     }
     for (a, b) in streamed.iter().zip(&batch_streamed) {
-        assert_eq!(ids(a), ids(b), "batches give the results single events give");
+        assert_eq!(
+            ids(a),
+            ids(b),
+            "batches give the results single events give"
+        );
     }
     let mut alerting = 0;
     for ((q, got), streamed) in queries.iter().zip(&together).zip(&streamed) {

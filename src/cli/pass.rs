@@ -326,9 +326,11 @@ fn evaluate(
     spare: &Spare,
 ) -> Done {
     let mut done = Done::new(batch.number, &batch.files, spare);
-    let events = batch.events.iter().enumerate().map(|(i, (span, origin, _))| {
-        (origin, batch.first + i as u64, batch.bytes(*span))
-    });
+    let events = batch
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, (span, origin, _))| (origin, batch.first + i as u64, batch.bytes(*span)));
     let bad = &mut done.bad;
     runner.evaluate_batch(events, &mut done.kept, |i, e| {
         let (_, origin, pos) = &batch.events[i];

@@ -404,7 +404,8 @@ pub fn run(args: RunArgs) -> i32 {
         by_query[l.query] = Some(i);
     }
     // Rendering a rule's fixed fields takes about 0.1 ms: on all cores.
-    let contexts: Vec<Context> = ruleq::par::map(&loaded, |l| Context::new(l.rule, now_text.clone()));
+    let contexts: Vec<Context> =
+        ruleq::par::map(&loaded, |l| Context::new(l.rule, now_text.clone()));
     // Each rule's fixed fields are held once by the sorter.
     let shared: Vec<u32> = contexts
         .iter()

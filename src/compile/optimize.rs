@@ -481,7 +481,11 @@ mod tests {
                 assert_eq!(s.matches_str(&text), one_by_one, "{text:?} in {tests:?}");
             }
             // Long lists were matched through their automaton, built on use.
-            let p = if ci { &s.folded_wildcards } else { &s.wildcards };
+            let p = if ci {
+                &s.folded_wildcards
+            } else {
+                &s.wildcards
+            };
             if p.list.len() >= Patterns::SEARCH_FROM {
                 assert!(p.search.get().is_some_and(Option::is_some), "{tests:?}");
             }

@@ -1,41 +1,47 @@
-//! Filters laid out flat for evaluation: the nodes of many filters in one
-//! array, each filter's nodes together in pre-order.
+//! Filters laid out flat for evaluation: the conditions of many filters in
+//! one array, as short-circuit jump code.
 //!
 //! A [`Filter`] tree keeps every `and`/`or` list in an allocation of its
 //! own, wherever the compiler left it: a rule set of a thousand rules
 //! spreads its filters over megabytes, and walking one filter for an event
-//! misses the cache at each level. A [`Program`] holds the same filters as
-//! 16-byte nodes, one filter after the other, so that a filter's structure
-//! is a line or two of memory; its term tests stay where the trees hold
-//! them and are read only when evaluated. The verdicts are those of
-//! [`matches`](fn@matches): leaves the flat form does not spell out (nested queries,
-//! free text, scripts) are evaluated by it.
+//! misses the cache at each level, and pays a call per node. A [`Program`]
+//! holds a filter as its leaf conditions only, one after the other, each
+//! knowing where to go when it holds and when it does not: the next
+//! condition, or the verdict. `and`, `or` and `not` become those jumps (a
+//! failed condition of an `and` jumps past the rest, `not` swaps the two
+//! targets), so that evaluating a filter is a loop over a line or two of
+//! memory. Term tests stay where the trees hold them and are read only when
+//! evaluated. The verdicts are those of [`matches`](fn@matches): leaves the
+//! flat form does not spell out (nested queries, free text, scripts) are
+//! evaluated by it.
 
 use super::{matches, passes, Document};
 use crate::compile::ir::{FieldId, Filter, Test};
 
-/// One node; `end` is the index just past its subtree (its last
-/// descendant's successor), which lets `and`/`or` step over a child.
+/// Where evaluation goes after a condition: another condition (its place
+/// in [`Program::code`]), or one of the two verdicts.
+type Target = u32;
+const HOLDS: Target = u32::MAX;
+const FAILS: Target = u32::MAX - 1;
+
+/// One condition and the two places to go after it.
 #[derive(Debug, Clone, Copy)]
-struct Node {
+struct Step {
     op: Op,
-    end: u32,
+    /// Where to go when the condition holds.
+    then: Target,
+    /// Where to go when it does not.
+    other: Target,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    Const(bool),
-    /// Children follow, up to `end`.
-    And,
-    Or,
-    /// The child follows.
-    Not,
     Exists(FieldId),
     ExplicitNull(FieldId),
     /// A term test: the field, and the test's place in `tests`.
     Test(FieldId, u32),
-    /// A shared condition (its memo number); the condition follows.
-    Shared(u32),
+    /// A term test whose verdict is shared (its memo number, field, test).
+    SharedTest(u32, FieldId, u32),
     /// Any other filter, by its place in `others`, for [`matches`](fn@matches).
     Other(u32),
 }
@@ -44,9 +50,10 @@ enum Op {
 /// added filter is known by the number [`Program::add`] returned.
 #[derive(Debug, Default)]
 pub struct Program<'f> {
-    nodes: Vec<Node>,
-    /// Per filter added: its root node.
-    roots: Vec<u32>,
+    code: Vec<Step>,
+    /// Per filter added: where its evaluation starts (a verdict, for a
+    /// filter that needs no condition).
+    roots: Vec<Target>,
     tests: Vec<&'f Test>,
     others: Vec<&'f Filter>,
 }
@@ -59,9 +66,21 @@ impl<'f> Program<'f> {
 
     /// Adds `filter`; returns its number, for [`Program::matches`].
     pub fn add(&mut self, filter: &'f Filter) -> usize {
-        let root = self.nodes.len() as u32;
-        self.push(filter);
-        self.roots.push(root);
+        // Steps are emitted last first (a condition's targets must exist
+        // before it), then put in evaluation order.
+        let start = self.code.len();
+        let root = self.emit(filter, HOLDS, FAILS);
+        let steps = self.code.len() - start;
+        let place = |t: Target| match t {
+            HOLDS | FAILS => t,
+            t => (start + steps - 1 - (t as usize - start)) as Target,
+        };
+        self.code[start..].reverse();
+        for step in &mut self.code[start..] {
+            step.then = place(step.then);
+            step.other = place(step.other);
+        }
+        self.roots.push(place(root));
         self.roots.len() - 1
     }
 
@@ -75,40 +94,71 @@ impl<'f> Program<'f> {
         self.roots.is_empty()
     }
 
-    fn push(&mut self, filter: &'f Filter) {
-        let at = self.nodes.len();
+    /// Emits the steps of `filter`, going to `then` when it holds and to
+    /// `other` when not; returns where its evaluation starts.
+    fn emit(&mut self, filter: &'f Filter, then: Target, other: Target) -> Target {
         let op = match filter {
-            Filter::Const(b) => Op::Const(*b),
-            Filter::And(_) => Op::And,
-            Filter::Or(_) => Op::Or,
-            Filter::Not(_) => Op::Not,
+            Filter::Const(true) => return then,
+            Filter::Const(false) => return other,
+            Filter::And(children) => {
+                // Each child passes on to the next; any failing fails all.
+                let mut next = then;
+                for c in children.iter().rev() {
+                    next = self.emit(c, next, other);
+                }
+                return next;
+            }
+            Filter::Or(children) => {
+                let mut next = other;
+                for c in children.iter().rev() {
+                    next = self.emit(c, then, next);
+                }
+                return next;
+            }
+            Filter::Not(child) => return self.emit(child, other, then),
             Filter::Exists(f) => Op::Exists(*f),
             Filter::ExplicitNull(f) => Op::ExplicitNull(*f),
             Filter::Test { field, test } => {
                 self.tests.push(test);
                 Op::Test(*field, (self.tests.len() - 1) as u32)
             }
-            Filter::Shared(id, _) => Op::Shared(*id),
+            Filter::Shared(id, inner) => match &**inner {
+                Filter::Test { field, test } => {
+                    self.tests.push(test);
+                    Op::SharedTest(*id, *field, (self.tests.len() - 1) as u32)
+                }
+                _ => self.other(filter),
+            },
             Filter::Nested { .. } | Filter::AnyField { .. } | Filter::Script(_) => {
-                self.others.push(filter);
-                Op::Other((self.others.len() - 1) as u32)
+                self.other(filter)
             }
         };
-        self.nodes.push(Node { op, end: 0 });
-        match filter {
-            Filter::And(children) | Filter::Or(children) => {
-                children.iter().for_each(|c| self.push(c));
-            }
-            Filter::Not(child) | Filter::Shared(_, child) => self.push(child),
-            _ => {}
-        }
-        self.nodes[at].end = self.nodes.len() as u32;
+        self.code.push(Step { op, then, other });
+        (self.code.len() - 1) as Target
+    }
+
+    fn other(&mut self, filter: &'f Filter) -> Op {
+        self.others.push(filter);
+        Op::Other((self.others.len() - 1) as u32)
     }
 
     /// Whether `doc` satisfies filter `filter` (a number [`Program::add`]
     /// returned): the verdict of [`matches`](fn@matches) on the filter added.
     pub fn matches(&self, filter: usize, doc: &impl Document) -> bool {
-        self.eval(self.roots[filter] as usize, doc)
+        let mut at = self.roots[filter];
+        loop {
+            match at {
+                HOLDS => return true,
+                FAILS => return false,
+                _ => {}
+            }
+            let step = self.code[at as usize];
+            at = if self.holds(step.op, doc) {
+                step.then
+            } else {
+                step.other
+            };
+        }
     }
 
     /// The verdicts of the filters numbered `first + i` for each bit `i`
@@ -125,38 +175,18 @@ impl<'f> Program<'f> {
         verdicts
     }
 
-    fn eval(&self, at: usize, doc: &impl Document) -> bool {
-        let node = self.nodes[at];
-        match node.op {
-            Op::Const(b) => b,
-            Op::And => {
-                let mut child = at + 1;
-                while child < node.end as usize {
-                    if !self.eval(child, doc) {
-                        return false;
-                    }
-                    child = self.nodes[child].end as usize;
-                }
-                true
-            }
-            Op::Or => {
-                let mut child = at + 1;
-                while child < node.end as usize {
-                    if self.eval(child, doc) {
-                        return true;
-                    }
-                    child = self.nodes[child].end as usize;
-                }
-                false
-            }
-            Op::Not => !self.eval(at + 1, doc),
+    fn holds(&self, op: Op, doc: &impl Document) -> bool {
+        match op {
             Op::Exists(field) => doc.present(field).next().is_some(),
             Op::ExplicitNull(field) => doc.values(field).any(|v| v.is_null()),
             Op::Test(field, test) => {
                 let test = self.tests[test as usize];
                 doc.present(field).any(|v| passes(test, &v))
             }
-            Op::Shared(id) => doc.shared(id, || self.eval(at + 1, doc)),
+            Op::SharedTest(id, field, test) => doc.shared(id, || {
+                let test = self.tests[test as usize];
+                doc.present(field).any(|v| passes(test, &v))
+            }),
             Op::Other(i) => matches(self.others[i as usize], doc),
         }
     }
@@ -196,6 +226,18 @@ mod tests {
             ]),
             Filter::And(vec![]),
             Filter::Or(vec![]),
+            // Shared tests, under `not` and beside one.
+            Filter::Or(vec![
+                Filter::Not(Box::new(Filter::Shared(0, Box::new(eq(os, "linux"))))),
+                Filter::And(vec![
+                    Filter::Shared(0, Box::new(eq(os, "linux"))),
+                    Filter::Not(Box::new(Filter::Exists(name))),
+                ]),
+            ]),
+            Filter::Not(Box::new(Filter::And(vec![
+                Filter::Or(vec![eq(name, "zsh"), eq(name, "sh")]),
+                Filter::Not(Box::new(Filter::Const(false))),
+            ]))),
         ];
         let mut program = Program::new();
         let numbers: Vec<usize> = filters.iter().map(|f| program.add(f)).collect();
