@@ -20,6 +20,8 @@ mod mi_option {
     /// Milliseconds before freed memory is returned to the system (default
     /// 1000).
     pub const PURGE_DELAY: i32 = 15;
+    /// Whether transparent huge pages may back the heap (default 1).
+    pub const ALLOW_THP: i32 = 43;
 }
 
 /// Sets a mimalloc option unless the user set it through mimalloc's
@@ -36,12 +38,29 @@ fn set_option(option: i32, value: std::ffi::c_long, variable: &str) {
 /// memory is kept for mimalloc's default second while rules load: loading
 /// and compiling rules frees and reuses a lot, and returning it at once
 /// cost the corpus rules' start-up 25,000 page faults (0.2 s of 1.2 s).
+///
+/// No transparent huge pages: where the system allows them, a partly used
+/// 2 MiB page is resident whole, and one faulted in again after a purge is
+/// zeroed whole. Without them the seed rules' peak on 1M events went from
+/// 89 to 76 MB (2 threads) and the corpus rules' from 300 to 256 MB, at
+/// the same speed.
 fn tune_allocator() {
     set_option(
         mi_option::ARENA_EAGER_COMMIT,
         0,
         "MIMALLOC_ARENA_EAGER_COMMIT",
     );
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // mimalloc reads the option when the process starts, before
+        // `main`: the system call it would make is made here.
+        set_option(mi_option::ALLOW_THP, 0, "MIMALLOC_ALLOW_THP");
+        #[cfg(target_os = "linux")]
+        // SAFETY: PR_SET_THP_DISABLE sets a flag of this process's memory
+        // map; it takes no pointers. On failure THP simply stays allowed.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
+    }
 }
 
 /// From now on, returns freed memory to the system at once: called when a
@@ -72,6 +91,9 @@ mod tests {
         }
         if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
             assert_eq!(get(mi_option::PURGE_DELAY), 1000);
+        }
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+            assert_eq!(get(mi_option::ALLOW_THP), 1);
         }
     }
 }
