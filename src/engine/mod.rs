@@ -909,7 +909,7 @@ pub fn evaluate(q: &CompiledQuery, origin: Origin, record: &Record, seq: u64) ->
         seq,
         &mut PerEvent::default(),
         StageMask::ALL,
-        &[],
+        (&[], 1),
     )
 }
 
@@ -954,7 +954,8 @@ impl EventTime {
 /// [`evaluate`], reading the event's time and text through `per`, which is
 /// the same for every query evaluated on the same event, running only the
 /// filters `mask` leaves (the others are known not to match), with the
-/// verdicts of shared conditions remembered in `memo` (see [`Memoized`]).
+/// verdicts of shared conditions remembered in `memo` with its stride (see
+/// [`Memoized`]).
 pub(crate) fn evaluate_in(
     q: &CompiledQuery,
     origin: Origin,
@@ -962,9 +963,13 @@ pub(crate) fn evaluate_in(
     seq: u64,
     per: &mut PerEvent,
     mask: StageMask,
-    memo: &[std::cell::Cell<u8>],
+    (memo, stride): (&[std::cell::Cell<u8>], usize),
 ) -> Evaluated {
-    let doc = Memoized { record, memo };
+    let doc = Memoized {
+        record,
+        memo,
+        stride,
+    };
     evaluate_with(q, origin, record, seq, per, |i, filter| {
         mask.has(i) && matches(filter, &doc)
     })

@@ -690,6 +690,7 @@ impl<'s> Runner<'s> {
         let doc = Memoized {
             record: &record,
             memo: &self.memo,
+            stride: 1,
         };
         for &i in &self.chosen {
             let mask = match self.first_slot[i] {
@@ -702,7 +703,7 @@ impl<'s> Runner<'s> {
                 },
                 None => self.masks[i],
             };
-            let kept = self.keep(i, mask, origin, &record, seq, &mut per, &self.memo);
+            let kept = self.keep(i, mask, origin, &record, seq, &mut per, (&self.memo, 1));
             out.extend(kept.map(|k| (i, k)));
         }
         self.projector.recycle(record);
@@ -721,14 +722,22 @@ impl<'s> Runner<'s> {
         record: &Record,
         seq: u64,
         per: &mut PerEvent,
-        memo: &[Cell<u8>],
+        (memo, stride): (&[Cell<u8>], usize),
     ) -> Option<Kept> {
         let q = self.collectors[i].query;
         let evaluated = match self.first_slot[i] {
             Some(_) => evaluate_with(q, origin.clone(), record, seq, per, |f, _| {
                 mask >> f & 1 == 1
             }),
-            None => evaluate_in(q, origin.clone(), record, seq, per, StageMask(mask), memo),
+            None => evaluate_in(
+                q,
+                origin.clone(),
+                record,
+                seq,
+                per,
+                StageMask(mask),
+                (memo, stride),
+            ),
         };
         match evaluated {
             Evaluated::Kept(k) => Some(k),
@@ -778,18 +787,23 @@ impl<'s> Runner<'s> {
             }
             // Query by query (each query's events in order), the verdicts.
             self.by_query();
+            // The shared conditions' verdicts, condition by condition: a
+            // query's events read one condition's verdicts side by side.
+            let stride = chunk.len();
             let memo = &mut self.chunk_memo;
             memo.clear();
-            memo.resize(chunk.len() * shared, Cell::new(0));
+            memo.resize(stride * shared, Cell::new(0));
             let memo = &self.chunk_memo;
-            let events_memo = |e: u32| &memo[e as usize * shared..][..shared];
+            let events_memo = |e: u32| (memo.get(e as usize..).unwrap_or_default(), stride);
             self.held.clear();
             for o in &self.sorted {
                 let mask = match self.first_slot[o.query as usize] {
                     Some(first) => {
+                        let (memo, stride) = events_memo(o.event);
                         let doc = Memoized {
                             record: &chunk[o.event as usize].2,
-                            memo: events_memo(o.event),
+                            memo,
+                            stride,
                         };
                         self.program.verdicts(first, o.mask, &doc)
                     }

@@ -62,8 +62,13 @@ pub trait Document {
 pub struct Memoized<'r, 'a> {
     /// The record.
     pub record: &'r Record<'a>,
-    /// The verdicts so far.
+    /// The verdicts so far: condition `id`'s is `memo[id * stride]`.
     pub memo: &'r [Cell<u8>],
+    /// 1 for a memo of this record alone; the number of records for a memo
+    /// that interleaves several records' verdicts (condition by condition,
+    /// so that one condition's verdicts on consecutive records share a cache
+    /// line), `memo` then starting at this record's place.
+    pub stride: usize,
 }
 
 impl Document for Memoized<'_, '_> {
@@ -82,7 +87,7 @@ impl Document for Memoized<'_, '_> {
     }
 
     fn shared(&self, id: u32, eval: impl FnOnce() -> bool) -> bool {
-        let Some(cell) = self.memo.get(id as usize) else {
+        let Some(cell) = self.memo.get(id as usize * self.stride) else {
             return eval();
         };
         match cell.get() {
