@@ -1646,14 +1646,18 @@ fn key_order(a: &Key, b: &Key) -> Ordering {
 /// can; a sample never repeats an earlier one. This reproduces the choices
 /// Elasticsearch's specs accept.
 fn samples(kept: &[&Kept], stages: usize, per_key: usize) -> Vec<Output> {
-    // key -> per stage, the events (indices into `kept`) in input order
-    let mut by_key: HashMap<Key, Vec<Vec<usize>>> = HashMap::new();
+    // key -> per stage, the events (indices into `kept`) in input order;
+    // a key is cloned only the first time it is met.
+    let mut by_key: rustc_hash::FxHashMap<Key, Vec<Vec<usize>>> = Default::default();
     for (i, k) in kept.iter().enumerate() {
         for (stage, keys) in &k.stages {
             for key in keys {
-                let lists = by_key
-                    .entry(key.clone())
-                    .or_insert_with(|| vec![Vec::new(); stages]);
+                let lists = match by_key.get_mut(key) {
+                    Some(lists) => lists,
+                    None => by_key
+                        .entry(key.clone())
+                        .or_insert_with(|| vec![Vec::new(); stages]),
+                };
                 if lists[*stage].last() != Some(&i) {
                     lists[*stage].push(i);
                 }
@@ -1665,7 +1669,9 @@ fn samples(kept: &[&Kept], stages: usize, per_key: usize) -> Vec<Output> {
         .filter(|(_, lists)| lists.iter().all(|l| !l.is_empty()))
         .map(|(k, _)| k.clone())
         .collect();
-    keys.sort_by(key_order);
+    // Keys equal in order (numbers written differently) by their text:
+    // the map's iteration order must not decide.
+    keys.sort_by(|a, b| key_order(a, b).then_with(|| a.cmp(b)));
     let mut out = Vec::new();
     for key in keys {
         let lists = &by_key[&key];
