@@ -535,8 +535,8 @@ pub struct Runner<'s> {
     /// event (see [`crate::eval::Memoized`]).
     memo: Vec<Cell<u8>>,
     /// Scratch for [`Runner::evaluate_batch`]: the offers of a chunk's
-    /// events, sorted ones, those held, per query a count, and per event
-    /// the shared conditions' verdicts.
+    /// events, sorted ones, those held, per query a count, and the shared
+    /// conditions' verdicts on the chunk's events (condition by condition).
     offers: Vec<Offer>,
     sorted: Vec<Offer>,
     held: Vec<Offer>,

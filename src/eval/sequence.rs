@@ -136,7 +136,13 @@ impl SequenceMatcher {
                 start: ts,
             }
         } else {
-            let Some(mut partial) = self.pending[stage - 1].remove(key) else {
+            // Most later-step candidates find no partial sequence at all:
+            // an empty map is not worth hashing the key for.
+            let waiting = &mut self.pending[stage - 1];
+            if waiting.is_empty() {
+                return false;
+            }
+            let Some(mut partial) = waiting.remove(key) else {
                 return false;
             };
             if self.maxspan.is_some_and(|m| ts - partial.start > m) {
