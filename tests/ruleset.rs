@@ -92,7 +92,8 @@ fn compare_with(queries: &[Q], events: &[String], options: &QueryOptions) -> usi
     let mut by_batch = Vec::new();
     let mut evaluating = Runner::new(&set);
     let mut batching = Runner::new(&set);
-    let mut streaming = Runner::streaming(&set);
+    // As with worker threads, the runner collecting only collects.
+    let mut streaming = Runner::collecting(&set, true);
     let mut batch_streamed: Vec<Vec<Output>> = vec![Vec::new(); set.queries.len()];
     let origins: Vec<Origin> = (0..events.len())
         .map(|i| Origin {

@@ -416,9 +416,12 @@ pub fn run<'s, 'f>(
         number: 0,
         spare: Arc::default(),
     };
-    let runner = match collect {
-        Collect::Keep => Runner::new(set),
-        Collect::Stream { .. } => Runner::streaming(set),
+    let streaming = matches!(collect, Collect::Stream { .. });
+    // With workers, this thread's runner only collects what they keep.
+    let runner = match (threads <= 1, streaming) {
+        (true, true) => Runner::streaming(set),
+        (true, false) => Runner::new(set),
+        (false, streaming) => Runner::collecting(set, streaming),
     };
     let mut merger = Merger {
         runner,

@@ -505,6 +505,8 @@ fn by_event(offers: &[Offer], events: usize, sorted: &mut Vec<Offer>) {
 pub struct Runner<'s> {
     projector: Projector<'s>,
     collectors: Vec<Collector<'s>>,
+    /// Whether the runner can evaluate (see [`Runner::collecting`]).
+    evaluates: bool,
     /// Every filter of the set, by number: (query, its bit in the query's
     /// [`StageMask`]).
     slots: Vec<(u32, u8)>,
@@ -557,9 +559,30 @@ impl<'s> Runner<'s> {
     /// [`Runner::take_ready`] as the events come, the rest from
     /// [`Runner::finish`].
     pub fn streaming(set: &'s RuleSet) -> Self {
-        let mut runner = Runner::new(set);
-        runner.collectors = set.queries.iter().map(Collector::streaming).collect();
-        runner
+        let collectors = set.queries.iter().map(Collector::streaming).collect();
+        Runner::build(set, collectors, true)
+    }
+
+    /// A runner that only collects: it takes what other runners'
+    /// [`evaluate`](Runner::evaluate) kept, through [`push`](Runner::push),
+    /// and builds neither the index nor the flat program that evaluating
+    /// needs (for the corpus rules, 60 ms and megabytes). Its results
+    /// stream as [`Runner::streaming`]'s do when `streaming`, else they
+    /// are kept as [`Runner::new`]'s are.
+    ///
+    /// # Panics
+    ///
+    /// When asked to evaluate or offer an event.
+    pub fn collecting(set: &'s RuleSet, streaming: bool) -> Self {
+        let collectors = set
+            .queries
+            .iter()
+            .map(|q| match streaming {
+                true => Collector::streaming(q),
+                false => Collector::new(q),
+            })
+            .collect();
+        Runner::build(set, collectors, false)
     }
 
     /// Results final already, as (query, result).
@@ -584,11 +607,19 @@ impl<'s> Runner<'s> {
     /// A runner for every query of `set`, keeping every evaluated event
     /// (for [`Runner::finish_matches`]).
     pub fn new(set: &'s RuleSet) -> Self {
+        Runner::build(set, set.queries.iter().map(Collector::new).collect(), true)
+    }
+
+    /// A runner with `collectors`, and what evaluating needs when `evaluates`.
+    fn build(set: &'s RuleSet, collectors: Vec<Collector<'s>>, evaluates: bool) -> Self {
         let mut slots = Vec::new();
         let mut program = Program::new();
         let mut first_slot = Vec::with_capacity(set.queries.len());
         let (mut always, mut has_second) = (Vec::new(), Vec::new());
-        let keys: Vec<Vec<Vec<IndexKeys>>> = set.queries.iter().map(|q| q.stage_keys()).collect();
+        let keys: Vec<Vec<Vec<IndexKeys>>> = match evaluates {
+            true => set.queries.iter().map(|q| q.stage_keys()).collect(),
+            false => Vec::new(),
+        };
         let popularity = popularity(&keys);
         let mut index = KeyIndexesBuilder::new(set.fields.len());
         for (i, (q, filters)) in set.queries.iter().zip(&keys).enumerate() {
@@ -619,7 +650,8 @@ impl<'s> Runner<'s> {
         has_second.resize(words, 0);
         Runner {
             projector: Projector::new(&set.fields),
-            collectors: set.queries.iter().map(Collector::new).collect(),
+            collectors,
+            evaluates,
             slots,
             program,
             first_slot,
@@ -662,6 +694,7 @@ impl<'s> Runner<'s> {
     /// Reads one event once and offers it to every query. A parse error is
     /// returned for the caller to report.
     pub fn offer(&mut self, origin: Origin, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        assert!(self.evaluates, "a collecting runner evaluates nothing");
         let record = self.projector.project(bytes)?;
         self.select(&record);
         for &i in &self.chosen {
@@ -683,6 +716,7 @@ impl<'s> Runner<'s> {
         bytes: &[u8],
         out: &mut Vec<(usize, Kept)>,
     ) -> Result<(), serde_json::Error> {
+        assert!(self.evaluates, "a collecting runner evaluates nothing");
         let record = self.projector.project(bytes)?;
         self.select(&record);
         let mut per = PerEvent::default();
@@ -761,6 +795,7 @@ impl<'s> Runner<'s> {
         out: &mut Vec<(usize, Kept)>,
         mut failed: impl FnMut(usize, serde_json::Error),
     ) {
+        assert!(self.evaluates, "a collecting runner evaluates nothing");
         let mut events = events.into_iter().enumerate();
         let mut chunk: Vec<(&Origin, u64, Record<'b>)> = Vec::with_capacity(CHUNK);
         let shared = self.memo.len();
