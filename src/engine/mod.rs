@@ -1358,7 +1358,8 @@ impl<'q> Collector<'q> {
 
     /// Orders what was kept, for results over all of it or over time ranges.
     pub fn into_matches(mut self) -> Matches<'q> {
-        self.kept.sort_by(|a, b| a.sort.cmp(&b.sort));
+        // Unique keys (see `Stream::release`): in place, same order.
+        self.kept.sort_unstable_by(|a, b| a.sort.cmp(&b.sort));
         Matches {
             query: self.query,
             kept: self.kept,
