@@ -38,6 +38,36 @@ pub struct TestSet {
     wildcards: Patterns,
     /// Case-insensitive patterns, to match against the lower-cased string.
     folded_wildcards: Patterns,
+    /// A Bloom filter of the `exact` and `folded` strings' [`Probe`]s: a
+    /// string whose probe bit is clear is in neither, found without
+    /// hashing it, lower-casing it or reading the tables (most values
+    /// tested against a list are in none of it).
+    probes: Probe,
+}
+
+/// 256 bits, one per (length, lower-cased first byte) class of strings.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Probe([u64; 4]);
+
+impl Probe {
+    /// The bit of `s`'s class: the same for `s` and its ASCII lower case.
+    fn bit(s: &str) -> (usize, u64) {
+        let first = s.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+        let h =
+            (s.len() as u32).wrapping_mul(0x9E37_79B1) ^ u32::from(first).wrapping_mul(0x85EB_CA77);
+        let b = (h >> 24) as usize;
+        (b / 64, 1 << (b % 64))
+    }
+
+    fn insert(&mut self, s: &str) {
+        let (word, bit) = Probe::bit(s);
+        self.0[word] |= bit;
+    }
+
+    fn may_hold(&self, s: &str) -> bool {
+        let (word, bit) = Probe::bit(s);
+        self.0[word] & bit != 0
+    }
 }
 
 impl TestSet {
@@ -55,6 +85,7 @@ impl TestSet {
             folded: FxHashSet::default(),
             wildcards: Patterns::default(),
             folded_wildcards: Patterns::default(),
+            probes: Probe::default(),
         };
         let (mut wildcards, mut folded_wildcards) = (Vec::new(), Vec::new());
         for t in &tests {
@@ -80,6 +111,9 @@ impl TestSet {
                 other => unreachable!("TestSet::new given {other:?}"),
             }
         }
+        for text in set.exact.iter().chain(&set.folded) {
+            set.probes.insert(text);
+        }
         set.tests = tests;
         set.wildcards = Patterns::new(wildcards);
         set.folded_wildcards = Patterns::new(folded_wildcards);
@@ -88,14 +122,16 @@ impl TestSet {
 
     /// Whether a string value passes one of the tests.
     pub fn matches_str(&self, s: &str) -> bool {
-        if self.exact.contains(s) || self.wildcards.matches(s) {
+        let listed = self.probes.may_hold(s);
+        if listed && self.exact.contains(s) || self.wildcards.matches(s) {
             return true;
         }
-        if self.folded.is_empty() && self.folded_wildcards.list.is_empty() {
+        let folded = listed && !self.folded.is_empty();
+        if !folded && self.folded_wildcards.list.is_empty() {
             return false;
         }
         with_lower(s, |lower| {
-            self.folded.contains(lower) || self.folded_wildcards.matches(lower)
+            folded && self.folded.contains(lower) || self.folded_wildcards.matches(lower)
         })
     }
 }
