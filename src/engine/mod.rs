@@ -1352,7 +1352,12 @@ impl<'q> Collector<'q> {
                 stream.release(true, &mut self.ready);
                 self.ready
             }
-            None => self.into_matches().all(),
+            None => {
+                let matches = self.into_matches();
+                let results = matches.all();
+                drop_aside(matches.kept);
+                results
+            }
         }
     }
 
@@ -1365,6 +1370,20 @@ impl<'q> Collector<'q> {
             kept: self.kept,
         }
     }
+}
+
+/// Drops `kept`, on a thread of its own when it is large: freeing a
+/// query's every kept event (a sample's can be a sixth of the input) takes
+/// a tenth of a second that the results need not wait for.
+fn drop_aside(kept: Vec<Kept>) {
+    if kept.len() < 4096 {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("ruleq-drop".into())
+        .spawn(move || drop(kept));
+    // Should no thread start, the events were dropped with the closure.
+    drop(spawned);
 }
 
 impl Stream {
@@ -1650,35 +1669,42 @@ fn key_order(a: &Key, b: &Key) -> Ordering {
 /// can; a sample never repeats an earlier one. This reproduces the choices
 /// Elasticsearch's specs accept.
 fn samples(kept: &[&Kept], stages: usize, per_key: usize) -> Vec<Output> {
-    // key -> per stage, the events (indices into `kept`) in input order;
-    // a key is cloned only the first time it is met.
-    let mut by_key: rustc_hash::FxHashMap<Key, Vec<Vec<usize>>> = Default::default();
+    // key -> the stages it has events for (a bit each, when there are at
+    // most 64), and its (stage, event) pairs in input order. Keys are
+    // borrowed from the events; most keys never meet every stage, and
+    // their pairs are never sorted into per-stage lists.
+    type Pairs = SmallVec<[(u32, u32); 2]>;
+    let mut by_key: rustc_hash::FxHashMap<&Key, (u64, Pairs)> = Default::default();
+    by_key.reserve(kept.len());
     for (i, k) in kept.iter().enumerate() {
         for (stage, keys) in &k.stages {
             for key in keys {
-                let lists = match by_key.get_mut(key) {
-                    Some(lists) => lists,
-                    None => by_key
-                        .entry(key.clone())
-                        .or_insert_with(|| vec![Vec::new(); stages]),
-                };
-                if lists[*stage].last() != Some(&i) {
-                    lists[*stage].push(i);
+                let (met, pairs) = by_key.entry(key).or_default();
+                *met |= 1u64.checked_shl(*stage as u32).unwrap_or(0);
+                if pairs.last() != Some(&(*stage as u32, i as u32)) {
+                    pairs.push((*stage as u32, i as u32));
                 }
             }
         }
     }
-    let mut keys: Vec<Key> = by_key
-        .iter()
+    let all = 1u64.checked_shl(stages as u32).map_or(u64::MAX, |b| b - 1);
+    let mut complete: Vec<(&Key, Vec<Vec<usize>>)> = by_key
+        .into_iter()
+        .filter(|(_, (met, _))| stages > 64 || *met == all)
+        .map(|(key, (_, pairs))| {
+            let mut lists = vec![Vec::new(); stages];
+            for (stage, i) in pairs {
+                lists[stage as usize].push(i as usize);
+            }
+            (key, lists)
+        })
         .filter(|(_, lists)| lists.iter().all(|l| !l.is_empty()))
-        .map(|(k, _)| k.clone())
         .collect();
     // Keys equal in order (numbers written differently) by their text:
     // the map's iteration order must not decide.
-    keys.sort_by(|a, b| key_order(a, b).then_with(|| a.cmp(b)));
+    complete.sort_by(|(a, _), (b, _)| key_order(a, b).then_with(|| a.cmp(b)));
     let mut out = Vec::new();
-    for key in keys {
-        let lists = &by_key[&key];
+    for (key, lists) in complete {
         let mut taken: Vec<Vec<usize>> = Vec::new();
         let mut used: Vec<Vec<usize>> = vec![Vec::new(); stages];
         for _ in 0..per_key {
