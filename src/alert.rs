@@ -164,15 +164,7 @@ impl<'r> Context<'r> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        // An alert's own fields run to a few kilobytes: written into room
-        // for them rather than regrown from a few bytes.
-        let mut bytes = Vec::with_capacity(4096);
-        let written = serde_json::to_writer(&mut bytes, alert).map(|()| String::from_utf8(bytes));
-        // serde_json writes UTF-8 only.
-        let mut own = match written {
-            Ok(Ok(text)) => text,
-            _ => "{}".into(),
-        };
+        let mut own = serde_json::to_string(alert).unwrap_or_else(|_| "{}".into());
         own.pop();
         Alert { uuid, own }
     }
