@@ -452,6 +452,30 @@ mod tests {
         assert!(s.matches_str("C:\\WINDOWS\\x.exe") && !s.matches_str("/TMP/x"));
     }
 
+    /// The probe filter only skips lookups that would fail: every listed
+    /// text passes (in any case, for the case-insensitive ones), and a text
+    /// of a listed length and first letter still goes to the table.
+    #[test]
+    fn the_probe_filter_never_hides_a_listed_text() {
+        let names: Vec<String> = (0..300u32)
+            .map(|i| format!("{}proc{i}.exe", char::from(b'a' + (i % 26) as u8)))
+            .collect();
+        let mut tests: Vec<Test> = names[..150]
+            .iter()
+            .map(|n| Test::Eq(Lit::Str(n.clone())))
+            .collect();
+        tests.extend(names[150..].iter().map(|n| Test::EqFold(n.clone())));
+        let s = set(tests);
+        for (i, name) in names.iter().enumerate() {
+            assert!(s.matches_str(name), "{name}");
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(s.matches_str(&upper), i >= 150, "{upper}");
+        }
+        assert!(!s.matches_str("aproc0.exf"));
+        assert!(!s.matches_str("Aproc0.exe"));
+        assert!(!s.matches_str(""));
+    }
+
     /// Long pattern lists are searched with one automaton; every verdict
     /// must be the one trying each pattern gives, whatever the pattern's
     /// shape, its case, and however often its literal occurs.
