@@ -482,23 +482,31 @@ struct Offer {
     mask: u64,
 }
 
-/// `offers` sorted by event into `sorted`, stably (of one event, the
-/// queries stay in the order they come); `events` bounds the event numbers.
-fn by_event(offers: &[Offer], events: usize, sorted: &mut Vec<Offer>) {
-    let mut starts = [0u32; CHUNK + 1];
+/// `offers` sorted stably into `sorted` by `key` (below `counts.len()`): a
+/// counting sort. `counts` is scratch, all zero before and after.
+fn sort_offers(
+    offers: &[Offer],
+    key: impl Fn(&Offer) -> usize,
+    counts: &mut [u32],
+    sorted: &mut Vec<Offer>,
+) {
     for o in offers {
-        starts[o.event as usize + 1] += 1;
+        counts[key(o)] += 1;
     }
-    for e in 0..events {
-        starts[e + 1] += starts[e];
+    let mut at = 0;
+    for c in counts.iter_mut() {
+        let n = *c;
+        *c = at;
+        at += n;
     }
     sorted.clear();
     sorted.resize(offers.len(), Offer::default());
     for o in offers {
-        let slot = &mut starts[o.event as usize];
+        let slot = &mut counts[key(o)];
         sorted[*slot as usize] = *o;
         *slot += 1;
     }
+    counts.iter_mut().for_each(|c| *c = 0);
 }
 
 /// Runs a [`RuleSet`] over a stream of events.
@@ -821,7 +829,8 @@ impl<'s> Runner<'s> {
                 return;
             }
             // Query by query (each query's events in order), the verdicts.
-            self.by_query();
+            let by_query = |o: &Offer| o.query as usize;
+            sort_offers(&self.offers, by_query, &mut self.counts, &mut self.sorted);
             // The shared conditions' verdicts, condition by condition: a
             // query's events read one condition's verdicts side by side.
             let stride = chunk.len();
@@ -849,7 +858,9 @@ impl<'s> Runner<'s> {
                 }
             }
             // Back in event order for what the queries keep.
-            by_event(&self.held, chunk.len(), &mut self.sorted);
+            let by_event = |o: &Offer| o.event as usize;
+            let mut per_event = [0; CHUNK];
+            sort_offers(&self.held, by_event, &mut per_event, &mut self.sorted);
             let mut per = PerEvent::default();
             let mut current = None;
             for o in &self.sorted {
@@ -866,28 +877,6 @@ impl<'s> Runner<'s> {
                 self.projector.recycle(record);
             }
         }
-    }
-
-    /// Sorts `offers` (in event order) into `sorted` by query, stably.
-    fn by_query(&mut self) {
-        let counts = &mut self.counts;
-        for o in &self.offers {
-            counts[o.query as usize] += 1;
-        }
-        let mut at = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = at;
-            at += n;
-        }
-        self.sorted.clear();
-        self.sorted.resize(self.offers.len(), Offer::default());
-        for o in &self.offers {
-            let slot = &mut counts[o.query as usize];
-            self.sorted[*slot as usize] = *o;
-            *slot += 1;
-        }
-        counts.iter_mut().for_each(|c| *c = 0);
     }
 
     /// Keeps an event another runner's [`evaluate`](Runner::evaluate) kept
