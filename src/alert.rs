@@ -9,6 +9,9 @@
 use crate::rule::{Rule, RuleType, Spanned};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+
+mod raw;
 
 /// Serializes a rule keyword (severity, type, language) to JSON.
 trait ErasedSerialize {
@@ -48,6 +51,39 @@ pub struct OwnedSource {
     pub source: Map<String, Value>,
 }
 
+/// A source event as written: its alerts are written from its `_source`
+/// text when that text is canonical (see [`Context::event_alert_text`]).
+#[derive(Debug, Clone)]
+pub struct SourceText<'a> {
+    /// As [`SourceEvent::id`].
+    pub id: String,
+    /// As [`SourceEvent::index`].
+    pub index: Option<String>,
+    /// As [`SourceEvent::time`].
+    pub time: Option<String>,
+    /// The event's `_source` text.
+    pub text: &'a str,
+}
+
+/// Where an alert's per-event values are read: a source object, or the
+/// members of its canonical text.
+trait Fields {
+    /// A field by dotted path, as [`lookup`] finds it.
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>>;
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        lookup(self, path).map(Cow::Borrowed)
+    }
+}
+
+impl Fields for raw::Object<'_> {
+    fn field(&self, path: &str) -> Option<Cow<'_, Value>> {
+        raw::Object::field(self, path)
+    }
+}
+
 impl OwnedSource {
     /// A copy of a borrowed source event.
     pub fn copied(event: &SourceEvent) -> Self {
@@ -56,15 +92,6 @@ impl OwnedSource {
             index: event.index.clone(),
             time: event.time.clone(),
             source: event.source.clone(),
-        }
-    }
-
-    fn view(&self) -> SourceEvent<'_> {
-        SourceEvent {
-            id: self.id.clone(),
-            index: self.index.clone(),
-            source: &self.source,
-            time: self.time.clone(),
         }
     }
 }
@@ -414,14 +441,27 @@ impl Context<'_> {
     /// (the same document).
     pub fn event_alert_owned(&self, event: OwnedSource) -> Alert {
         let uuid = digest(&["event", self.rule_id(), &event.id]);
-        let ancestor = ancestor(&event.view());
-        let overrides = self.overrides(&event.source);
+        let ancestor = ancestor(&event.id, event.index.as_deref());
+        let tail = event_tail(&uuid, ancestor, self.overrides(&event.source));
         let mut alert = self.base(event.source, event.time);
-        alert.insert("kibana.alert.uuid".into(), uuid.into());
-        alert.insert("kibana.alert.depth".into(), 1.into());
-        alert.insert("kibana.alert.ancestors".into(), vec![ancestor].into());
-        overrides.write(&mut alert);
+        alert.extend(tail);
         self.finish(&alert)
+    }
+
+    /// [`Context::event_alert`] written from the event's text: the same
+    /// document, or `None` when the text is not canonical (then the event
+    /// is to be read into a map).
+    pub fn event_alert_text(&self, event: &SourceText) -> Option<Alert> {
+        if !raw::canonical(event.text) {
+            return None;
+        }
+        let top = raw::Object::new(event.text);
+        let mut own = String::with_capacity(event.text.len() + 1024);
+        self.raw_base(&mut own, &top, event.time.as_deref())?;
+        let uuid = digest(&["event", self.rule_id(), &event.id]);
+        let ancestor = ancestor(&event.id, event.index.as_deref());
+        splice(&mut own, &event_tail(&uuid, ancestor, self.overrides(&top)));
+        Some(Alert { uuid, own })
     }
 
     /// The alerts of one EQL sequence: a building block per event, in
@@ -434,9 +474,7 @@ impl Context<'_> {
     /// caller gives up: their members move into the building blocks
     /// instead of being copied (the same documents).
     pub fn sequence_alerts_owned(&self, events: Vec<OwnedSource>) -> Vec<Alert> {
-        let mut ids: Vec<&str> = vec!["sequence", self.rule_id()];
-        ids.extend(events.iter().map(|e| e.id.as_str()));
-        let group = digest(&ids);
+        let group = self.group(events.iter().map(|e| e.id.as_str()));
         // The shell's fields every event shares, intersected by reference
         // (only what is shared is copied) before the sources move.
         let shared = match events.as_slice() {
@@ -455,27 +493,12 @@ impl Context<'_> {
         let mut ancestors = Vec::new();
         for (i, event) in events.into_iter().enumerate() {
             let uuid = digest(&["building-block", &group, &i.to_string()]);
-            let source_ancestor = ancestor(&event.view());
+            let source_ancestor = ancestor(&event.id, event.index.as_deref());
             let overrides = self.overrides(&event.source);
+            let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
             let mut alert = self.base(event.source, event.time);
-            alert.insert("kibana.alert.uuid".into(), uuid.clone().into());
-            alert.insert("kibana.alert.depth".into(), 1.into());
-            alert.insert(
-                "kibana.alert.ancestors".into(),
-                vec![source_ancestor.clone()].into(),
-            );
-            overrides.write(&mut alert);
-            alert.insert("kibana.alert.building_block_type".into(), "default".into());
-            alert.insert("kibana.alert.group.id".into(), group.clone().into());
-            alert.insert("kibana.alert.group.index".into(), i.into());
-            ancestors.push(source_ancestor);
-            let mut own = Map::new();
-            own.insert("id".into(), uuid.into());
-            own.insert("type".into(), "signal".into());
-            own.insert("index".into(), "".into());
-            own.insert("depth".into(), 1.into());
-            own.insert("rule".into(), self.rule_id().into());
-            ancestors.push(Value::Object(own));
+            alert.extend(tail);
+            self.link(&mut ancestors, source_ancestor, uuid);
             out.push(self.finish(&alert));
         }
         // The shell: the fields every event shares, and the group.
@@ -485,7 +508,150 @@ impl Context<'_> {
             shell.insert(k.clone(), v.clone());
         }
         shell.insert("event".into(), event_object(shared.get("event")));
-        // The rule's own values: overrides apply to the building blocks.
+        shell.extend(self.shell_tail(first_time, &group, ancestors, &shared));
+        out.push(self.finish(&shell));
+        out
+    }
+
+    /// [`Context::sequence_alerts`] written from the events' texts: the
+    /// same documents, or `None` when a text is not canonical.
+    pub fn sequence_alerts_text(&self, events: &[SourceText]) -> Option<Vec<Alert>> {
+        if !events.iter().all(|e| raw::canonical(e.text)) {
+            return None;
+        }
+        let group = self.group(events.iter().map(|e| e.id.as_str()));
+        let top_level = |k: &str| k == "_id" || k == "_index";
+        let shared = match events {
+            [] => "{}".to_string(),
+            [only] => {
+                let mut text = String::from("{");
+                for (k, v) in raw::members(only.text).filter(|(k, _)| !top_level(k)) {
+                    if text.len() > 1 {
+                        text.push(',');
+                    }
+                    raw::push_key(&mut text, k);
+                    text.push_str(v);
+                }
+                text.push('}');
+                text
+            }
+            [first, second, rest @ ..] => {
+                let mut acc = raw::intersect(first.text, second.text, &top_level);
+                for e in rest {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    acc = raw::intersect(&acc, e.text, &top_level);
+                }
+                if acc.is_empty() {
+                    acc.push_str("{}");
+                }
+                acc
+            }
+        };
+        let mut out = Vec::with_capacity(events.len() + 1);
+        let mut ancestors = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            let top = raw::Object::new(event.text);
+            let mut own = String::with_capacity(event.text.len() + 1024);
+            self.raw_base(&mut own, &top, event.time.as_deref())?;
+            let uuid = digest(&["building-block", &group, &i.to_string()]);
+            let source_ancestor = ancestor(&event.id, event.index.as_deref());
+            let overrides = self.overrides(&top);
+            let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
+            splice(&mut own, &tail);
+            self.link(&mut ancestors, source_ancestor, uuid.clone());
+            out.push(Alert { uuid, own });
+        }
+        // The shell, as the map path writes it: a shared `@timestamp`
+        // takes the place of the execution time.
+        let shared_top = raw::Object::new(&shared);
+        let mut own = String::with_capacity(shared.len() + 1024);
+        own.push_str("{\"@timestamp\":");
+        match shared_top.get("@timestamp") {
+            Some(t) => own.push_str(t),
+            None => own.push_str(&json_text(&self.now)),
+        }
+        let mut event = false;
+        for (k, v) in shared_top.members.iter() {
+            if *k == "@timestamp" || k.starts_with("kibana.") {
+                continue;
+            }
+            own.push(',');
+            raw::push_key(&mut own, k);
+            if *k == "event" {
+                event = true;
+                raw::push_event_object(&mut own, Some(v));
+            } else {
+                own.push_str(v);
+            }
+        }
+        if !event {
+            own.push_str(",\"event\":");
+            raw::push_event_object(&mut own, None);
+        }
+        let first_time = events.first().and_then(|e| e.time.clone());
+        let tail = self.shell_tail(first_time, &group, ancestors, &shared_top);
+        splice(&mut own, &tail);
+        let uuid = tail
+            .get("kibana.alert.uuid")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        out.push(Alert { uuid, own });
+        Some(out)
+    }
+
+    /// A sequence's group id, from its events' ids.
+    fn group<'a>(&self, event_ids: impl Iterator<Item = &'a str>) -> String {
+        let mut ids: Vec<&str> = vec!["sequence", self.rule_id()];
+        for id in event_ids {
+            ids.push(id);
+        }
+        digest(&ids)
+    }
+
+    /// Adds a building block's pair to the shell's ancestors: its source
+    /// event, and itself.
+    fn link(&self, ancestors: &mut Vec<Value>, source: Value, uuid: String) {
+        ancestors.push(source);
+        let mut own = Map::new();
+        own.insert("id".into(), uuid.into());
+        own.insert("type".into(), "signal".into());
+        own.insert("index".into(), "".into());
+        own.insert("depth".into(), 1.into());
+        own.insert("rule".into(), self.rule_id().into());
+        ancestors.push(Value::Object(own));
+    }
+
+    /// A building block's fields after its source's: an event alert's,
+    /// and its place in the group.
+    fn block_tail(
+        &self,
+        uuid: &str,
+        group: &str,
+        i: usize,
+        ancestor: Value,
+        overrides: Overrides,
+    ) -> Map<String, Value> {
+        let mut tail = event_tail(uuid, ancestor, overrides);
+        tail.insert("kibana.alert.building_block_type".into(), "default".into());
+        tail.insert("kibana.alert.group.id".into(), group.into());
+        tail.insert("kibana.alert.group.index".into(), i.into());
+        tail
+    }
+
+    /// The shell's fields after the shared ones: the rule's own values
+    /// (overrides apply to the building blocks), the group and its
+    /// ancestors, and the reason the shared fields give.
+    fn shell_tail(
+        &self,
+        first_time: Option<String>,
+        group: &str,
+        ancestors: Vec<Value>,
+        shared: &dyn Fields,
+    ) -> Map<String, Value> {
+        let mut shell = Map::new();
         shell.insert("kibana.alert.rule.name".into(), self.rule_name().into());
         let severity = self.severity_text();
         shell.insert("kibana.alert.rule.severity".into(), severity.clone().into());
@@ -500,17 +666,49 @@ impl Context<'_> {
         if let Some(t) = first_time {
             shell.insert("kibana.alert.original_time".into(), t.into());
         }
-        shell.insert(
-            "kibana.alert.uuid".into(),
-            digest(&["shell", &group]).into(),
-        );
+        shell.insert("kibana.alert.uuid".into(), digest(&["shell", group]).into());
         shell.insert("kibana.alert.depth".into(), 2.into());
         shell.insert("kibana.alert.ancestors".into(), ancestors.into());
-        let reason = self.reason(&shared, &self.severity_text(), self.rule_name());
+        let reason = self.reason(shared, &self.severity_text(), self.rule_name());
         shell.insert("kibana.alert.reason".into(), reason.into());
         shell.insert("kibana.alert.group.id".into(), group.into());
-        out.push(self.finish(&shell));
-        out
+        shell
+    }
+
+    /// [`Context::base`] written from a canonical source's members: `None`
+    /// when its `event` object has a dotted key (two of its flat names
+    /// could be one; the map path then decides).
+    fn raw_base(&self, own: &mut String, top: &raw::Object, time: Option<&str>) -> Option<()> {
+        own.push_str("{\"@timestamp\":");
+        own.push_str(&json_text(&self.now));
+        let mut event = None;
+        for (k, v) in top.members.iter() {
+            if *k == "@timestamp" || k.starts_with("kibana.") || *k == "_id" || *k == "_index" {
+                continue;
+            }
+            own.push(',');
+            raw::push_key(own, k);
+            if *k == "event" {
+                event = Some(*v);
+                raw::push_event_object(own, Some(v));
+            } else {
+                own.push_str(v);
+            }
+        }
+        if let Some(original) = event.filter(|v| v.starts_with('{')) {
+            if !raw::push_flat(own, "kibana.alert.original_event", original) {
+                return None;
+            }
+        }
+        if event.is_none() {
+            own.push_str(",\"event\":");
+            raw::push_event_object(own, None);
+        }
+        if let Some(t) = time {
+            own.push_str(",\"kibana.alert.original_time\":");
+            own.push_str(&json_text(t));
+        }
+        Some(())
     }
 
     /// The source fields (moved), `event.kind: "signal"`, the original
@@ -539,13 +737,13 @@ impl Context<'_> {
 
     /// Kibana's reason sentence: what the event was, who and where, and
     /// which alert it raised.
-    fn reason(&self, source: &Map<String, Value>, severity: &str, name: &str) -> String {
+    fn reason(&self, source: &dyn Fields, severity: &str, name: &str) -> String {
         let get = |path: &str| -> Option<String> {
-            let mut v = lookup(source, path)?;
-            if let Value::Array(items) = v {
-                v = items.first()?;
+            let found = source.field(path)?;
+            match &*found {
+                Value::Array(items) => scalar_text(items.first()?),
+                v => scalar_text(v),
             }
-            scalar_text(v)
         };
         let mut parts = Vec::new();
         if let Some(p) = get("process.name") {
@@ -591,7 +789,7 @@ impl Context<'_> {
     /// The severity, risk score and rule name for one event: the rule's,
     /// or what its `severity_mapping`, `risk_score_mapping` and
     /// `rule_name_override` take from the event, as Kibana does.
-    fn overridden(&self, source: &Map<String, Value>) -> (String, Value, String) {
+    fn overridden(&self, source: &dyn Fields) -> (String, Value, String) {
         let other = |key: &str| self.rule.extra(key);
         let mut severity = self.severity_text();
         let mut risk = self
@@ -614,8 +812,8 @@ impl Context<'_> {
             for m in sorted {
                 let field = m.get("field").and_then(Value::as_str).unwrap_or("");
                 let wanted = m.get("value").and_then(scalar_text);
-                let found = lookup(source, field);
-                let values: Vec<String> = match found {
+                let found = source.field(field);
+                let values: Vec<String> = match found.as_deref() {
                     Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
                     Some(v) => scalar_text(v).into_iter().collect(),
                     None => Vec::new(),
@@ -632,7 +830,7 @@ impl Context<'_> {
                 .first()
                 .and_then(|m| m.get("field"))
                 .and_then(Value::as_str);
-            let found = field.and_then(|f| lookup(source, f)).and_then(|v| match v {
+            let found = field.and_then(|f| source.field(f)).and_then(|v| match &*v {
                 Value::Array(items) => items.first().and_then(scalar_text),
                 v => scalar_text(v),
             });
@@ -649,7 +847,7 @@ impl Context<'_> {
             }
         }
         if let Some(Value::String(field)) = other("rule_name_override") {
-            let found = lookup(source, &field).and_then(|v| match v {
+            let found = source.field(&field).and_then(|v| match &*v {
                 Value::Array(items) => items.first().and_then(scalar_text),
                 v => scalar_text(v),
             });
@@ -662,7 +860,7 @@ impl Context<'_> {
 
     /// An event's overridden severity, risk score and name, and the reason
     /// that names them (read before its source moves into its alert).
-    fn overrides(&self, source: &Map<String, Value>) -> Overrides {
+    fn overrides(&self, source: &dyn Fields) -> Overrides {
         let (severity, risk, name) = self.overridden(source);
         let reason = self.reason(source, &severity, &name);
         Overrides {
@@ -680,6 +878,32 @@ struct Overrides {
     severity: String,
     risk: Value,
     name: String,
+}
+
+/// An event alert's fields after its source's: its id, depth, ancestor,
+/// and what the event's overrides give.
+fn event_tail(uuid: &str, ancestor: Value, overrides: Overrides) -> Map<String, Value> {
+    let mut tail = Map::with_capacity(16);
+    tail.insert("kibana.alert.uuid".into(), uuid.into());
+    tail.insert("kibana.alert.depth".into(), 1.into());
+    tail.insert("kibana.alert.ancestors".into(), vec![ancestor].into());
+    overrides.write(&mut tail);
+    tail
+}
+
+/// Appends fields to a document without its closing brace, written as
+/// `serde_json` writes them.
+fn splice(own: &mut String, fields: &Map<String, Value>) {
+    let text = serde_json::to_string(fields).unwrap_or_else(|_| "{}".into());
+    if text.len() > 2 {
+        own.push(',');
+        own.push_str(&text[1..text.len() - 1]);
+    }
+}
+
+/// A string as JSON text.
+fn json_text(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 impl Overrides {
@@ -726,15 +950,12 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-/// The ancestor entry for a source event.
-fn ancestor(event: &SourceEvent) -> Value {
+/// The ancestor entry for a source event of this id and index.
+fn ancestor(id: &str, index: Option<&str>) -> Value {
     let mut a = Map::new();
-    a.insert("id".into(), event.id.clone().into());
+    a.insert("id".into(), id.into());
     a.insert("type".into(), "event".into());
-    a.insert(
-        "index".into(),
-        event.index.clone().unwrap_or_default().into(),
-    );
+    a.insert("index".into(), index.unwrap_or_default().into());
     a.insert("depth".into(), 0.into());
     Value::Object(a)
 }
@@ -792,6 +1013,133 @@ fn intersect(a: &Value, b: &Value) -> Option<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A rule whose overrides read event fields.
+    fn rule() -> Rule {
+        let text = r#"[metadata]
+creation_date = "2026/01/01"
+
+[rule]
+author = ["ruleq"]
+description = "Tests the alert paths."
+name = "Alert paths"
+risk_score = 47
+rule_id = "00000000-0000-0000-0000-000000000001"
+severity = "medium"
+type = "eql"
+language = "eql"
+query = "sequence [network where true] [network where true]"
+rule_name_override = "process.name"
+severity_mapping = [
+    {field = "host.os.type", operator = "equals", value = "linux", severity = "high"},
+    {field = "event.type", operator = "equals", value = "start", severity = "low"},
+]
+risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
+"#;
+        let file = crate::rule::files::load_bytes(
+            "paths.toml".into(),
+            crate::rule::Format::Toml,
+            text.as_bytes().to_vec(),
+        );
+        file.rules.into_iter().next().expect("the rule loads")
+    }
+
+    /// Event texts that read back to other texts, or hold what a splice
+    /// could get wrong.
+    const ODD: [&str; 15] = [
+        r#"{"@timestamp":"2026-01-01T00:00:00Z","event":{"kind":"event","a":{"b":1,"c":{}}},"kibana.alert.x":1,"_id":"i","_index":"x"}"#,
+        r#"{"event":"flat","process":{"name":"n\"q\u0001é"},"source":{"port":12.5}}"#,
+        r#"{"event":{"category":["network"],"kind":"event"},"x":[{"b":1,"a":2}],"n":-3}"#,
+        r#"{"host":{"name":"h","os":{"type":"linux"}},"source":{"ip":"10.0.0.1","port":80}}"#,
+        r#"{"a":1,"a":2,"event":{}}"#,
+        r#"{"event":{"a.b":1,"a":{"b":2}}}"#,
+        r#"{"process":{"name":"\/x"}}"#,
+        r#"{"n":1.50,"event":{"kind":"x"}}"#,
+        r#"{ "event": {"kind":"x"} }"#,
+        r#"{"n":-0}"#,
+        r#"{"@timestamp":"t","x":{}}"#,
+        r#"{"@timestamp":"t","event":{"kind":"e"}}"#,
+        r#"{"event":{"kind":"e","type":["start"]},"host.name":"flat","user":{"name":"u"}}"#,
+        r#"{"source.port":99,"destination":{"ip":"::1","port":23},"process.name":""}"#,
+        r#"{}"#,
+    ];
+
+    fn texts() -> Vec<String> {
+        let mut out: Vec<String> = ODD.iter().map(|s| s.to_string()).collect();
+        crate::gen::generate(300, 7, |line| out.push(line.to_string()));
+        out
+    }
+
+    fn owned(i: usize, text: &str) -> OwnedSource {
+        let mut source: Map<String, Value> = serde_json::from_str(text).unwrap_or_default();
+        source.shift_remove("_id");
+        source.shift_remove("_index");
+        OwnedSource {
+            id: format!("e{i}"),
+            index: (i % 2 == 0).then(|| "logs".to_string()),
+            time: (i % 3 != 0).then(|| format!("2026-01-01T00:00:0{}.000Z", i % 10)),
+            source,
+        }
+    }
+
+    fn text_of(i: usize, text: &str) -> SourceText<'_> {
+        let o = owned(i, "{}");
+        SourceText {
+            id: o.id,
+            index: o.index,
+            time: o.time,
+            text,
+        }
+    }
+
+    #[test]
+    fn alerts_written_from_event_text_equal_those_from_the_map() {
+        let rule = rule();
+        let ctx = Context::new(&rule, "2026-02-01T00:00:00.000Z".into());
+        let texts = texts();
+        let mut spliced = 0;
+        for (i, text) in texts.iter().enumerate() {
+            let from_map = ctx.event_alert_owned(owned(i, text));
+            match ctx.event_alert_text(&text_of(i, text)) {
+                Some(alert) => {
+                    assert_eq!(alert, from_map, "{text}");
+                    spliced += 1;
+                }
+                None => assert!(i < ODD.len(), "generated events are canonical: {text}"),
+            }
+        }
+        // The odd texts: the four non-canonical ones and the dotted
+        // `event` key take the map path.
+        assert_eq!(spliced, texts.len() - 6);
+    }
+
+    #[test]
+    fn sequence_alerts_written_from_event_text_equal_those_from_the_map() {
+        let rule = rule();
+        let ctx = Context::new(&rule, "2026-02-01T00:00:00.000Z".into());
+        let texts = texts();
+        let mut spliced = 0;
+        for len in 1..=3 {
+            for (i, group) in texts.windows(len).enumerate().step_by(len) {
+                let maps = group
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| owned(i + j, t))
+                    .collect();
+                let from_map = ctx.sequence_alerts_owned(maps);
+                let views: Vec<SourceText> = group
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| text_of(i + j, t))
+                    .collect();
+                if let Some(alerts) = ctx.sequence_alerts_text(&views) {
+                    assert_eq!(alerts, from_map, "{group:?}");
+                    spliced += 1;
+                }
+            }
+        }
+        assert!(spliced > 300, "{spliced}");
+    }
 
     #[test]
     fn shared_fields_keep_only_equal_leaves() {

@@ -4,7 +4,7 @@
 use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
-use ruleq::alert::{lookup, Alert, Context, OwnedSource};
+use ruleq::alert::{lookup, Alert, Context, OwnedSource, SourceText};
 use ruleq::check::query::ParsedQuery;
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
@@ -415,8 +415,8 @@ pub fn run(args: RunArgs) -> i32 {
     // found it; other results on this one, as they become final.
     let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
         let i = by_query[q]?;
-        let ev = OwnedEvent::read(hit, files, default_index.as_deref());
-        Some((hit.timestamp, vec![ev.event_alert(&contexts[i])]))
+        let alert = event_alert(&contexts[i], hit, files, default_index.as_deref());
+        Some((hit.timestamp, vec![alert]))
     };
     let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
         let Some(i) = by_query[q] else { return };
@@ -701,23 +701,76 @@ fn result_alerts(
     default_index: Option<&str>,
 ) -> (Option<i64>, Vec<Alert>) {
     let group = |hits: Vec<&Hit>| {
+        let time = hits.first().and_then(|h| h.timestamp);
+        let texts: Option<Vec<SourceText>> = hits
+            .iter()
+            .map(|h| Identity::of(h, files, default_index).text(h))
+            .collect();
+        if let Some(docs) = texts.and_then(|t| ctx.sequence_alerts_text(&t)) {
+            return (time, docs);
+        }
         let owned: Vec<_> = hits
             .iter()
             .map(|h| OwnedEvent::read(h, files, default_index).into_source())
             .collect();
-        (
-            hits.first().and_then(|h| h.timestamp),
-            ctx.sequence_alerts_owned(owned),
-        )
+        (time, ctx.sequence_alerts_owned(owned))
     };
     match out {
-        Output::Event(hit) => {
-            let ev = OwnedEvent::read(hit, files, default_index);
-            (hit.timestamp, vec![ev.event_alert(ctx)])
-        }
+        Output::Event(hit) => (
+            hit.timestamp,
+            vec![event_alert(ctx, hit, files, default_index)],
+        ),
         Output::Sequence { events, .. } => group(events.iter().flatten().collect()),
         // A sample's events form one group, as a sequence's do.
         Output::Sample { events, .. } => group(events.iter().collect()),
+    }
+}
+
+/// The alert of a matching event: written from its text when that is
+/// canonical, else from its source read into a map (the same document).
+fn event_alert(ctx: &Context, hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> Alert {
+    let identity = Identity::of(hit, files, default_index);
+    if let Some(alert) = identity.text(hit).and_then(|t| ctx.event_alert_text(&t)) {
+        return alert;
+    }
+    OwnedEvent::read(hit, files, default_index).event_alert(ctx)
+}
+
+/// What names a matching event in its alerts.
+struct Identity {
+    id: String,
+    index: Option<String>,
+    time: Option<String>,
+}
+
+impl Identity {
+    /// The hit's identity (`_id`, else file:line), index and time.
+    fn of(hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> Identity {
+        let id = match hit.id() {
+            Some(id) => id.to_string(),
+            None => {
+                let file = files
+                    .get(hit.origin.file)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                format!("{file}:{}", hit.origin.line)
+            }
+        };
+        Identity {
+            id,
+            index: hit.index().or(default_index).map(str::to_string),
+            time: hit.timestamp.map(|t| format_iso(t, false)),
+        }
+    }
+
+    /// The event as written, when its text is UTF-8.
+    fn text(self, hit: &Hit) -> Option<SourceText<'_>> {
+        Some(SourceText {
+            id: self.id,
+            index: self.index,
+            time: self.time,
+            text: std::str::from_utf8(&hit.source).ok()?,
+        })
     }
 }
 
@@ -738,19 +791,12 @@ impl OwnedEvent {
         // a hit; they do not become alert fields.
         source.shift_remove("_id");
         source.shift_remove("_index");
-        let file = files
-            .get(hit.origin.file)
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let id = match hit.id() {
-            Some(id) => id.to_string(),
-            None => format!("{file}:{}", hit.origin.line),
-        };
+        let Identity { id, index, time } = Identity::of(hit, files, default_index);
         OwnedEvent {
             source,
             id,
-            index: hit.index().or(default_index).map(str::to_string),
-            time: hit.timestamp.map(|t| format_iso(t, false)),
+            index,
+            time,
         }
     }
 
