@@ -69,6 +69,13 @@ impl Sorter {
     /// Takes one document: its own part (one line of text) and the number
     /// of the shared part that completes it.
     pub fn push(&mut self, order: Order, doc: String, shared: u32) -> io::Result<()> {
+        // Documents are built in growing buffers: held, they take only
+        // their length (the budget counts lengths), at the cost of a copy.
+        let doc = if doc.capacity() > doc.len() + doc.len() / 8 {
+            doc.as_str().to_owned()
+        } else {
+            doc
+        };
         self.bytes += doc.len() + order.rule.len() + order.result.len() + 64;
         self.batch.push(Entry { order, doc, shared });
         self.count += 1;
