@@ -456,11 +456,14 @@ impl Context<'_> {
             return None;
         }
         let top = raw::Object::new(event.text);
-        let mut own = String::with_capacity(event.text.len() + 1024);
-        self.raw_base(&mut own, &top, event.time.as_deref())?;
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
-        splice(&mut own, &event_tail(&uuid, ancestor, self.overrides(&top)));
+        let tail = event_tail(&uuid, ancestor, self.overrides(&top));
+        let own = written(|own| {
+            self.raw_base(own, &top, event.time.as_deref())?;
+            splice(own, &tail);
+            Some(())
+        })?;
         Some(Alert { uuid, own })
     }
 
@@ -553,46 +556,50 @@ impl Context<'_> {
         let mut ancestors = Vec::new();
         for (i, event) in events.iter().enumerate() {
             let top = raw::Object::new(event.text);
-            let mut own = String::with_capacity(event.text.len() + 1024);
-            self.raw_base(&mut own, &top, event.time.as_deref())?;
             let uuid = digest(&["building-block", &group, &i.to_string()]);
             let source_ancestor = ancestor(&event.id, event.index.as_deref());
             let overrides = self.overrides(&top);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
-            splice(&mut own, &tail);
+            let own = written(|own| {
+                self.raw_base(own, &top, event.time.as_deref())?;
+                splice(own, &tail);
+                Some(())
+            })?;
             self.link(&mut ancestors, source_ancestor, uuid.clone());
             out.push(Alert { uuid, own });
         }
         // The shell, as the map path writes it: a shared `@timestamp`
         // takes the place of the execution time.
         let shared_top = raw::Object::new(&shared);
-        let mut own = String::with_capacity(shared.len() + 1024);
-        own.push_str("{\"@timestamp\":");
-        match shared_top.get("@timestamp") {
-            Some(t) => own.push_str(t),
-            None => own.push_str(&json_text(&self.now)),
-        }
-        let mut event = false;
-        for (k, v) in shared_top.members.iter() {
-            if *k == "@timestamp" || k.starts_with("kibana.") {
-                continue;
-            }
-            own.push(',');
-            raw::push_key(&mut own, k);
-            if *k == "event" {
-                event = true;
-                raw::push_event_object(&mut own, Some(v));
-            } else {
-                own.push_str(v);
-            }
-        }
-        if !event {
-            own.push_str(",\"event\":");
-            raw::push_event_object(&mut own, None);
-        }
         let first_time = events.first().and_then(|e| e.time.clone());
         let tail = self.shell_tail(first_time, &group, ancestors, &shared_top);
-        splice(&mut own, &tail);
+        let own = written(|own| {
+            own.push_str("{\"@timestamp\":");
+            match shared_top.get("@timestamp") {
+                Some(t) => own.push_str(t),
+                None => own.push_str(&json_text(&self.now)),
+            }
+            let mut event = false;
+            for (k, v) in shared_top.members.iter() {
+                if *k == "@timestamp" || k.starts_with("kibana.") {
+                    continue;
+                }
+                own.push(',');
+                raw::push_key(own, k);
+                if *k == "event" {
+                    event = true;
+                    raw::push_event_object(own, Some(v));
+                } else {
+                    own.push_str(v);
+                }
+            }
+            if !event {
+                own.push_str(",\"event\":");
+                raw::push_event_object(own, None);
+            }
+            splice(own, &tail);
+            Some(())
+        })?;
         let uuid = tail
             .get("kibana.alert.uuid")
             .and_then(Value::as_str)
@@ -899,6 +906,32 @@ fn splice(own: &mut String, fields: &Map<String, Value>) {
         own.push(',');
         own.push_str(&text[1..text.len() - 1]);
     }
+}
+
+thread_local! {
+    /// Where this thread writes alert documents before they are copied
+    /// out at their length.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// A document written by `write`, held at its length: written into this
+/// thread's scratch buffer (which keeps its room for the next one, up to
+/// 1 MiB), then copied out.
+fn written(write: impl FnOnce(&mut String) -> Option<()>) -> Option<String> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let done = write(&mut buf).map(|()| buf.as_str().to_owned());
+            if buf.capacity() > 1 << 20 {
+                *buf = String::new();
+            }
+            done
+        }
+        Err(_) => {
+            let mut buf = String::new();
+            write(&mut buf).map(|()| buf)
+        }
+    })
 }
 
 /// A string as JSON text.

@@ -283,11 +283,11 @@ impl<'a> Iterator for Members<'a> {
 
 /// Whether a key as written is `name`.
 pub(super) fn key_is(key: &str, name: &str) -> bool {
-    if key.contains('\\') {
-        serde_json::from_str::<String>(&format!("\"{key}\"")).is_ok_and(|k| k == name)
-    } else {
-        key == name
-    }
+    // An escape is longer than what it stands for.
+    (key == name && !key.contains('\\'))
+        || (key.len() > name.len()
+            && key.contains('\\')
+            && serde_json::from_str::<String>(&format!("\"{key}\"")).is_ok_and(|k| k == name))
 }
 
 /// A canonical object's members, indexed once for the lookups of an
@@ -505,6 +505,14 @@ mod tests {
         assert_eq!(o.lookup("a.d"), Some(r#""x\"y""#));
         assert_eq!(o.lookup("e"), Some(r#""\"}""#));
         assert_eq!(o.lookup("a.b.c"), None);
+        // Keys are matched by what they stand for.
+        let escaped = r#"{"t\tb":1,"q\"":2}"#;
+        assert!(canonical(escaped));
+        let o = Object::new(escaped);
+        assert_eq!(o.get("t\tb"), Some("1"));
+        assert_eq!(o.get("t\\tb"), None);
+        assert_eq!(o.get("q\""), Some("2"));
+        assert_eq!(o.get("t"), None);
     }
 
     #[test]
