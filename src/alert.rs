@@ -452,10 +452,7 @@ impl Context<'_> {
     /// document, or `None` when the text is not canonical (then the event
     /// is to be read into a map).
     pub fn event_alert_text(&self, event: &SourceText) -> Option<Alert> {
-        if !raw::canonical(event.text) {
-            return None;
-        }
-        let top = raw::Object::new(event.text);
+        let top = raw::indexed(event.text)?;
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&top));
@@ -519,9 +516,10 @@ impl Context<'_> {
     /// [`Context::sequence_alerts`] written from the events' texts: the
     /// same documents, or `None` when a text is not canonical.
     pub fn sequence_alerts_text(&self, events: &[SourceText]) -> Option<Vec<Alert>> {
-        if !events.iter().all(|e| raw::canonical(e.text)) {
-            return None;
-        }
+        let tops: Vec<raw::Object> = events
+            .iter()
+            .map(|e| raw::indexed(e.text))
+            .collect::<Option<_>>()?;
         let group = self.group(events.iter().map(|e| e.id.as_str()));
         let top_level = |k: &str| k == "_id" || k == "_index";
         let shared = match events {
@@ -554,14 +552,13 @@ impl Context<'_> {
         };
         let mut out = Vec::with_capacity(events.len() + 1);
         let mut ancestors = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            let top = raw::Object::new(event.text);
+        for (i, (event, top)) in events.iter().zip(&tops).enumerate() {
             let uuid = digest(&["building-block", &group, &i.to_string()]);
             let source_ancestor = ancestor(&event.id, event.index.as_deref());
-            let overrides = self.overrides(&top);
+            let overrides = self.overrides(top);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
             let own = written(|own| {
-                self.raw_base(own, &top, event.time.as_deref())?;
+                self.raw_base(own, top, event.time.as_deref())?;
                 splice(own, &tail);
                 Some(())
             })?;

@@ -21,19 +21,33 @@ const MAX_DEPTH: usize = 100;
 /// its shortest form, and no key twice in any object. Equal values then
 /// have equal texts, except objects inside arrays, whose key order the
 /// value comparison ignores.
+#[cfg(test)]
 pub(super) fn canonical(text: &str) -> bool {
+    indexed(text).is_some()
+}
+
+/// The members of `text` when it is [`canonical`], found while checking.
+pub(super) fn indexed(text: &str) -> Option<Object<'_>> {
     let b = text.as_bytes();
     if b.first() != Some(&b'{') {
-        return false;
+        return None;
     }
-    let mut check = Check { b, i: 0 };
-    check.value(0) && check.i == b.len()
+    let mut check = Check {
+        text,
+        b,
+        i: 0,
+        top: SmallVec::new(),
+    };
+    (check.value(0) && check.i == b.len()).then_some(Object { members: check.top })
 }
 
 /// A canonical-text check in progress.
 struct Check<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
+    /// The outermost object's members, as they are met.
+    top: SmallVec<[(&'a str, &'a str); 32]>,
 }
 
 impl<'a> Check<'a> {
@@ -74,6 +88,7 @@ impl<'a> Check<'a> {
             if self.peek() != Some(b'"') {
                 return false;
             }
+            let key_start = self.i;
             let Some(key) = self.string() else {
                 return false;
             };
@@ -82,8 +97,13 @@ impl<'a> Check<'a> {
                 return false;
             }
             self.i += 1;
+            let value_start = self.i;
             if !self.value(depth) {
                 return false;
+            }
+            if depth == 1 {
+                let key = &self.text[key_start + 1..value_start - 2];
+                self.top.push((key, &self.text[value_start..self.i]));
             }
             match self.peek() {
                 Some(b',') => self.i += 1,
@@ -242,13 +262,14 @@ fn value_end(b: &[u8], mut i: usize) -> usize {
 /// The end of the string starting at `i` of a canonical text.
 fn string_end(b: &[u8], mut i: usize) -> usize {
     i += 1;
-    loop {
-        match b[i] {
-            b'"' => return i + 1,
-            b'\\' => i += 2,
-            _ => i += 1,
+    while let Some(k) = memchr::memchr2(b'"', b'\\', &b[i..]) {
+        i += k;
+        if b[i] == b'"' {
+            return i + 1;
         }
+        i += 2;
     }
+    b.len()
 }
 
 /// The members of an object of a canonical text, as texts: each key
