@@ -1138,8 +1138,9 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
                 None => assert!(i < ODD.len(), "generated events are canonical: {text}"),
             }
         }
-        // The odd texts: the four non-canonical ones and the dotted
-        // `event` key take the map path.
+        // Of the odd texts, the five that are not canonical (a repeated
+        // key, `\/`, `1.50`, spaces, `-0`) and the dotted `event` key
+        // take the map path.
         assert_eq!(spliced, texts.len() - 6);
     }
 
