@@ -570,27 +570,12 @@ impl Context<'_> {
         let shared_top = raw::Object::new(&shared);
         let first_time = events.first().and_then(|e| e.time.clone());
         let tail = self.shell_tail(first_time, &group, ancestors, &shared_top);
+        let timestamp = shared_top
+            .get("@timestamp")
+            .map_or_else(|| json_text(&self.now), str::to_string);
         let own = written(|own| {
-            own.push_str("{\"@timestamp\":");
-            match shared_top.get("@timestamp") {
-                Some(t) => own.push_str(t),
-                None => own.push_str(&json_text(&self.now)),
-            }
-            let mut event = false;
-            for (k, v) in shared_top.members.iter() {
-                if *k == "@timestamp" || k.starts_with("kibana.") {
-                    continue;
-                }
-                own.push(',');
-                raw::push_key(own, k);
-                if *k == "event" {
-                    event = true;
-                    raw::push_event_object(own, Some(v));
-                } else {
-                    own.push_str(v);
-                }
-            }
-            if !event {
+            let event = raw::push_head(own, &timestamp, &shared_top, |_| true);
+            if event.is_none() {
                 own.push_str(",\"event\":");
                 raw::push_event_object(own, None);
             }
@@ -683,22 +668,8 @@ impl Context<'_> {
     /// when its `event` object has a dotted key (two of its flat names
     /// could be one; the map path then decides).
     fn raw_base(&self, own: &mut String, top: &raw::Object, time: Option<&str>) -> Option<()> {
-        own.push_str("{\"@timestamp\":");
-        own.push_str(&json_text(&self.now));
-        let mut event = None;
-        for (k, v) in top.members.iter() {
-            if *k == "@timestamp" || k.starts_with("kibana.") || *k == "_id" || *k == "_index" {
-                continue;
-            }
-            own.push(',');
-            raw::push_key(own, k);
-            if *k == "event" {
-                event = Some(*v);
-                raw::push_event_object(own, Some(v));
-            } else {
-                own.push_str(v);
-            }
-        }
+        let now = json_text(&self.now);
+        let event = raw::push_head(own, &now, top, |k| k != "_id" && k != "_index");
         if let Some(original) = event.filter(|v| v.starts_with('{')) {
             if !raw::push_flat(own, "kibana.alert.original_event", original) {
                 return None;

@@ -365,6 +365,35 @@ pub(super) fn push_key(out: &mut String, key: &str) {
     out.push_str("\":");
 }
 
+/// Writes a document's head: `{"@timestamp":` and `timestamp` (JSON
+/// text), then the members of `top` that `keep` allows (never
+/// `@timestamp` nor `kibana.*` keys), its `event` as the alert's event
+/// object in place. Gives that `event` value as written, when there is one.
+pub(super) fn push_head<'a>(
+    out: &mut String,
+    timestamp: &str,
+    top: &Object<'a>,
+    keep: impl Fn(&str) -> bool,
+) -> Option<&'a str> {
+    out.push_str("{\"@timestamp\":");
+    out.push_str(timestamp);
+    let mut event = None;
+    for &(k, v) in &top.members {
+        if k == "@timestamp" || k.starts_with("kibana.") || !keep(k) {
+            continue;
+        }
+        out.push(',');
+        push_key(out, k);
+        if k == "event" {
+            event = Some(v);
+            push_event_object(out, Some(v));
+        } else {
+            out.push_str(v);
+        }
+    }
+    event
+}
+
 /// Writes the alert's `event` object for a source `event` value as
 /// written: its members with `kind` set to `"signal"` (in place, or last).
 pub(super) fn push_event_object(out: &mut String, event: Option<&str>) {
