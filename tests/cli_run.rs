@@ -603,6 +603,38 @@ fn output_is_identical_whatever_the_thread_count_and_reading() {
 }
 
 #[test]
+fn events_written_with_spaces_give_the_same_alert_documents() {
+    // Alerts are written from an event's text when it is compact as
+    // serde_json writes it, else from the event read into a map: the same
+    // events, spaced, must give the same documents byte for byte (the
+    // example events carry their `_id`, so stdin names them alike).
+    let compact = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    let spaced: String = compact
+        .lines()
+        .map(|l| format!("{{ {}\n", &l[1..]))
+        .collect();
+    assert_ne!(spaced, compact);
+    let run = |events: &str| {
+        let args = [
+            "run", "-r", "rules", "-q", "--now", NOW, "--format", "ndjson",
+        ];
+        ruleq(&args, events)
+    };
+    let (a, b) = (run(&compact), run(&spaced));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(ndjson(&a).len(), 15);
+    assert!(a.stdout == b.stdout, "spaced events gave other documents");
+}
+
+#[test]
 fn summary_names_rules_over_their_max_signals() {
     let dir = RuleDir::new("cap");
     dir.write(

@@ -702,16 +702,29 @@ fn result_alerts(
 ) -> (Option<i64>, Vec<Alert>) {
     let group = |hits: Vec<&Hit>| {
         let time = hits.first().and_then(|h| h.timestamp);
-        let texts: Option<Vec<SourceText>> = hits
+        let mut identities: Vec<Identity> = hits
             .iter()
-            .map(|h| Identity::of(h, files, default_index).text(h))
+            .map(|h| Identity::of(h, files, default_index))
             .collect();
-        if let Some(docs) = texts.and_then(|t| ctx.sequence_alerts_text(&t)) {
-            return (time, docs);
+        let texts: Option<Vec<&str>> = hits
+            .iter()
+            .map(|h| std::str::from_utf8(&h.source).ok())
+            .collect();
+        if let Some(texts) = texts {
+            let views: Vec<SourceText> = identities
+                .into_iter()
+                .zip(texts)
+                .map(|(identity, text)| identity.with_text(text))
+                .collect();
+            if let Some(docs) = ctx.sequence_alerts_text(&views) {
+                return (time, docs);
+            }
+            identities = views.into_iter().map(Identity::from).collect();
         }
         let owned: Vec<_> = hits
             .iter()
-            .map(|h| OwnedEvent::read(h, files, default_index).into_source())
+            .zip(identities)
+            .map(|(h, identity)| read_source(h, identity))
             .collect();
         (time, ctx.sequence_alerts_owned(owned))
     };
@@ -729,11 +742,15 @@ fn result_alerts(
 /// The alert of a matching event: written from its text when that is
 /// canonical, else from its source read into a map (the same document).
 fn event_alert(ctx: &Context, hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> Alert {
-    let identity = Identity::of(hit, files, default_index);
-    if let Some(alert) = identity.text(hit).and_then(|t| ctx.event_alert_text(&t)) {
-        return alert;
+    let mut identity = Identity::of(hit, files, default_index);
+    if let Ok(text) = std::str::from_utf8(&hit.source) {
+        let view = identity.with_text(text);
+        if let Some(alert) = ctx.event_alert_text(&view) {
+            return alert;
+        }
+        identity = Identity::from(view);
     }
-    OwnedEvent::read(hit, files, default_index).event_alert(ctx)
+    ctx.event_alert_owned(read_source(hit, identity))
 }
 
 /// What names a matching event in its alerts.
@@ -763,56 +780,41 @@ impl Identity {
         }
     }
 
-    /// The event as written, when its text is UTF-8.
-    fn text(self, hit: &Hit) -> Option<SourceText<'_>> {
-        Some(SourceText {
+    /// The event as written, named by this identity.
+    fn with_text(self, text: &str) -> SourceText<'_> {
+        SourceText {
             id: self.id,
             index: self.index,
             time: self.time,
-            text: std::str::from_utf8(&hit.source).ok()?,
-        })
+            text,
+        }
     }
 }
 
-/// A matching event read back for its alert.
-struct OwnedEvent {
-    source: Map<String, Value>,
-    id: String,
-    index: Option<String>,
-    time: Option<String>,
+impl From<SourceText<'_>> for Identity {
+    /// The identity back from an event as written.
+    fn from(t: SourceText) -> Identity {
+        Identity {
+            id: t.id,
+            index: t.index,
+            time: t.time,
+        }
+    }
 }
 
-impl OwnedEvent {
-    /// The hit's source object and its identity (`_id`, else file:line).
-    fn read(hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> OwnedEvent {
-        let mut source: Map<String, Value> =
-            serde_json::from_slice(&hit.source).unwrap_or_default();
-        // Top-level `_id` and `_index` of a plain event are metadata, as in
-        // a hit; they do not become alert fields.
-        source.shift_remove("_id");
-        source.shift_remove("_index");
-        let Identity { id, index, time } = Identity::of(hit, files, default_index);
-        OwnedEvent {
-            source,
-            id,
-            index,
-            time,
-        }
-    }
-
-    /// Its alert, its source moving into it.
-    fn event_alert(self, ctx: &Context) -> Alert {
-        ctx.event_alert_owned(self.into_source())
-    }
-
-    /// The event as its alerts take it.
-    fn into_source(self) -> OwnedSource {
-        OwnedSource {
-            id: self.id,
-            index: self.index,
-            time: self.time,
-            source: self.source,
-        }
+/// A matching event's source read into a map, under its identity, as
+/// its alerts take it.
+fn read_source(hit: &Hit, identity: Identity) -> OwnedSource {
+    let mut source: Map<String, Value> = serde_json::from_slice(&hit.source).unwrap_or_default();
+    // Top-level `_id` and `_index` of a plain event are metadata, as in a
+    // hit; they do not become alert fields.
+    source.shift_remove("_id");
+    source.shift_remove("_index");
+    OwnedSource {
+        id: identity.id,
+        index: identity.index,
+        time: identity.time,
+        source,
     }
 }
 
