@@ -810,7 +810,9 @@ impl<'s> Runner<'s> {
         loop {
             // Each event's offers, event by event.
             self.offers.clear();
+            let mut taken = 0;
             for (n, (origin, seq, bytes)) in events.by_ref().take(CHUNK) {
+                taken += 1;
                 match self.projector.project(bytes) {
                     Ok(record) => {
                         self.select(&record);
@@ -825,8 +827,12 @@ impl<'s> Runner<'s> {
                     Err(e) => failed(n, e),
                 }
             }
-            if chunk.is_empty() {
+            if taken == 0 {
                 return;
+            }
+            if chunk.is_empty() {
+                // A chunk of malformed events only: the batch goes on.
+                continue;
             }
             // Query by query (each query's events in order), the verdicts.
             let by_query = |o: &Offer| o.query as usize;

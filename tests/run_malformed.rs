@@ -1,0 +1,170 @@
+//! `ruleq run` over event files with malformed lines mixed in, at every
+//! thread count and every way of reading: no good event after a bad one is
+//! lost, every line is accounted for, and the output is that of the same
+//! events without the bad lines.
+//!
+//! Workers take 1,024 lines at a time and evaluate them 64 at a time, so the
+//! layouts put whole malformed chunks at the start, middle and end of a
+//! batch, several chunks in a row, blocks one short of and one past a chunk,
+//! and a bad line between every two good ones.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const NOW: &str = "2026-03-01T10:00:00Z";
+
+/// A well-formed event no seed rule alerts on.
+const FILLER: &str =
+    r#"{"@timestamp":"2024-05-01T09:00:00Z","event":{"category":"file"},"host":{"name":"quiet"}}"#;
+
+/// A line that is not JSON.
+const BAD: &str = r#"{"bad"#;
+
+fn ruleq(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn example_lines() -> Vec<String> {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap()
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// One input layout: its lines and how many of them are malformed.
+struct Layout {
+    name: &'static str,
+    lines: Vec<String>,
+    bad: usize,
+}
+
+/// `good` filler lines, `bad` malformed ones, then the example events.
+fn block(name: &'static str, good: usize, bad: usize) -> Layout {
+    let mut lines = vec![FILLER.to_string(); good];
+    lines.extend(std::iter::repeat_n(BAD.to_string(), bad));
+    lines.extend(example_lines());
+    Layout { name, lines, bad }
+}
+
+fn layouts() -> Vec<Layout> {
+    let mut every_other = vec![FILLER.to_string()];
+    for line in example_lines() {
+        every_other.push(BAD.to_string());
+        every_other.push(line);
+    }
+    let n = example_lines().len();
+    // Bad lines between, then a malformed block ending the file.
+    let mut tail = block("bad block at the end of the file", 1, 0);
+    tail.lines.extend(std::iter::repeat_n(BAD.to_string(), 130));
+    tail.bad = 130;
+    vec![
+        // Line 1 is good (so the file reads as NDJSON); the rest of the
+        // first chunk and the whole second one are bad.
+        block("70 bad lines after the first", 1, 70),
+        block("a whole chunk after one good chunk", 64, 64),
+        block("a whole chunk starting the second batch", 1024, 64),
+        block("a whole chunk in the middle of a batch", 512, 64),
+        block("a whole chunk ending the first batch", 960, 64),
+        block("three chunks in a row", 64, 192),
+        block("a whole batch of bad lines", 1024, 1024),
+        block("63 bad lines", 64, 63),
+        block("65 bad lines", 64, 65),
+        Layout {
+            name: "a bad line between every two good ones",
+            lines: every_other,
+            bad: n,
+        },
+        tail,
+    ]
+}
+
+fn gzip(text: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text).unwrap();
+    enc.finish().unwrap()
+}
+
+/// The summary line's counts: (events read, malformed, alert documents).
+fn counts(out: &Output) -> (u64, u64, u64) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains(" events read ("))
+        .unwrap_or_else(|| panic!("no summary in {err}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let num = |w: &str| w.trim_start_matches('(').parse::<u64>().unwrap();
+    (num(words[0]), num(words[3]), num(words[5]))
+}
+
+/// `ruleq run` in `mode` (`--schedule` or one execution at a fixed time)
+/// on `threads` threads, writing NDJSON.
+fn run_args<'a>(mode: Option<&'a str>, threads: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["run", "--format", "ndjson", "--threads", threads];
+    match mode {
+        Some(mode) => args.push(mode),
+        // `--schedule` stamps alerts with each execution's time instead.
+        None => args.extend(["--now", NOW]),
+    }
+    args
+}
+
+#[test]
+fn malformed_lines_never_hide_the_good_events_after_them() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for mode in [None, Some("--schedule")] {
+        // What the example events alone give in this mode.
+        let mut args = run_args(mode, "1");
+        args.push("examples/telnet-events.ndjson");
+        let clean = ruleq(&args, b"");
+        assert_eq!(clean.status.code(), Some(0));
+        let want_alerts = counts(&clean).2;
+        assert!(want_alerts > 0, "{mode:?}: the example gives no alerts");
+        for layout in layouts() {
+            let text = layout.lines.join("\n") + "\n";
+            let plain = dir.join("events.ndjson");
+            let packed = dir.join("events.ndjson.gz");
+            std::fs::write(&plain, &text).unwrap();
+            std::fs::write(&packed, gzip(text.as_bytes())).unwrap();
+            let (plain, packed) = (plain.to_str().unwrap(), packed.to_str().unwrap());
+            for threads in ["1", "2", "3"] {
+                for (read, file, stdin) in [
+                    ("mmap", plain, false),
+                    ("--no-mmap", plain, false),
+                    (".gz", packed, false),
+                    ("stdin", "-", true),
+                ] {
+                    let mut args = run_args(mode, threads);
+                    args.extend((read == "--no-mmap").then_some(read));
+                    if !stdin {
+                        args.push(file);
+                    }
+                    let input = if stdin { text.as_bytes() } else { b"" };
+                    let out = ruleq(&args, input);
+                    let case = format!("{}, {mode:?}, --threads {threads}, {read}", layout.name);
+                    assert_eq!(out.status.code(), Some(0), "{case}");
+                    assert_eq!(
+                        counts(&out),
+                        (layout.lines.len() as u64, layout.bad as u64, want_alerts),
+                        "{case}"
+                    );
+                    assert!(out.stdout == clean.stdout, "{case}: not the clean output");
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
