@@ -168,3 +168,106 @@ fn malformed_lines_never_hide_the_good_events_after_them() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A rule file like the seed KQL rule, with `query` as its query.
+fn kql_rule(query: &str) -> String {
+    let seed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("rules/command_and_control_telnet_port_activity.toml"),
+    )
+    .unwrap();
+    let old = "event.category:(network or network_traffic) and network.transport:tcp and destination.port:23";
+    assert!(seed.contains(old), "the seed rule changed");
+    seed.replace(old, query)
+}
+
+/// A process event whose `process.args` holds `arrays` nested arrays
+/// around "telnet": the event nests `arrays + 2` levels deep.
+fn nested_args(arrays: usize) -> String {
+    format!(
+        r#"{{"@timestamp":"2024-05-01T10:00:00Z","event":{{"category":"process"}},"process":{{"args":{}"telnet"{}}}}}"#,
+        "[".repeat(arrays),
+        "]".repeat(arrays)
+    )
+}
+
+#[test]
+fn events_nested_past_the_limit_are_malformed_at_any_depth() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-deep-{}", std::process::id()));
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    // The rule reads the deep field, so every reading path descends into it.
+    std::fs::write(rules.join("args.toml"), kql_rule("process.args:telnet")).unwrap();
+    let events = dir.join("events.ndjson");
+    let limit = ruleq::event::MAX_EVENT_DEPTH as usize;
+    for (arrays, read) in [
+        (limit - 2, true),
+        (limit - 1, false),
+        (10_000, false),
+        (50_000, false),
+    ] {
+        let text = format!("{}\n{}\n", nested_args(1), nested_args(arrays));
+        std::fs::write(&events, text).unwrap();
+        let case = format!("{} levels", arrays + 2);
+        for threads in ["1", "2"] {
+            let out = ruleq(
+                &[
+                    "run",
+                    "-r",
+                    rules.to_str().unwrap(),
+                    "--format",
+                    "ndjson",
+                    "--now",
+                    NOW,
+                    "--threads",
+                    threads,
+                    events.to_str().unwrap(),
+                ],
+                b"",
+            );
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{case}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout.clone())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let want = if read { 2 } else { 1 };
+            assert_eq!(
+                counts(&out),
+                (2, 2 - want, want),
+                "{case}, --threads {threads}"
+            );
+            // An alert keeps the event's own fields, the deep one included.
+            for alert in &alerts {
+                assert!(alert["process"]["args"].is_array(), "{case}: {alert}");
+            }
+            let err = String::from_utf8_lossy(&out.stderr);
+            if !read {
+                assert!(
+                    err.contains(&format!(
+                        "events.ndjson:2: malformed event: nested deeper than {limit} levels"
+                    )),
+                    "{case}: {err}"
+                );
+            }
+        }
+        let out = ruleq(
+            &[
+                "query",
+                "--kql",
+                "process.args:telnet",
+                events.to_str().unwrap(),
+            ],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{case}");
+        let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(lines, if read { 2 } else { 1 }, "{case}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -23,6 +23,7 @@ mod scan;
 mod stream;
 
 pub use fields::{FieldId, FieldTable, NodeId};
+pub use project::MAX_EVENT_DEPTH;
 pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};
 pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};
 pub use stream::SharedBytes;

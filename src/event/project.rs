@@ -37,6 +37,16 @@ pub(crate) fn project<'a>(
             e.valid_up_to()
         ))
     })?;
+    // Each field value read again from its text starts a fresh serde_json
+    // deserializer, whose own nesting limit then starts over: without this
+    // check, arrays nested thousands deep in a field the rules read
+    // overflowed the stack.
+    if let Some(at) = too_deep(bytes, MAX_EVENT_DEPTH) {
+        return Err(<serde_json::Error as de::Error>::custom(format_args!(
+            "nested deeper than {MAX_EVENT_DEPTH} levels at byte {at} of the event \
+             (the limit for an event)"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(TopVisitor { ctx: &mut ctx })?;
     de.end()?;
@@ -57,6 +67,44 @@ pub(crate) fn project<'a>(
         })?;
     }
     Ok(())
+}
+
+/// The deepest nesting of objects and arrays an event may have, the event
+/// itself counting as the first level. Deeper events are malformed: every
+/// path that reads an event (the fast scanner, this projection, alert
+/// writing) handles this depth, and none has to recurse deeper.
+pub const MAX_EVENT_DEPTH: u32 = 100;
+
+/// Where `bytes` (JSON text) first nest deeper than `limit` objects and
+/// arrays, if they do; brackets inside strings do not count. Only the
+/// nesting is checked, not the syntax.
+fn too_deep(bytes: &[u8], limit: u32) -> Option<usize> {
+    let mut depth = 0u32;
+    let (mut in_str, mut esc) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(i);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 struct Ctx<'c, 'a> {

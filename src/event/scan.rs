@@ -18,9 +18,9 @@ pub(crate) struct GiveUp;
 
 type Scan<T = ()> = Result<T, GiveUp>;
 
-/// Nesting the scanner follows (serde_json allows 128); deeper documents
-/// go to serde.
-const MAX_DEPTH: u32 = 100;
+/// Nesting the scanner follows: an event's limit. Deeper documents go to
+/// serde, which reports them.
+const MAX_DEPTH: u32 = super::project::MAX_EVENT_DEPTH;
 
 /// Reads `text` (one event, valid UTF-8) into `rec`.
 pub(crate) fn project<'a>(table: &FieldTable, text: &'a str, rec: &mut Record<'a>) -> Scan {
