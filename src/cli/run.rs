@@ -456,7 +456,7 @@ pub fn run(args: RunArgs) -> i32 {
         let name = by_query[*q].map_or("", |i| rule_name(loaded[i].rule));
         let file = pass.files.get(origin.file).map(|p| p.display().to_string());
         eprintln!(
-            "note: \"{name}\": {n} events came more than {REORDER} candidates out of time order (the first at {}:{}); its sequences took them in arrival order, where Elasticsearch would have sorted them: sort the input by time for exact results",
+            "note: \"{name}\": {n} events came more than {REORDER} candidates out of time order (the first at {}:{}); they took no step of its sequences (they only cancelled), where Elasticsearch would have sorted them in: sort the input by time for exact results",
             file.unwrap_or_default(),
             origin.line
         );

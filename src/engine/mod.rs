@@ -1123,9 +1123,12 @@ struct Stream {
 /// match them, and the complete sequences waiting to learn whether one of
 /// them cancels them. The verdict is [`is_cancelled`]'s, as when
 /// everything is kept; a sequence with trailing missing stages waits until
-/// no later event can cancel it (its first event plus `maxspan` passed, or
-/// the end of the input). Results come out in the order the sequences
-/// completed.
+/// no later event in time order can cancel it (its first event plus
+/// `maxspan` passed, or the end of the input), and a sequence that passed
+/// waits for the end of the input, since an event out of time order may
+/// still cancel it (with two or more leading or trailing missing stages,
+/// only along with the events within twice `maxspan` of the latest time).
+/// Results come out in the order the sequences completed.
 struct Missing {
     /// Per stage: whether it is a missing-event stage.
     stages: Vec<bool>,
@@ -1137,12 +1140,22 @@ struct Missing {
     fillers: Vec<rustc_hash::FxHashMap<Key, Vec<Ordinal>>>,
     /// Complete sequences, in completion order, with their positive
     /// events' places.
-    held: std::collections::VecDeque<(Match, Vec<Ordinal>, Vec<Option<Hit>>)>,
+    held: std::collections::VecDeque<Held>,
+    /// Sequences no event fed in time order cancels, in completion order,
+    /// until the end of the input: an event that comes out of time order
+    /// may still cancel one (`None` then).
+    passed: Vec<Option<Held>>,
+    /// Per key, the places of its sequences in `passed`.
+    passed_by_key: rustc_hash::FxHashMap<Key, Vec<usize>>,
     /// Whether a stage after the last positive one is a missing stage.
     trailing: bool,
     /// The latest time fillers were dropped at.
     pruned_at: i64,
 }
+
+/// A complete sequence with missing-event stages: the match, its positive
+/// events' places, its events with gaps for the missing stages.
+type Held = (Match, Vec<Ordinal>, Vec<Option<Hit>>);
 
 impl Missing {
     fn new(stages: &[Stage], maxspan: Option<i64>) -> Missing {
@@ -1156,18 +1169,49 @@ impl Missing {
             stages: flags,
             maxspan,
             held: std::collections::VecDeque::new(),
+            passed: Vec::new(),
+            passed_by_key: rustc_hash::FxHashMap::default(),
             trailing,
             pruned_at: i64::MIN,
         }
     }
 
-    /// Records the missing stages `k` matches, at `ordinal`.
-    fn fill(&mut self, missing: Vec<(usize, Keys)>, ordinal: Ordinal) {
+    /// Records the missing stages an event matches, at `ordinal` (in time
+    /// order: an event that came `late` goes where its time puts it, and
+    /// withdraws the sequences already passed that it cancels).
+    fn fill(&mut self, missing: Vec<(usize, Keys)>, ordinal: Ordinal, late: bool) {
+        let place = |o: &Ordinal| (o.timestamp, o.position);
         for (stage, keys) in missing {
             for key in keys {
-                self.fillers[stage].entry(key).or_default().push(ordinal);
+                let list = self.fillers[stage].entry(key.clone()).or_default();
+                let at = list.partition_point(|o| place(o) < place(&ordinal));
+                list.insert(at, ordinal);
+                if late {
+                    self.withdraw_cancelled(&key);
+                }
             }
         }
+    }
+
+    /// Withdraws the passed sequences of `key` that its fillers now cancel.
+    fn withdraw_cancelled(&mut self, key: &Key) {
+        let Some(places) = self.passed_by_key.get_mut(key) else {
+            return;
+        };
+        let fillers: Vec<&[Ordinal]> = self
+            .fillers
+            .iter()
+            .map(|f| f.get(key).map_or(&[][..], |v| &v[..]))
+            .collect();
+        places.retain(|&i| {
+            let cancelled = self.passed[i].as_ref().is_none_or(|(_, positives, _)| {
+                is_cancelled(&self.stages, positives, &fillers, self.maxspan)
+            });
+            if cancelled {
+                self.passed[i] = None;
+            }
+            !cancelled
+        });
     }
 
     /// Moves the held sequences that are final, in order, to `ready`: all
@@ -1192,10 +1236,21 @@ impl Missing {
                 .map(|f| f.get(&m.key).map_or(&[][..], |v| &v[..]))
                 .collect();
             let cancelled = is_cancelled(&self.stages, positives, &fillers, self.maxspan);
-            let Some((m, _, events)) = self.held.pop_front() else {
+            let Some(held) = self.held.pop_front() else {
                 break;
             };
             if !cancelled {
+                let key = held.0.key.clone();
+                self.passed_by_key
+                    .entry(key)
+                    .or_default()
+                    .push(self.passed.len());
+                self.passed.push(Some(held));
+            }
+        }
+        if end {
+            self.passed_by_key.clear();
+            for (m, _, events) in self.passed.drain(..).flatten() {
                 ready.push(Output::Sequence {
                     join_keys: m.key,
                     events,
@@ -1245,11 +1300,12 @@ impl<'q> Collector<'q> {
     /// sequences and a reorder buffer of [`REORDER`] candidates, which puts
     /// events in time order as long as no event comes more than that many
     /// candidates late (the input in time order, or nearly). Later events
-    /// are counted ([`Collector::late`]) and fed as they come. A sequence
-    /// with missing-event stages also holds, per key, the times of the
-    /// events matching them within twice its `maxspan` (all of them
-    /// without one), and its complete sequences until no later event can
-    /// cancel them. Queries with pipes, `size` or samples keep everything,
+    /// are counted ([`Collector::late`]) and take no step of a sequence;
+    /// they still cancel (as `until` and missing events), so that they may
+    /// cost a result, never make a false one. A sequence with
+    /// missing-event stages also holds, per key, the times of the events
+    /// matching them within twice its `maxspan` (all of them without one),
+    /// and its complete sequences until the end of the input. Queries with pipes, `size` or samples keep everything,
     /// as [`Collector::new`] does.
     pub fn streaming(query: &'q CompiledQuery) -> Self {
         let mut c = Collector::new(query);
@@ -1411,6 +1467,11 @@ impl Stream {
         let mut complete = Vec::new();
         for k in self.buffer.drain(..cut) {
             let seq = k.sort.2;
+            // An event earlier than one already fed came too late to be put
+            // in time order: it takes no step of a sequence (that could
+            // pair it with events Elasticsearch orders before it, or close
+            // a sequence no later event may then cancel), only cancels.
+            let late = self.fed.is_some_and(|fed| k.sort.0 < fed);
             self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
             // Its place in the fed order, as the index in the time-ordered
             // kept events is when everything is kept.
@@ -1421,13 +1482,14 @@ impl Stream {
             self.count += 1;
             let Cancels { missing, until } = k.cancels.map(|c| *c).unwrap_or_default();
             if let Some(fillers) = &mut self.missing {
-                fillers.fill(missing, place);
+                fillers.fill(missing, place, late);
             }
+            let stages = if late { &[][..] } else { &k.stages[..] };
             // Only the events a sequence holds are needed again.
             if matcher.feed(
                 k.sort.0,
                 seq as usize,
-                latest_first(&k.stages),
+                latest_first(stages),
                 &until,
                 &mut complete,
             ) {
