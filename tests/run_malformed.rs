@@ -9,7 +9,7 @@
 //! and a bad line between every two good ones.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const NOW: &str = "2026-03-01T10:00:00Z";
