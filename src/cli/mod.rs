@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod inputs;
 mod parse;
 mod pass;
 mod query;

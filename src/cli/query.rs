@@ -6,7 +6,7 @@ use ruleq::engine::{
     compile_eql, compile_kql, now_nanos, Collector, Hit, Origin, Output, QueryOptions,
 };
 use ruleq::eval::sequence::KeyValue;
-use ruleq::event::{EventSource, Input, Item, Malformed};
+use ruleq::event::{EventSource, Item, Malformed};
 use ruleq::mapping::Mapping;
 use ruleq::syntax::{eql, kql};
 use std::io::{self, BufWriter, Write};
@@ -107,10 +107,12 @@ pub fn query(args: QueryArgs) -> i32 {
             return report("query", text.expect("one query source"), &d);
         }
     };
-    let inputs: Vec<Input> = if args.events.is_empty() {
-        vec![Input::Stdin]
-    } else {
-        args.events.iter().cloned().map(Input::Path).collect()
+    let inputs = match super::inputs::event_inputs(&args.events) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
     let mut source = match EventSource::new(&inputs) {
         Ok(s) if args.no_mmap => s.without_mmap(),

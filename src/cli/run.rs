@@ -1,6 +1,7 @@
 //! `ruleq run`: every rule under the rule paths over event files in one
 //! pass, alerts written as Kibana writes them.
 
+use super::inputs::{event_inputs, FileNames};
 use super::pass;
 use super::sorter::{Order, Sorter};
 use clap::{Args, ValueEnum};
@@ -10,7 +11,7 @@ use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::{Diagnostic, Severity};
 use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, REORDER};
-use ruleq::event::{EventSource, Input};
+use ruleq::event::EventSource;
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
 use ruleq::syntax::{eql, kql};
@@ -153,6 +154,13 @@ pub fn run(args: RunArgs) -> i32 {
     let started = Instant::now();
     let now = match parse_now(&args.now) {
         Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let inputs = match event_inputs(&args.events) {
+        Ok(inputs) => inputs,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
@@ -370,11 +378,7 @@ pub fn run(args: RunArgs) -> i32 {
     let set = builder.finish();
 
     // One pass over the events.
-    let inputs: Vec<Input> = if args.events.is_empty() {
-        vec![Input::Stdin]
-    } else {
-        args.events.iter().cloned().map(Input::Path).collect()
-    };
+    let names = FileNames::new(&inputs);
     let source = match EventSource::new(&inputs) {
         Ok(s) if args.no_mmap => s.without_mmap(),
         Ok(s) => s,
@@ -415,16 +419,22 @@ pub fn run(args: RunArgs) -> i32 {
     // found it; other results on this one, as they become final.
     let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
         let i = by_query[q]?;
-        let alert = event_alert(&contexts[i], hit, files, default_index.as_deref());
+        let alert = event_alert(
+            &contexts[i],
+            hit,
+            &Naming::new(files, &names, default_index.as_deref()),
+        );
         Some((hit.timestamp, vec![alert]))
     };
     let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
         let Some(i) = by_query[q] else { return };
         let (time, docs) = match ready {
             pass::Ready::Prepared(p) => p,
-            pass::Ready::Output(out) => {
-                result_alerts(&contexts[i], &out, files, default_index.as_deref())
-            }
+            pass::Ready::Output(out) => result_alerts(
+                &contexts[i],
+                &out,
+                &Naming::new(files, &names, default_index.as_deref()),
+            ),
         };
         counts[i] += 1;
         if stored.is_ok() {
@@ -462,6 +472,19 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
 
+    let clashes = if args.quiet {
+        Vec::new()
+    } else {
+        names.clashes(&pass.files)
+    };
+    for (name, paths) in clashes {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "note: event files {} are all named {name} in alert ids (an event without `_id` is named by its file and line): their events without `_id` can share alert ids; name them apart or give the events an `_id`",
+            paths.join(", ")
+        );
+    }
+
     let mut over_cap: Vec<String> = Vec::new();
     let mut replay = Replay::default();
     for (i, l) in loaded.iter().enumerate() {
@@ -496,7 +519,11 @@ pub fn run(args: RunArgs) -> i32 {
             replay.executions += 1;
             let (mut created, mut cut) = (0usize, 0usize);
             for (n, out) in outputs.iter().enumerate() {
-                let (time, docs) = result_alerts(&ctx, out, &pass.files, args.index.as_deref());
+                let (time, docs) = result_alerts(
+                    &ctx,
+                    out,
+                    &Naming::new(&pass.files, &names, args.index.as_deref()),
+                );
                 let key = result_key(&docs);
                 seen.insert(key.clone());
                 let beyond = if eql { n >= cap } else { created >= cap };
@@ -694,18 +721,10 @@ fn result_key(docs: &[Alert]) -> String {
 }
 
 /// The alert documents of one result, and its original time.
-fn result_alerts(
-    ctx: &Context,
-    out: &Output,
-    files: &[PathBuf],
-    default_index: Option<&str>,
-) -> (Option<i64>, Vec<Alert>) {
+fn result_alerts(ctx: &Context, out: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>) {
     let group = |hits: Vec<&Hit>| {
         let time = hits.first().and_then(|h| h.timestamp);
-        let mut identities: Vec<Identity> = hits
-            .iter()
-            .map(|h| Identity::of(h, files, default_index))
-            .collect();
+        let mut identities: Vec<Identity> = hits.iter().map(|h| Identity::of(h, naming)).collect();
         let texts: Option<Vec<&str>> = hits
             .iter()
             .map(|h| std::str::from_utf8(&h.source).ok())
@@ -729,10 +748,7 @@ fn result_alerts(
         (time, ctx.sequence_alerts_owned(owned))
     };
     match out {
-        Output::Event(hit) => (
-            hit.timestamp,
-            vec![event_alert(ctx, hit, files, default_index)],
-        ),
+        Output::Event(hit) => (hit.timestamp, vec![event_alert(ctx, hit, naming)]),
         Output::Sequence { events, .. } => group(events.iter().flatten().collect()),
         // A sample's events form one group, as a sequence's do.
         Output::Sample { events, .. } => group(events.iter().collect()),
@@ -741,8 +757,8 @@ fn result_alerts(
 
 /// The alert of a matching event: written from its text when that is
 /// canonical, else from its source read into a map (the same document).
-fn event_alert(ctx: &Context, hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> Alert {
-    let mut identity = Identity::of(hit, files, default_index);
+fn event_alert(ctx: &Context, hit: &Hit, naming: &Naming) -> Alert {
+    let mut identity = Identity::of(hit, naming);
     if let Ok(text) = std::str::from_utf8(&hit.source) {
         let view = identity.with_text(text);
         if let Some(alert) = ctx.event_alert_text(&view) {
@@ -753,6 +769,25 @@ fn event_alert(ctx: &Context, hit: &Hit, files: &[PathBuf], default_index: Optio
     ctx.event_alert_owned(read_source(hit, identity))
 }
 
+/// What names events in their alerts: the event files read so far (an
+/// [`Origin`](ruleq::engine::Origin)'s `file` indexes them), their names,
+/// and the index of events without `_index`.
+struct Naming<'a> {
+    files: &'a [PathBuf],
+    names: &'a FileNames,
+    default_index: Option<&'a str>,
+}
+
+impl<'a> Naming<'a> {
+    fn new(files: &'a [PathBuf], names: &'a FileNames, default_index: Option<&'a str>) -> Self {
+        Naming {
+            files,
+            names,
+            default_index,
+        }
+    }
+}
+
 /// What names a matching event in its alerts.
 struct Identity {
     id: String,
@@ -761,21 +796,23 @@ struct Identity {
 }
 
 impl Identity {
-    /// The hit's identity (`_id`, else file:line), index and time.
-    fn of(hit: &Hit, files: &[PathBuf], default_index: Option<&str>) -> Identity {
+    /// The hit's identity (`_id`, else its file's name and line: see
+    /// [`FileNames`]), index and time.
+    fn of(hit: &Hit, naming: &Naming) -> Identity {
         let id = match hit.id() {
             Some(id) => id.to_string(),
             None => {
-                let file = files
+                let file = naming
+                    .files
                     .get(hit.origin.file)
-                    .map(|p| p.display().to_string())
+                    .map(|p| naming.names.name(p))
                     .unwrap_or_default();
                 format!("{file}:{}", hit.origin.line)
             }
         };
         Identity {
             id,
-            index: hit.index().or(default_index).map(str::to_string),
+            index: hit.index().or(naming.default_index).map(str::to_string),
             time: hit.timestamp.map(|t| format_iso(t, false)),
         }
     }
