@@ -271,3 +271,111 @@ fn events_nested_past_the_limit_are_malformed_at_any_depth() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `n` malformed lines in a file named `name` after one good line, then
+/// the example events.
+fn many_bad(dir: &Path, name: &str, n: usize) -> String {
+    let path = dir.join(name);
+    let mut lines = vec![FILLER.to_string()];
+    lines.extend(std::iter::repeat_n(BAD.to_string(), n));
+    lines.extend(example_lines());
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn malformed_reports_are_bounded_per_file_and_strict_fails() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-bounded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = many_bad(&dir, "a.ndjson", 25);
+    let b = many_bad(&dir, "b.ndjson", 3);
+    for threads in ["1", "2"] {
+        let out = ruleq(
+            &[
+                "run",
+                "--now",
+                NOW,
+                "--format",
+                "ndjson",
+                "--threads",
+                threads,
+                &a,
+                &b,
+            ],
+            b"",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let shown = |file: &str| {
+            err.lines()
+                .filter(|l| l.contains(&format!("{file}:")) && l.contains("malformed event:"))
+                .count()
+        };
+        assert_eq!((shown("a.ndjson"), shown("b.ndjson")), (20, 3), "{err}");
+        // The first 20 of a.ndjson in line order: lines 2 to 21.
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("a.ndjson:")).collect();
+        assert!(lines[0].contains("a.ndjson:2: malformed event"), "{err}");
+        assert!(lines[19].contains("a.ndjson:21: malformed event"), "{err}");
+        assert!(
+            err.contains("a.ndjson: 5 more malformed events not shown (25 in this file)"),
+            "{err}"
+        );
+        assert!(!err.contains("b.ndjson: "), "{err}");
+        assert_eq!(counts(&out).1, 28, "{err}");
+        assert_eq!(out.status.code(), Some(0));
+        // --strict: the same output, then exit 2.
+        let strict = ruleq(
+            &[
+                "run",
+                "--now",
+                NOW,
+                "--format",
+                "ndjson",
+                "--threads",
+                threads,
+                "--strict",
+                &a,
+                &b,
+            ],
+            b"",
+        );
+        assert_eq!(strict.status.code(), Some(2));
+        assert!(strict.stdout == out.stdout);
+        assert!(!strict.stdout.is_empty());
+    }
+    // A clean input passes --strict; --strict ranks before rule errors (3)
+    // and --fail-on-alert (1).
+    let clean = ruleq(
+        &[
+            "run",
+            "--strict",
+            "--fail-on-alert",
+            "-q",
+            "examples/telnet-events.ndjson",
+        ],
+        b"",
+    );
+    assert_eq!(clean.status.code(), Some(1));
+    let both = ruleq(&["run", "--strict", "--fail-on-alert", "-q", &a], b"");
+    assert_eq!(both.status.code(), Some(2));
+    // ruleq query: the same bound, the same --strict.
+    let query = ["query", "--kql", "destination.port:23"];
+    let out = ruleq(&[&query[..], &[a.as_str(), b.as_str()]].concat(), b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("malformed event:"))
+            .count(),
+        23,
+        "{err}"
+    );
+    assert!(
+        err.contains("a.ndjson: 5 more malformed events not shown (25 in this file)"),
+        "{err}"
+    );
+    assert!(err.contains("28 malformed events skipped"), "{err}");
+    assert_eq!(out.status.code(), Some(0));
+    let strict = ruleq(&[&query[..], &["--strict", a.as_str()]].concat(), b"");
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(!strict.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

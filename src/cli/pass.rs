@@ -9,6 +9,7 @@
 //! events are evaluated where the source read them (batches only count
 //! them off).
 
+use super::inputs::Reporter;
 use ruleq::alert::Alert;
 use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
 use ruleq::event::{EventSource, Item, Malformed, Position, RawEvent, SharedBytes};
@@ -102,6 +103,9 @@ struct Batch {
     events: Vec<(Span, Origin, Position)>,
     /// Every event file met up to the end of this batch.
     files: Arc<Vec<PathBuf>>,
+    /// What the reader found malformed, each after how many of the
+    /// batch's events.
+    malformed: Vec<(usize, Malformed)>,
 }
 
 /// Where an event's bytes are in its [`Batch`].
@@ -126,8 +130,9 @@ impl Batch {
 struct Done {
     number: u64,
     kept: Vec<(usize, Kept)>,
-    /// Events that failed to parse: (origin file, position, message).
-    bad: Vec<(usize, Position, String)>,
+    /// The batch's malformed events, the reader's and those that failed to
+    /// parse, in input order.
+    bad: Vec<Malformed>,
     /// The batch's event files.
     files: Arc<Vec<PathBuf>>,
     prepared: Vec<(usize, Prepared)>,
@@ -188,7 +193,6 @@ struct Reader<'a> {
     /// copies the list only while earlier batches still hold it).
     files: Arc<Vec<PathBuf>>,
     read: u64,
-    malformed: u64,
     io_failed: bool,
     bytes: u64,
     last_shown: Instant,
@@ -196,6 +200,9 @@ struct Reader<'a> {
     number: u64,
     /// Kept lists to reuse.
     spare: Arc<Spare>,
+    /// What the source found malformed in the current batch, each after
+    /// how many of its events.
+    malformed: Vec<(usize, Malformed)>,
 }
 
 impl Reader<'_> {
@@ -225,6 +232,8 @@ impl Reader<'_> {
             batch.events.push((span, origin, raw.pos));
         });
         batch.files = Arc::clone(&self.files);
+        batch.malformed.clear();
+        batch.malformed.append(&mut self.malformed);
         n > 0
     }
 
@@ -239,12 +248,16 @@ impl Reader<'_> {
     ) -> Option<Done> {
         let mut done = Done::new(self.number, &self.files, &self.spare);
         let mut serial = self.serial;
+        let mut failed = Vec::new();
+        let mut i = 0;
         let n = self.next_events(|raw, origin| {
             if let Err(e) = runner.evaluate(&origin, serial, raw.bytes, &mut done.kept) {
-                done.bad.push((origin.file, raw.pos, e.to_string()));
+                failed.push((i, Malformed::new(raw, &e)));
             }
             serial += 1;
+            i += 1;
         });
+        done.bad = in_order(std::mem::take(&mut self.malformed), failed);
         done.files = Arc::clone(&self.files);
         prepared(set, &mut done, prepare);
         (n > 0).then_some(done)
@@ -275,8 +288,7 @@ impl Reader<'_> {
                 }
                 Ok(Item::Malformed(m)) => {
                     self.read += 1;
-                    self.malformed += 1;
-                    eprintln!("{m}");
+                    self.malformed.push((n, m));
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -331,13 +343,37 @@ fn evaluate(
         .iter()
         .enumerate()
         .map(|(i, (span, origin, _))| (origin, batch.first + i as u64, batch.bytes(*span)));
-    let bad = &mut done.bad;
+    let mut failed = Vec::new();
     runner.evaluate_batch(events, &mut done.kept, |i, e| {
         let (_, origin, pos) = &batch.events[i];
-        bad.push((origin.file, *pos, e.to_string()));
+        let path = batch.files.get(origin.file).cloned().unwrap_or_default();
+        let message = e.to_string();
+        failed.push((
+            i,
+            Malformed {
+                path,
+                pos: *pos,
+                message,
+            },
+        ));
     });
+    done.bad = in_order(batch.malformed.clone(), failed);
     prepared(set, &mut done, prepare);
     done
+}
+
+/// A batch's malformed events in input order: the reader's, each after
+/// how many events it came, and the events (by index) that failed to parse.
+fn in_order(read: Vec<(usize, Malformed)>, failed: Vec<(usize, Malformed)>) -> Vec<Malformed> {
+    if read.is_empty() {
+        return failed.into_iter().map(|(_, m)| m).collect();
+    }
+    // The reader's come before the event they precede.
+    let mut all: Vec<(usize, bool, Malformed)> =
+        read.into_iter().map(|(n, m)| (n, false, m)).collect();
+    all.extend(failed.into_iter().map(|(i, m)| (i, true, m)));
+    all.sort_by_key(|(at, event, _)| (*at, *event));
+    all.into_iter().map(|(_, _, m)| m).collect()
 }
 
 /// Prepares the batch's matches of event queries (when there is a
@@ -366,7 +402,7 @@ struct Merger<'s, 'f> {
     runner: Runner<'s>,
     collect: Collect<'f>,
     files: Arc<Vec<PathBuf>>,
-    bad: Vec<(usize, Position, String)>,
+    reporter: Reporter,
     spare: Arc<Spare>,
 }
 
@@ -374,7 +410,9 @@ impl Merger<'_, '_> {
     fn take(&mut self, mut done: Done) {
         // Batches come in order: the latest one knows every file so far.
         self.files = done.files;
-        self.bad.extend(done.bad);
+        for m in &done.bad {
+            self.reporter.report(m);
+        }
         for (q, k) in done.kept.drain(..) {
             self.runner.push(q, k);
         }
@@ -408,7 +446,7 @@ pub fn run<'s, 'f>(
         feedback,
         files: Arc::new(Vec::new()),
         read: 0,
-        malformed: 0,
+        malformed: Vec::new(),
         io_failed: false,
         bytes: 0,
         last_shown: feedback.started,
@@ -427,7 +465,7 @@ pub fn run<'s, 'f>(
         runner,
         collect,
         files: Arc::new(Vec::new()),
-        bad: Vec::new(),
+        reporter: Reporter::default(),
         spare: Arc::clone(&reader.spare),
     };
     if threads <= 1 {
@@ -457,6 +495,7 @@ pub fn run<'s, 'f>(
                         windows: Vec::new(),
                         events: Vec::with_capacity(BATCH),
                         files: Arc::new(Vec::new()),
+                        malformed: Vec::new(),
                     };
                     loop {
                         // The lock is held only while the batch is filled.
@@ -488,11 +527,11 @@ pub fn run<'s, 'f>(
         });
         reader = shared.into_inner().expect("the event reader panicked");
     }
-    for (file, pos, message) in std::mem::take(&mut merger.bad) {
-        let path = merger.files.get(file).cloned().unwrap_or_default();
-        eprintln!("{}", Malformed { path, pos, message });
-        reader.malformed += 1;
+    // What the reader found after the last event.
+    for (_, m) in std::mem::take(&mut reader.malformed) {
+        merger.reporter.report(&m);
     }
+    merger.reporter.finish();
     let late = merger.runner.late();
     let matches = match merger.collect {
         Collect::Keep => merger.runner.finish_matches(),
@@ -510,7 +549,7 @@ pub fn run<'s, 'f>(
         late,
         files: Arc::unwrap_or_clone(merger.files),
         read: reader.read,
-        malformed: reader.malformed,
+        malformed: merger.reporter.total(),
         io_failed: reader.io_failed,
     }
 }

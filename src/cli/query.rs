@@ -60,6 +60,9 @@ pub struct QueryArgs {
     /// memory (as `ruleq run --no-mmap`).
     #[arg(long)]
     no_mmap: bool,
+    /// Exit 2 when any event was malformed (after writing every result).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Runs `ruleq query`.
@@ -124,7 +127,7 @@ pub fn query(args: QueryArgs) -> i32 {
     };
     let mut collector = Collector::new(&compiled);
     let mut files: Vec<PathBuf> = Vec::new();
-    let mut malformed = 0u64;
+    let mut reporter = super::inputs::Reporter::default();
     let mut io_failed = false;
     while let Some(item) = source.next_item() {
         match item {
@@ -137,14 +140,10 @@ pub fn query(args: QueryArgs) -> i32 {
                     line: raw.pos.number(),
                 };
                 if let Err(e) = collector.offer(origin, raw.bytes) {
-                    eprintln!("{}", Malformed::new(&raw, &e));
-                    malformed += 1;
+                    reporter.report(&Malformed::new(&raw, &e));
                 }
             }
-            Ok(Item::Malformed(m)) => {
-                eprintln!("{m}");
-                malformed += 1;
-            }
+            Ok(Item::Malformed(m)) => reporter.report(&m),
             Err(e) => {
                 eprintln!("error: {e}");
                 io_failed = true;
@@ -170,10 +169,12 @@ pub fn query(args: QueryArgs) -> i32 {
     if out.flush().is_err() {
         return 0;
     }
+    reporter.finish();
+    let malformed = reporter.total();
     if malformed > 0 {
         eprintln!("{malformed} malformed events skipped");
     }
-    if io_failed {
+    if io_failed || (args.strict && malformed > 0) {
         2
     } else {
         0

@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
+    /// Exit 2 when any event was malformed (after reading everything and
+    /// writing every alert), for pipelines that must not skip input.
+    #[arg(long)]
+    strict: bool,
     /// No summary on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -149,7 +153,8 @@ fn parse_now(text: &Option<String>) -> Result<i64, String> {
 }
 
 /// Runs `ruleq run`: exit 0, 1 with `--fail-on-alert` and alerts, 2 usage or
-/// I/O errors, 3 when some rules could not be loaded.
+/// I/O errors (and malformed events with `--strict`), 3 when some rules
+/// could not be loaded; the first that applies in the order 2, 3, 1.
 pub fn run(args: RunArgs) -> i32 {
     let started = Instant::now();
     let now = match parse_now(&args.now) {
@@ -622,7 +627,7 @@ pub fn run(args: RunArgs) -> i32 {
             );
         }
     }
-    let code = if io_failed {
+    let code = if io_failed || (args.strict && malformed > 0) {
         2
     } else if failed_rules > 0 {
         3
