@@ -185,6 +185,9 @@ fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
+/// An event result: its file, line and source, on one line whatever the
+/// input's layout (a pretty-printed event loses its insignificant
+/// whitespace, nothing else).
 fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
     let file = files
         .get(hit.origin.file)
@@ -193,7 +196,7 @@ fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
         "{{\"_file\":{},\"_line\":{},\"_source\":{}}}",
         json_string(&file.display().to_string()),
         hit.origin.line,
-        String::from_utf8_lossy(&hit.source)
+        ruleq::event::compact_json(&String::from_utf8_lossy(&hit.source))
     )
 }
 
