@@ -170,3 +170,61 @@ fn a_late_event_takes_no_step_of_a_sequence_and_is_reported() {
         assert!(err.contains("sort the input by time"), "{err}");
     }
 }
+
+#[test]
+fn partial_sequences_past_the_limit_are_dropped_oldest_first_and_reported() {
+    let query = "sequence by host.id [process where true] [network where true]";
+    let rules = Rules::eql("partials", query);
+    let hosts = 8;
+    let mut events = String::new();
+    for h in 0..hosts {
+        let what = r#""event":{"category":"process"}"#;
+        events += &event(&format!("2024-01-01T00:00:0{h}Z"), &format!("h{h}"), what);
+    }
+    for h in 0..hosts {
+        let what = r#""event":{"category":"network"}"#;
+        events += &event(&format!("2024-01-01T00:00:1{h}Z"), &format!("h{h}"), what);
+    }
+    let dir = rules.0.to_str().unwrap();
+    // At the limit, every sequence; one past it, the two oldest partials
+    // (down to three quarters of 7) are gone, and the note says so.
+    for (limit, want, note) in [("8", 8, None), ("7", 6, Some(2))] {
+        for threads in ["1", "2"] {
+            let args = [
+                "run",
+                "-r",
+                dir,
+                "--format",
+                "ndjson",
+                "--threads",
+                threads,
+                "--max-partials",
+                limit,
+            ];
+            let out = ruleq(&args, &events);
+            assert_eq!(out.status.code(), Some(0));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let shells = stdout
+                .lines()
+                .filter(|l| !l.contains("building_block_type"))
+                .count();
+            assert_eq!(shells, want, "--max-partials {limit}, --threads {threads}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            match note {
+                Some(n) => assert!(
+                    err.contains(&format!("held more than {limit} partial sequences at once (--max-partials); the {n} oldest were dropped")),
+                    "{err}"
+                ),
+                None => assert!(!err.contains("--max-partials"), "{err}"),
+            }
+            // The oldest hosts are the ones missing.
+            assert_eq!(stdout.contains(r#""h0""#), note.is_none());
+        }
+        let out = ruleq(&["query", "--eql", query, "--max-partials", limit], &events);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), want);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.contains("oldest were dropped"), note.is_some(), "{err}");
+    }
+    let zero = ruleq(&["run", "-r", dir, "--max-partials", "0"], &events);
+    assert_eq!(zero.status.code(), Some(2));
+}

@@ -3,7 +3,7 @@
 use super::parse::report;
 use clap::Args;
 use ruleq::engine::{
-    compile_eql, compile_kql, now_nanos, Collector, Hit, Origin, Output, QueryOptions,
+    compile_eql, compile_kql, now_nanos, Collector, Hit, Origin, Output, QueryOptions, MAX_PARTIALS,
 };
 use ruleq::eval::sequence::KeyValue;
 use ruleq::event::{EventSource, Item, Malformed};
@@ -60,6 +60,10 @@ pub struct QueryArgs {
     /// memory (as `ruleq run --no-mmap`).
     #[arg(long)]
     no_mmap: bool,
+    /// The partial sequences held at most; past it the oldest are dropped,
+    /// and a note gives the count.
+    #[arg(long, value_name = "N", default_value_t = MAX_PARTIALS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_partials: usize,
     /// Exit 2 when any event was malformed (after writing every result).
     #[arg(long)]
     strict: bool,
@@ -96,6 +100,7 @@ pub fn query(args: QueryArgs) -> i32 {
         tiebreaker_field: args.tiebreaker_field.clone(),
         size: args.size,
         mapping,
+        max_partials: args.max_partials,
         ..QueryOptions::default()
     };
     let compiled = match (&args.input.eql, &args.input.kql) {
@@ -157,6 +162,13 @@ pub fn query(args: QueryArgs) -> i32 {
         );
     }
     let results = collector.finish();
+    let dropped = compiled.partials_dropped();
+    if dropped > 0 {
+        eprintln!(
+            "note: held more than {} partial sequences at once (--max-partials); the {dropped} oldest were dropped, and the sequences they would have completed are missing",
+            args.max_partials
+        );
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for r in &results {

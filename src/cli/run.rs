@@ -10,7 +10,9 @@ use ruleq::check::query::ParsedQuery;
 use ruleq::check::{self, output, Report};
 use ruleq::compile::date::format_iso;
 use ruleq::diag::{Diagnostic, Severity};
-use ruleq::engine::{now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, REORDER};
+use ruleq::engine::{
+    now_nanos, Hit, IndexPatterns, Output, QueryOptions, RuleSetBuilder, MAX_PARTIALS, REORDER,
+};
 use ruleq::event::EventSource;
 use ruleq::mapping::Mapping;
 use ruleq::rule::{self, Language, Rule, RuleType};
@@ -83,6 +85,10 @@ pub struct RunArgs {
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
+    /// The partial sequences one rule holds at most; past it the oldest are
+    /// dropped, and a note names the rule and the count.
+    #[arg(long, value_name = "N", default_value_t = MAX_PARTIALS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_partials: usize,
     /// Exit 2 when any event was malformed (after reading everything and
     /// writing every alert), for pipelines that must not skip input.
     #[arg(long)]
@@ -221,6 +227,7 @@ pub fn run(args: RunArgs) -> i32 {
     let options = QueryOptions {
         now,
         mapping: mapping.clone(),
+        max_partials: args.max_partials,
         ..QueryOptions::default()
     };
     let mut builder = RuleSetBuilder::new(mapping.as_ref());
@@ -477,6 +484,16 @@ pub fn run(args: RunArgs) -> i32 {
         );
     }
 
+    for l in &loaded {
+        let dropped = set.queries[l.query].partials_dropped();
+        if dropped > 0 {
+            eprintln!(
+                "note: \"{}\": held more than {} partial sequences at once (--max-partials); the {dropped} oldest were dropped, and the sequences they would have completed are missing",
+                rule_name(l.rule),
+                args.max_partials
+            );
+        }
+    }
     let clashes = if args.quiet {
         Vec::new()
     } else {

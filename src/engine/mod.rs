@@ -63,7 +63,15 @@ pub struct QueryOptions {
     /// [`crate::compile::optimize`]). On by default; off only to check the
     /// rewrite against the plain form.
     pub optimize: bool,
+    /// The partial sequences a sequence query holds at most; past it the
+    /// oldest are dropped and counted ([`CompiledQuery::partials_dropped`]).
+    pub max_partials: usize,
 }
+
+/// The default of [`QueryOptions::max_partials`]: far more than any rule of
+/// the corpus holds on the benchmark's events (a partial sequence takes
+/// about 100 bytes, so a rule at the limit holds some 100 MB).
+pub const MAX_PARTIALS: usize = 1_000_000;
 
 impl Default for QueryOptions {
     fn default() -> Self {
@@ -78,6 +86,7 @@ impl Default for QueryOptions {
             max_samples_per_key: 1,
             default_maxspan: None,
             optimize: true,
+            max_partials: MAX_PARTIALS,
         }
     }
 }
@@ -156,6 +165,10 @@ pub struct CompiledQuery {
     pub pipes: Vec<Pipe>,
     /// The result cap.
     pub size: Option<usize>,
+    /// The partial sequences held at most (see [`QueryOptions::max_partials`]).
+    pub max_partials: usize,
+    /// Partial sequences dropped at that limit, over every evaluation.
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Compiles an EQL query for [`Collector`].
@@ -265,6 +278,8 @@ fn assemble(
         tiebreaker,
         pipes,
         size: options.size,
+        max_partials: options.max_partials,
+        dropped: std::sync::Arc::default(),
     }
 }
 
@@ -395,6 +410,19 @@ pub fn compile_kql_in(
 }
 
 impl CompiledQuery {
+    /// How many partial sequences were dropped because more than
+    /// [`CompiledQuery::max_partials`] were held at once (each may have
+    /// cost a result).
+    pub fn partials_dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The state machine for this query's `positives` positive stages.
+    fn matcher(&self, positives: usize, maxspan: Option<i64>) -> SequenceMatcher {
+        SequenceMatcher::new(positives, maxspan)
+            .with_limit(self.max_partials, std::sync::Arc::clone(&self.dropped))
+    }
+
     /// Whether each matching event is a result by itself, final at once: an
     /// event query without pipes or `size`.
     pub fn streams_at_once(&self) -> bool {
@@ -1320,7 +1348,7 @@ impl<'q> Collector<'q> {
                 if positives < stages.len() {
                     missing = Some(Box::new(Missing::new(stages, *maxspan)));
                 }
-                (positives > 0).then(|| Some(SequenceMatcher::new(positives, *maxspan)))
+                (positives > 0).then(|| Some(query.matcher(positives, *maxspan)))
             }
             _ => None,
         };
@@ -1588,7 +1616,7 @@ impl Matches<'_> {
             Plan::Events(_) => kept.iter().map(|k| Output::Event(k.hit.clone())).collect(),
             Plan::Sequence {
                 stages, maxspan, ..
-            } => sequences(kept, stages, *maxspan),
+            } => sequences(q, kept, stages, *maxspan),
             Plan::Sample { stages, per_key } => samples(kept, stages.len(), *per_key),
         };
         for pipe in &q.pipes {
@@ -1628,10 +1656,15 @@ fn hit(
     }
 }
 
-fn sequences(kept: &[&Kept], stages: &[Stage], maxspan: Option<i64>) -> Vec<Output> {
+fn sequences(
+    query: &CompiledQuery,
+    kept: &[&Kept],
+    stages: &[Stage],
+    maxspan: Option<i64>,
+) -> Vec<Output> {
     let missing: Vec<bool> = stages.iter().map(|s| s.missing).collect();
     let positives = missing.iter().filter(|m| !**m).count();
-    let mut matcher = SequenceMatcher::new(positives, maxspan);
+    let mut matcher = query.matcher(positives, maxspan);
     let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
     let mut complete: Vec<Match> = Vec::new();
     let ordinal = |i: usize, k: &Kept| Ordinal {

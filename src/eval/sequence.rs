@@ -67,6 +67,10 @@ pub struct SequenceMatcher {
     pending: Vec<FxHashMap<Key, Match>>,
     /// When expired partial sequences were last dropped.
     swept_at: i64,
+    /// The partial sequences held at most, and where to count those
+    /// dropped past it.
+    limit: usize,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SequenceMatcher {
@@ -79,7 +83,23 @@ impl SequenceMatcher {
             maxspan,
             pending: vec![FxHashMap::default(); stages.saturating_sub(1)],
             swept_at: i64::MIN,
+            limit: usize::MAX,
+            dropped: std::sync::Arc::default(),
         }
+    }
+
+    /// Holds at most `limit` partial sequences: past it, the oldest (by
+    /// their first event's time) are dropped, down to three quarters of
+    /// it, and counted in `dropped`. Each may cost a sequence; none is
+    /// invented.
+    pub fn with_limit(
+        mut self,
+        limit: usize,
+        dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        self.limit = limit.max(1);
+        self.dropped = dropped;
+        self
     }
 
     /// Feeds the next event (in order) and appends completed sequences to
@@ -153,10 +173,46 @@ impl SequenceMatcher {
         };
         if stage + 1 == self.stages {
             out.push(next);
-        } else {
-            self.pending[stage].insert(key.clone(), next);
+        } else if self.pending[stage].insert(key.clone(), next).is_none()
+            && self.pending() > self.limit
+        {
+            self.drop_oldest();
         }
         true
+    }
+
+    /// Drops the oldest partial sequences, down to three quarters of the
+    /// limit (so that a full matcher does not sort its partials at every
+    /// new one).
+    fn drop_oldest(&mut self) {
+        let held = self.pending();
+        let keep = self.limit - self.limit / 4;
+        let mut starts: Vec<i64> = self
+            .pending
+            .iter()
+            .flat_map(|stage| stage.values().map(|m| m.start))
+            .collect();
+        // The start of the newest partial dropped: those before it go, and
+        // as many at it as are needed.
+        let cut = held - keep;
+        let (_, &mut at, _) = starts.select_nth_unstable(cut - 1);
+        let before = starts.iter().filter(|&&s| s < at).count();
+        let mut at_cut = cut - before;
+        for stage in &mut self.pending {
+            stage.retain(|_, m| {
+                if m.start < at {
+                    return false;
+                }
+                if m.start == at && at_cut > 0 {
+                    at_cut -= 1;
+                    return false;
+                }
+                true
+            });
+        }
+        let dropped = held - self.pending();
+        self.dropped
+            .fetch_add(dropped as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Drops partial sequences that can no longer complete within
@@ -191,6 +247,26 @@ impl SequenceMatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn past_the_limit_the_oldest_partials_are_dropped_and_counted() {
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut m = SequenceMatcher::new(2, None).with_limit(8, dropped.clone());
+        let mut out = Vec::new();
+        let key = |i: usize| -> Key { vec![Some(KeyValue::Str(format!("k{i}").into()))] };
+        // Eight first steps are held; the ninth drops the three oldest.
+        for i in 0..9 {
+            m.feed(i as i64, i, [(0, &[key(i)][..])], &[], &mut out);
+        }
+        assert_eq!(m.pending(), 6);
+        assert_eq!(dropped.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // A dropped partial completes nothing; a kept one does.
+        m.feed(20, 20, [(1, &[key(0)][..])], &[], &mut out);
+        assert!(out.is_empty());
+        m.feed(21, 21, [(1, &[key(8)][..])], &[], &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].events, vec![8, 21]);
+    }
 
     /// An event (handle `i`, time `ts`) of the given stages, joining on
     /// `key`, and closing the sequences of `until`.
