@@ -87,6 +87,9 @@ impl Diagnostic {
     /// line, a caret under the span, the label and the hint.
     pub fn render(&self, name: &str, source: &str, color: bool) -> String {
         use miette::{GraphicalReportHandler, GraphicalTheme, NamedSource};
+        if let Some(framed) = self.render_long_line(name, source) {
+            return framed;
+        }
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
@@ -105,6 +108,78 @@ impl Diagnostic {
             out = format!("{name}:{line}:{col}: {}\n", self.message);
         }
         out
+    }
+}
+
+/// Lines longer than this (in bytes) are shown as an excerpt around the
+/// span: the graphical renderer lays out whole lines, and panics on a
+/// column past 65,535.
+const LONG_LINE: usize = 1000;
+
+/// Characters of a long line shown on each side of the span.
+const EXCERPT: usize = 60;
+
+impl Diagnostic {
+    /// The code frame of a diagnostic on a line longer than [`LONG_LINE`]:
+    /// `name:line:col`, an excerpt of the line with `…` where it is cut, a
+    /// caret under the span, the label and the hint. `None` for a shorter
+    /// line.
+    fn render_long_line(&self, name: &str, source: &str) -> Option<String> {
+        let mut start = self.span.start.min(source.len());
+        while !source.is_char_boundary(start) {
+            start -= 1;
+        }
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[start..]
+            .find('\n')
+            .map_or(source.len(), |i| start + i);
+        if line_end - line_start <= LONG_LINE {
+            return None;
+        }
+        let (line, col) = line_col(source, start);
+        let before: Vec<char> = source[line_start..start].chars().collect();
+        let after: Vec<char> = source[start..line_end].chars().collect();
+        let width = source[start..self.span.end.clamp(start, line_end)]
+            .chars()
+            .count()
+            .max(1);
+        let shown_before = before.len().min(EXCERPT);
+        let cut_before = shown_before < before.len();
+        let shown_after = after.len().min(width + EXCERPT);
+        let mut excerpt: String = if cut_before {
+            "…".into()
+        } else {
+            String::new()
+        };
+        excerpt.extend(&before[before.len() - shown_before..]);
+        excerpt.extend(&after[..shown_after]);
+        if shown_after < after.len() {
+            excerpt.push('…');
+        }
+        let pad = shown_before + usize::from(cut_before);
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        let mut out = format!(
+            "{kind}[{}]: {}\n  --> {name}:{line}:{col}\n",
+            self.code, self.message
+        );
+        out.push_str(&format!("   | {excerpt}\n"));
+        out.push_str(&format!(
+            "   | {}{}",
+            " ".repeat(pad),
+            "^".repeat(width.min(EXCERPT))
+        ));
+        if let Some(label) = &self.label {
+            out.push_str(&format!(" {label}"));
+        }
+        out.push('\n');
+        if let Some(help) = &self.help {
+            out.push_str(&format!("  help: {help}\n"));
+        }
+        Some(out)
     }
 }
 

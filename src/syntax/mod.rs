@@ -14,6 +14,38 @@ pub mod kql;
 /// rule comes close (the corpus nests at most a few levels).
 pub const MAX_DEPTH: usize = 64;
 
+/// The longest query text, in bytes: 1 MiB, some twenty times the longest
+/// query of Elastic's rule corpus (about 47 KB). A longer query gets an
+/// error at its first byte past the limit instead of a parse that takes
+/// seconds per megabyte.
+pub const MAX_QUERY_BYTES: usize = 1 << 20;
+
+/// The error for a query text longer than [`MAX_QUERY_BYTES`] (`code` names
+/// the language), at the first character past the limit; `None` when it
+/// fits.
+pub(crate) fn too_long(src: &str, code: &'static str) -> Option<crate::diag::Diagnostic> {
+    if src.len() <= MAX_QUERY_BYTES {
+        return None;
+    }
+    let mut at = MAX_QUERY_BYTES;
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    let end = src[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+    Some(
+        crate::diag::Diagnostic::error(
+            code,
+            format!(
+                "the query is {} bytes long, more than the limit of {MAX_QUERY_BYTES} bytes",
+                src.len()
+            ),
+            Span::new(at, end),
+        )
+        .with_label("the limit is reached here")
+        .with_help("split the rule, or match many values with one condition (a list or a wildcard) rather than many conditions"),
+    )
+}
+
 /// A byte range `[start, end)` into the query text. Serializes as `[start, end]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {

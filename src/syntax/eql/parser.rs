@@ -19,6 +19,9 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// Parses an EQL statement as Elasticsearch would, returning the AST or the
 /// first error, located in `src`.
 pub fn parse(src: &str) -> Result<Query> {
+    if let Some(diag) = crate::syntax::too_long(src, "eql::too-long") {
+        return Err(diag);
+    }
     let scan = scan(src);
     if let Some(at) = scan.too_deep {
         return Err(too_deep(at));
