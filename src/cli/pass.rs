@@ -42,7 +42,7 @@ pub enum Collect<'f> {
     /// Keep them all, for results over time ranges ([`Pass::matches`]).
     Keep,
     /// Hand each result, as soon as it is final, to `sink`, with the event
-    /// files read so far; event queries' matches are first prepared on the
+    /// files; event queries' matches are first prepared on the
     /// worker threads.
     Stream {
         /// Runs on the workers, for each match of an event query.
@@ -59,8 +59,8 @@ pub struct Pass<'s> {
     /// Per streaming query that met events too late to put in time order:
     /// (query, how many, where the first came from).
     pub late: Vec<(usize, u64, Origin)>,
-    /// The event files, in the order first read (an [`Origin`]'s `file`
-    /// indexes this list).
+    /// The event files, in input order, folders expanded (an [`Origin`]'s
+    /// `file` indexes this list).
     pub files: Vec<PathBuf>,
     /// Event lines or elements read, malformed ones included.
     pub read: u64,
@@ -184,8 +184,8 @@ impl Spare {
 struct Reader<'a> {
     source: EventSource,
     feedback: &'a Feedback,
-    /// The event files met so far, shared with the batches (a new file
-    /// copies the list only while earlier batches still hold it).
+    /// The event files, in input order (what an [`Origin`]'s `file`
+    /// indexes), shared with the batches.
     files: Arc<Vec<PathBuf>>,
     read: u64,
     malformed: u64,
@@ -263,11 +263,8 @@ impl Reader<'_> {
                 Ok(Item::Event(raw)) => {
                     self.read += 1;
                     self.bytes += raw.bytes.len() as u64 + 1;
-                    if self.files.last().map(PathBuf::as_path) != Some(raw.path) {
-                        Arc::make_mut(&mut self.files).push(raw.path.to_path_buf());
-                    }
                     let origin = Origin {
-                        file: self.files.len() - 1,
+                        file: raw.file,
                         line: raw.pos.number(),
                     };
                     each(&raw, origin);
@@ -372,7 +369,6 @@ struct Merger<'s, 'f> {
 
 impl Merger<'_, '_> {
     fn take(&mut self, mut done: Done) {
-        // Batches come in order: the latest one knows every file so far.
         self.files = done.files;
         self.bad.extend(done.bad);
         for (q, k) in done.kept.drain(..) {
@@ -403,10 +399,11 @@ pub fn run<'s, 'f>(
         Collect::Stream { prepare, .. } => Some(*prepare),
         Collect::Keep => None,
     };
+    let files = Arc::new(source.files());
     let mut reader = Reader {
         source,
         feedback,
-        files: Arc::new(Vec::new()),
+        files: Arc::clone(&files),
         read: 0,
         malformed: 0,
         io_failed: false,
@@ -426,7 +423,7 @@ pub fn run<'s, 'f>(
     let mut merger = Merger {
         runner,
         collect,
-        files: Arc::new(Vec::new()),
+        files,
         bad: Vec::new(),
         spare: Arc::clone(&reader.spare),
     };

@@ -121,17 +121,14 @@ pub fn query(args: QueryArgs) -> i32 {
         }
     };
     let mut collector = Collector::new(&compiled);
-    let mut files: Vec<PathBuf> = Vec::new();
+    let files: Vec<PathBuf> = source.files();
     let mut malformed = 0u64;
     let mut io_failed = false;
     while let Some(item) = source.next_item() {
         match item {
             Ok(Item::Event(raw)) => {
-                if files.last().map(PathBuf::as_path) != Some(raw.path) {
-                    files.push(raw.path.to_path_buf());
-                }
                 let origin = Origin {
-                    file: files.len() - 1,
+                    file: raw.file,
                     line: raw.pos.number(),
                 };
                 if let Err(e) = collector.offer(origin, raw.bytes) {
