@@ -60,6 +60,11 @@ pub struct QueryArgs {
     /// memory (as `ruleq run --no-mmap`).
     #[arg(long)]
     no_mmap: bool,
+    /// The largest event read, in bytes (an NDJSON line, an array element
+    /// or a value): a longer one is reported as malformed and skipped.
+    /// The default, 100 MiB, is Elasticsearch's own request size limit.
+    #[arg(long, value_name = "N", default_value_t = ruleq::event::DEFAULT_MAX_EVENT_BYTES)]
+    max_event_bytes: usize,
 }
 
 /// Runs `ruleq query`.
@@ -113,8 +118,8 @@ pub fn query(args: QueryArgs) -> i32 {
         args.events.iter().cloned().map(Input::Path).collect()
     };
     let mut source = match EventSource::new(&inputs) {
-        Ok(s) if args.no_mmap => s.without_mmap(),
-        Ok(s) => s,
+        Ok(s) if args.no_mmap => s.without_mmap().with_max_event_bytes(args.max_event_bytes),
+        Ok(s) => s.with_max_event_bytes(args.max_event_bytes),
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
