@@ -679,3 +679,15 @@ fn several_files_are_read_merged_by_time() {
     assert_eq!(seen[..4], [(3, 1), (3, 2), (2, 1), (1, 1)]);
     assert_eq!(seen[4..7], [(0, 1), (0, 2), (0, 3)]);
 }
+
+#[test]
+fn deeply_nested_values_are_malformed_and_reading_goes_on() {
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let text = format!("{{\"a\": {deep}}}\n{{\"id\": 1}}\n");
+    let (events, malformed) = layout("deep", &format!("{{\n{}", &text[1..]));
+    assert_eq!(events, lines(&[(3, "1")]));
+    assert_eq!(malformed, [Position::Line(1)]);
+    let (r, _) = run_text("deep-array", &format!("[{deep}, {{\"id\": 2}}]"));
+    assert_eq!(ids(&r), [(2, "2")]);
+    assert_eq!(bad(&r), [1]);
+}

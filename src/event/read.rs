@@ -1210,6 +1210,10 @@ impl FileReader {
     }
 }
 
+/// The deepest nesting the JSON checker follows (the projection reads
+/// 128 at most): deeper input is bad, and its stack stays small.
+const MAX_NESTING: usize = 1024;
+
 /// What the JSON checker expects next, outside tokens.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Want {
@@ -1368,6 +1372,9 @@ impl Json {
             }
             let value = matches!(self.want, Want::Value | Want::ValueOrClose);
             let top = self.stack.last().copied();
+            if value && matches!(b, b'{' | b'[') && self.stack.len() >= MAX_NESTING {
+                return Fed::Bad(i, format!("nesting deeper than {MAX_NESTING}"));
+            }
             match b {
                 b'{' if value => {
                     self.stack.push(b'{');
