@@ -211,10 +211,23 @@ impl Reader<'_> {
         let n = self.next_events(|raw, origin| {
             let span = match raw.shared {
                 Some((window, at)) => {
-                    if !batch.windows.last().is_some_and(|w| w.same(window)) {
-                        batch.windows.push(window.clone());
-                    }
-                    Span::Mapped(batch.windows.len() - 1, at, at + raw.bytes.len())
+                    // Files merged by time take turns: their windows are
+                    // among the last few.
+                    let n = batch.windows.len();
+                    let w = match batch
+                        .windows
+                        .iter()
+                        .rev()
+                        .take(8)
+                        .position(|w| w.same(window))
+                    {
+                        Some(back) => n - 1 - back,
+                        None => {
+                            batch.windows.push(window.clone());
+                            n
+                        }
+                    };
+                    Span::Mapped(w, at, at + raw.bytes.len())
                 }
                 None => {
                     let start = batch.text.len();

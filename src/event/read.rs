@@ -553,13 +553,15 @@ fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Stream> {
 /// read as a time.
 pub fn event_time(text: &[u8]) -> Option<i64> {
     const KEY: &[u8] = b"\"@timestamp\"";
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(KEY));
     let skip_ws = |mut i: usize| {
         while i < text.len() && is_ws(text[i]) {
             i += 1;
         }
         i
     };
-    for at in memchr::memmem::find_iter(text, KEY) {
+    for at in FINDER.find_iter(text) {
         // An escaped quote is inside a string, not a key.
         if at > 0 && text[at - 1] == b'\\' {
             continue;
