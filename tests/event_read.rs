@@ -691,3 +691,19 @@ fn deeply_nested_values_are_malformed_and_reading_goes_on() {
     assert_eq!(ids(&r), [(2, "2")]);
     assert_eq!(bad(&r), [1]);
 }
+
+#[test]
+fn a_first_line_longer_than_the_read_buffer_is_told_apart_whole() {
+    // 3 MiB first lines: an NDJSON event, and a one-line array.
+    let big = format!("{{\"id\": \"big\", \"pad\": \"{}\"}}", "x".repeat(3 << 20));
+    let (events, bad) = layout("big-first", &format!("{big}\n{{\"id\": 2}}\n"));
+    assert_eq!(events, lines(&[(1, "big"), (2, "2")]));
+    assert!(bad.is_empty());
+    let (events, bad) = layout("big-array", &format!("[{big}, {{\"id\": 2}}]\n\n"));
+    let want: Vec<_> = [(1, "big"), (2, "2")]
+        .iter()
+        .map(|(n, v)| (Position::Element(*n), v.to_string()))
+        .collect();
+    assert_eq!(events, want);
+    assert!(bad.is_empty());
+}
