@@ -240,3 +240,51 @@ fn kql_nested_queries_nest() {
         "without nesting, any objects"
     );
 }
+
+#[test]
+fn files_are_named_in_argument_order_and_long_events_skipped() {
+    let dir = std::env::temp_dir().join(format!("ruleq-query-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.ndjson"), dir.join("b.ndjson"));
+    let event = |t: u32, name: &str| {
+        format!(r#"{{"@timestamp": "2024-01-01T00:00:0{t}Z", "process": {{"name": "{name}"}}}}"#)
+    };
+    // b's event is the earlier one, and is read first; a's second event
+    // is over the limit.
+    let long = event(4, &"x".repeat(200));
+    std::fs::write(&a, format!("{}\n{long}\n", event(3, "a"))).unwrap();
+    std::fs::write(&b, format!("{}\n", event(1, "b"))).unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = ruleq(
+        &[
+            "query",
+            "--kql",
+            "process.name:*",
+            "--max-event-bytes",
+            "100",
+            a,
+            b,
+        ],
+        "",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let got: Vec<(String, u64)> = lines(&out)
+        .iter()
+        .map(|r| {
+            (
+                r["_file"].as_str().unwrap().to_string(),
+                r["_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(b.to_string(), 1), (a.to_string(), 1)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{a}:2: malformed event: event of {} bytes exceeds the limit of 100 bytes",
+            long.len()
+        )),
+        "{err}"
+    );
+}

@@ -895,3 +895,172 @@ fn deprecated_rules_are_reported_and_not_run() {
         "{err}"
     );
 }
+
+/// The example events, each pretty-printed as `jq .` writes them, one
+/// after another.
+fn pretty_example() -> String {
+    let compact = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    compact
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        })
+        .collect()
+}
+
+/// A scratch events file, removed when dropped.
+struct EventFile(std::path::PathBuf);
+
+impl EventFile {
+    fn new(name: &str, text: &str) -> EventFile {
+        let path = std::env::temp_dir().join(format!("ruleq-run-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        EventFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for EventFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn pretty_printed_events_one_after_another_give_the_same_alerts() {
+    let pretty = EventFile::new("pretty.json", &pretty_example());
+    let run = |path: &str| ruleq(&["run", "--now", NOW, "--format", "ndjson", path], "");
+    let (a, b) = (run("examples/telnet-events.ndjson"), run(pretty.path()));
+    assert_eq!(b.status.code(), Some(0));
+    assert_eq!(ndjson(&b).len(), 15);
+    // The example events carry their `_id`: the documents are the same.
+    assert!(
+        a.stdout == b.stdout,
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let err = String::from_utf8_lossy(&b.stderr);
+    assert!(err.contains("28 events read (0 malformed)"), "{err}");
+    // Standard input is told apart the same way.
+    let c = ruleq(
+        &["run", "--now", NOW, "--format", "ndjson"],
+        &pretty_example(),
+    );
+    assert!(a.stdout == c.stdout);
+}
+
+#[test]
+fn an_array_on_the_first_line_of_ndjson_is_one_malformed_event() {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    let events = EventFile::new("first-array.ndjson", &format!("[1,2]\n{example}"));
+    let out = ruleq(
+        &["run", "--now", NOW, "--format", "ndjson", events.path()],
+        "",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("29 events read (1 malformed)"), "{err}");
+    assert!(
+        err.contains("first-array.ndjson:1: malformed event"),
+        "{err}"
+    );
+    assert_eq!(ndjson(&out).len(), 15);
+}
+
+#[test]
+fn events_over_max_event_bytes_are_reported_and_skipped() {
+    let small = r#"{"@timestamp":"2026-03-01T09:00:00Z","event":{"category":["network"]}}"#;
+    let big = format!(
+        r#"{{"@timestamp":"2026-03-01T09:00:01Z","pad":"{}"}}"#,
+        "x".repeat(100)
+    );
+    let events = format!("{small}\n{big}\n{small}\n");
+    let limit = small.len().max(100).to_string();
+    let out = ruleq(&["run", "--now", NOW, "--max-event-bytes", &limit], &events);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = format!(
+        "<stdin>:2: malformed event: event of {} bytes exceeds the limit of {limit} bytes (--max-event-bytes)",
+        big.len()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("3 events read (1 malformed)"), "{err}");
+}
+
+/// 300 telnet starts on one host, one every 6 s from 10:00:00 (half an
+/// hour, more than the rule's 9 minute look-back), each event with its
+/// `_id` (so that alerts name events alike whatever file they come from);
+/// and that host's network connections, one per start (external for every
+/// tenth), half a second after each.
+fn one_host_split_in_two() -> (Vec<String>, Vec<String>) {
+    let time = |i: u32, ms: u32| {
+        let s = i * 6;
+        format!("2026-03-01T10:{:02}:{:02}.{ms:03}Z", s / 60, s % 60)
+    };
+    let starts = (0..300)
+        .map(|i| {
+            format!(
+                r#"{{"@timestamp":"{}","_id":"p{i}","event":{{"category":["process"],"type":["start"]}},"host":{{"os":{{"type":"linux"}}}},"process":{{"name":"telnet","entity_id":"e{i}"}}}}"#,
+                time(i, 0)
+            )
+        })
+        .collect();
+    let connections = (0..300)
+        .map(|i| {
+            let ip = if i % 10 == 0 { "8.8.8.8" } else { "10.0.0.1" };
+            format!(
+                r#"{{"@timestamp":"{}","_id":"n{i}","event":{{"category":["network"]}},"host":{{"os":{{"type":"linux"}}}},"process":{{"name":"telnet","entity_id":"e{i}"}},"destination":{{"ip":"{ip}","port":23}}}}"#,
+                time(i, 500)
+            )
+        })
+        .collect();
+    (starts, connections)
+}
+
+#[test]
+fn several_event_files_are_read_as_one_timeline() {
+    let (starts, connections) = one_host_split_in_two();
+    let join = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let a = EventFile::new("starts.ndjson", &join(&starts));
+    let b = EventFile::new("connections.ndjson", &join(&connections));
+    // The same events sorted by time, in one input.
+    let mut sorted: Vec<String> = starts.iter().chain(&connections).cloned().collect();
+    sorted.sort_by_key(|l| l[15..39].to_string());
+    let args = ["run", "-q", "--now", NOW, "--format", "ndjson"];
+    let one = ruleq(&args, &join(&sorted));
+    let merged = ruleq(&[&args[..], &[a.path(), b.path()]].concat(), "");
+    let swapped = ruleq(&[&args[..], &[b.path(), a.path()]].concat(), "");
+    let concatenated = ruleq(&args, &(join(&starts) + &join(&connections)));
+    assert_eq!(merged.status.code(), Some(0));
+    let documents = |out: &Output| {
+        ndjson(out)
+            .iter()
+            .filter(|a| a["kibana.alert.rule.type"] == "eql")
+            .count()
+    };
+    // Read as one timeline, all 30 external sessions alert (a shell and
+    // two blocks each). Read one file after the other, the connections
+    // come 300 candidates late: all but those still in the reorder buffer
+    // take no step, and their sessions are lost (and reported).
+    assert_eq!(documents(&merged), 90);
+    assert_eq!(documents(&concatenated), 12);
+    assert!(
+        merged.stdout == one.stdout,
+        "merged files differ from one sorted input"
+    );
+    assert!(
+        swapped.stdout == one.stdout,
+        "the files' order changed the alerts"
+    );
+    let err = String::from_utf8_lossy(&merged.stderr);
+    assert!(!err.contains("out of time order"), "{err}");
+}

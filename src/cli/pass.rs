@@ -43,7 +43,7 @@ pub enum Collect<'f> {
     /// Keep them all, for results over time ranges ([`Pass::matches`]).
     Keep,
     /// Hand each result, as soon as it is final, to `sink`, with the event
-    /// files read so far; event queries' matches are first prepared on the
+    /// files; event queries' matches are first prepared on the
     /// worker threads.
     Stream {
         /// Runs on the workers, for each match of an event query.
@@ -60,8 +60,8 @@ pub struct Pass<'s> {
     /// Per streaming query that met events too late to put in time order:
     /// (query, how many, where the first came from).
     pub late: Vec<(usize, u64, Origin)>,
-    /// The event files, in the order first read (an [`Origin`]'s `file`
-    /// indexes this list).
+    /// The event files, in input order, folders expanded (an [`Origin`]'s
+    /// `file` indexes this list).
     pub files: Vec<PathBuf>,
     /// Event lines or elements read, malformed ones included.
     pub read: u64,
@@ -189,8 +189,8 @@ impl Spare {
 struct Reader<'a> {
     source: EventSource,
     feedback: &'a Feedback,
-    /// The event files met so far, shared with the batches (a new file
-    /// copies the list only while earlier batches still hold it).
+    /// The event files, in input order (what an [`Origin`]'s `file`
+    /// indexes), shared with the batches.
     files: Arc<Vec<PathBuf>>,
     read: u64,
     io_failed: bool,
@@ -218,10 +218,23 @@ impl Reader<'_> {
         let n = self.next_events(|raw, origin| {
             let span = match raw.shared {
                 Some((window, at)) => {
-                    if !batch.windows.last().is_some_and(|w| w.same(window)) {
-                        batch.windows.push(window.clone());
-                    }
-                    Span::Mapped(batch.windows.len() - 1, at, at + raw.bytes.len())
+                    // Files merged by time take turns: their windows are
+                    // among the last few.
+                    let n = batch.windows.len();
+                    let w = match batch
+                        .windows
+                        .iter()
+                        .rev()
+                        .take(8)
+                        .position(|w| w.same(window))
+                    {
+                        Some(back) => n - 1 - back,
+                        None => {
+                            batch.windows.push(window.clone());
+                            n
+                        }
+                    };
+                    Span::Mapped(w, at, at + raw.bytes.len())
                 }
                 None => {
                     let start = batch.text.len();
@@ -276,11 +289,8 @@ impl Reader<'_> {
                 Ok(Item::Event(raw)) => {
                     self.read += 1;
                     self.bytes += raw.bytes.len() as u64 + 1;
-                    if self.files.last().map(PathBuf::as_path) != Some(raw.path) {
-                        Arc::make_mut(&mut self.files).push(raw.path.to_path_buf());
-                    }
                     let origin = Origin {
-                        file: self.files.len() - 1,
+                        file: raw.file,
                         line: raw.pos.number(),
                     };
                     each(&raw, origin);
@@ -408,7 +418,6 @@ struct Merger<'s, 'f> {
 
 impl Merger<'_, '_> {
     fn take(&mut self, mut done: Done) {
-        // Batches come in order: the latest one knows every file so far.
         self.files = done.files;
         for m in &done.bad {
             self.reporter.report(m);
@@ -441,10 +450,11 @@ pub fn run<'s, 'f>(
         Collect::Stream { prepare, .. } => Some(*prepare),
         Collect::Keep => None,
     };
+    let files = Arc::new(source.files());
     let mut reader = Reader {
         source,
         feedback,
-        files: Arc::new(Vec::new()),
+        files: Arc::clone(&files),
         read: 0,
         malformed: Vec::new(),
         io_failed: false,
@@ -464,7 +474,7 @@ pub fn run<'s, 'f>(
     let mut merger = Merger {
         runner,
         collect,
-        files: Arc::new(Vec::new()),
+        files,
         reporter: Reporter::default(),
         spare: Arc::clone(&reader.spare),
     };

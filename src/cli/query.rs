@@ -67,6 +67,11 @@ pub struct QueryArgs {
     /// Exit 2 when any event was malformed (after writing every result).
     #[arg(long)]
     strict: bool,
+    /// The largest event read, in bytes (an NDJSON line, an array element
+    /// or a value): a longer one is reported as malformed and skipped.
+    /// The default, 100 MiB, is Elasticsearch's own request size limit.
+    #[arg(long, value_name = "N", default_value_t = ruleq::event::DEFAULT_MAX_EVENT_BYTES)]
+    max_event_bytes: usize,
 }
 
 /// Runs `ruleq query`.
@@ -123,25 +128,22 @@ pub fn query(args: QueryArgs) -> i32 {
         }
     };
     let mut source = match EventSource::new(&inputs) {
-        Ok(s) if args.no_mmap => s.without_mmap(),
-        Ok(s) => s,
+        Ok(s) if args.no_mmap => s.without_mmap().with_max_event_bytes(args.max_event_bytes),
+        Ok(s) => s.with_max_event_bytes(args.max_event_bytes),
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
     let mut collector = Collector::new(&compiled);
-    let mut files: Vec<PathBuf> = Vec::new();
+    let files: Vec<PathBuf> = source.files();
     let mut reporter = super::inputs::Reporter::default();
     let mut io_failed = false;
     while let Some(item) = source.next_item() {
         match item {
             Ok(Item::Event(raw)) => {
-                if files.last().map(PathBuf::as_path) != Some(raw.path) {
-                    files.push(raw.path.to_path_buf());
-                }
                 let origin = Origin {
-                    file: files.len() - 1,
+                    file: raw.file,
                     line: raw.pos.number(),
                 };
                 if let Err(e) = collector.offer(origin, raw.bytes) {

@@ -65,6 +65,11 @@ pub struct RunArgs {
     /// would otherwise end it with SIGBUS.
     #[arg(long)]
     no_mmap: bool,
+    /// The largest event read, in bytes (an NDJSON line, an array element
+    /// or a value): a longer one is reported as malformed and skipped.
+    /// The default, 100 MiB, is Elasticsearch's own request size limit.
+    #[arg(long, value_name = "N", default_value_t = ruleq::event::DEFAULT_MAX_EVENT_BYTES)]
+    max_event_bytes: usize,
     /// Output format (default: table on a terminal, ndjson otherwise).
     #[arg(long, value_enum)]
     format: Option<AlertFormat>,
@@ -392,8 +397,8 @@ pub fn run(args: RunArgs) -> i32 {
     // One pass over the events.
     let names = FileNames::new(&inputs);
     let source = match EventSource::new(&inputs) {
-        Ok(s) if args.no_mmap => s.without_mmap(),
-        Ok(s) => s,
+        Ok(s) if args.no_mmap => s.without_mmap().with_max_event_bytes(args.max_event_bytes),
+        Ok(s) => s.with_max_event_bytes(args.max_event_bytes),
         Err(e) => {
             eprintln!("error: {e}");
             return 2;

@@ -7,9 +7,10 @@
 //!   that reads one event's bytes into a [`Record`] of only those fields'
 //!   values (no `serde_json::Value` per event, no allocation in the steady
 //!   state), unwrapping exported search hits.
-//! * [`read`]: the [`EventSource`] over files, folders and stdin (NDJSON or a
-//!   JSON array, plain, `.gz` or `.zst`), streamed, yielding each event's raw
-//!   bytes with its file and line (plain files memory-mapped).
+//! * [`read`]: the [`EventSource`] over files, folders and stdin (NDJSON, a
+//!   JSON array or a stream of JSON values, plain, `.gz` or `.zst`),
+//!   streamed, yielding each event's raw bytes with its file and line (plain
+//!   files memory-mapped; several files merged by time).
 //!
 //! Typical use: intern the rules' fields, then for each raw event call
 //! [`Projector::project`], evaluate, and give the record back with
@@ -24,7 +25,9 @@ mod stream;
 
 pub use fields::{FieldId, FieldTable, NodeId};
 pub use project::MAX_EVENT_DEPTH;
-pub use read::{EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats};
+pub use read::{
+    EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats, DEFAULT_MAX_EVENT_BYTES,
+};
 pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};
 pub use stream::SharedBytes;
 

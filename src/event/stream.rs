@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// How much of a file is mapped at a time. The pages of the window count
 /// towards the resident set, so it stays small; each new window is one
 /// `mmap` call that also faults its pages in.
-const WINDOW: u64 = 4 << 20;
+pub(super) const WINDOW: u64 = 4 << 20;
 
 /// How many windows ahead of the one mapped the system is asked to start
 /// reading the file into its page cache, so that the disk works while the
@@ -122,13 +122,10 @@ pub(super) struct Mapped {
 }
 
 impl Mapped {
-    /// Maps `file` when it is a regular, non-empty file; gives it back
-    /// otherwise (a pipe, a device, or a file whose mapping fails).
-    pub(super) fn open(file: File) -> Result<Mapped, File> {
-        Mapped::with_window(file, WINDOW)
-    }
-
-    fn with_window(file: File, window: u64) -> Result<Mapped, File> {
+    /// Maps `file`, `window` bytes at a time, when it is a regular,
+    /// non-empty file; gives it back otherwise (a pipe, a device, or a file
+    /// whose mapping fails). It is read up to the size it has now.
+    pub(super) fn open(file: File, window: u64) -> Result<Mapped, File> {
         let len = match file.metadata() {
             Ok(m) if m.is_file() && m.len() > 0 => m.len(),
             _ => return Err(file),
@@ -156,6 +153,19 @@ impl Mapped {
         self.pos = 0;
         if at >= self.len {
             return Ok(());
+        }
+        // A file truncated since it was opened would raise SIGBUS where
+        // its lost pages are read: it ends here instead. (One truncated
+        // while a window of it is mapped still does; `--no-mmap` is safe.)
+        let now = self.file.metadata()?.len();
+        if now < self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "truncated to {now} bytes while being read (was {} when opened), at byte {at}; use --no-mmap to read files that may shrink during a run",
+                    self.len
+                ),
+            ));
         }
         let size = (self.len - at).min(self.window) as usize;
         // SAFETY: the mapping is read-only and private, and it is only read
@@ -259,7 +269,7 @@ mod tests {
             .unwrap();
         for window in [1, 255, 256, 4096, 1 << 20] {
             let file = File::open(&path).unwrap();
-            let Ok(mut mapped) = Mapped::with_window(file, window) else {
+            let Ok(mut mapped) = Mapped::open(file, window) else {
                 panic!("a regular file maps");
             };
             // Whole lines as the event reader takes them: in place when
@@ -279,7 +289,7 @@ mod tests {
     fn empty_files_are_not_mapped() {
         let path = std::env::temp_dir().join(format!("ruleq-empty-{}.ndjson", std::process::id()));
         std::fs::File::create(&path).unwrap();
-        assert!(Mapped::open(File::open(&path).unwrap()).is_err());
+        assert!(Mapped::open(File::open(&path).unwrap(), WINDOW).is_err());
         std::fs::remove_file(&path).unwrap();
     }
 }
