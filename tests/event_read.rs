@@ -707,3 +707,32 @@ fn a_first_line_longer_than_the_read_buffer_is_told_apart_whole() {
     assert_eq!(events, want);
     assert!(bad.is_empty());
 }
+
+#[test]
+fn files_are_merged_by_time_up_to_the_open_file_limit() {
+    use ruleq::event::read::MAX_OPEN;
+    // File i holds one event whose time falls as i grows: merged, the
+    // files come out last one first. Past MAX_OPEN files the next group
+    // is merged after the first.
+    for files in [MAX_OPEN, MAX_OPEN + 1] {
+        let dir = temp_dir(&format!("open-{files}"));
+        for i in 0..files {
+            let text = format!(
+                "{{\"@timestamp\":{},\"id\":{i}}}\n",
+                1_700_000_000_000u64 + (files - i) as u64 * 1000
+            );
+            std::fs::write(dir.join(format!("f{i:03}.ndjson")), text).unwrap();
+        }
+        let (run, stats) = run(EventSource::new(&[Input::Path(dir.clone())]).unwrap());
+        let order: Vec<usize> = run
+            .events
+            .iter()
+            .map(|(_, _, id)| id.parse().unwrap())
+            .collect();
+        let mut want: Vec<usize> = (0..files.min(MAX_OPEN)).rev().collect();
+        want.extend(MAX_OPEN..files);
+        assert_eq!(order, want, "{files} files");
+        assert_eq!(stats.files, files as u64);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -287,8 +287,8 @@ fn many_bad(dir: &Path, name: &str, n: usize) -> String {
 fn malformed_reports_are_bounded_per_file_and_strict_fails() {
     let dir = std::env::temp_dir().join(format!("ruleq-run-bounded-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let a = many_bad(&dir, "a.ndjson", 25);
-    let b = many_bad(&dir, "b.ndjson", 3);
+    let a = many_bad(&dir, "a.ndjson", 21);
+    let b = many_bad(&dir, "b.ndjson", 20);
     for threads in ["1", "2"] {
         let out = ruleq(
             &[
@@ -310,17 +310,17 @@ fn malformed_reports_are_bounded_per_file_and_strict_fails() {
                 .filter(|l| l.contains(&format!("{file}:")) && l.contains("malformed event:"))
                 .count()
         };
-        assert_eq!((shown("a.ndjson"), shown("b.ndjson")), (20, 3), "{err}");
+        assert_eq!((shown("a.ndjson"), shown("b.ndjson")), (20, 20), "{err}");
         // The first 20 of a.ndjson in line order: lines 2 to 21.
         let lines: Vec<&str> = err.lines().filter(|l| l.contains("a.ndjson:")).collect();
         assert!(lines[0].contains("a.ndjson:2: malformed event"), "{err}");
         assert!(lines[19].contains("a.ndjson:21: malformed event"), "{err}");
         assert!(
-            err.contains("a.ndjson: 5 more malformed events not shown (25 in this file)"),
+            err.contains("a.ndjson: 1 more malformed events not shown (21 in this file)"),
             "{err}"
         );
         assert!(!err.contains("b.ndjson: "), "{err}");
-        assert_eq!(counts(&out).1, 28, "{err}");
+        assert_eq!(counts(&out).1, 41, "{err}");
         assert_eq!(out.status.code(), Some(0));
         // --strict: the same output, then exit 2.
         let strict = ruleq(
@@ -365,14 +365,14 @@ fn malformed_reports_are_bounded_per_file_and_strict_fails() {
         err.lines()
             .filter(|l| l.contains("malformed event:"))
             .count(),
-        23,
+        40,
         "{err}"
     );
     assert!(
-        err.contains("a.ndjson: 5 more malformed events not shown (25 in this file)"),
+        err.contains("a.ndjson: 1 more malformed events not shown (21 in this file)"),
         "{err}"
     );
-    assert!(err.contains("28 malformed events skipped"), "{err}");
+    assert!(err.contains("41 malformed events skipped"), "{err}");
     assert_eq!(out.status.code(), Some(0));
     let strict = ruleq(&[&query[..], &["--strict", a.as_str()]].concat(), b"");
     assert_eq!(strict.status.code(), Some(2));
