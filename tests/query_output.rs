@@ -3,21 +3,10 @@
 //! nothing else.
 
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 fn query(args: &[&str], stdin: &str) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("query")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    let out = child.wait_with_output().unwrap();
+    let out = common::ruleq_stdin(&[&["query"], args].concat(), stdin);
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),

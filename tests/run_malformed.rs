@@ -8,9 +8,12 @@
 //! batch, several chunks in a row, blocks one short of and one past a chunk,
 //! and a bad line between every two good ones.
 
+mod common;
+
+use common::ruleq_stdin as ruleq;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const NOW: &str = "2026-03-01T10:00:00Z";
 
@@ -20,19 +23,6 @@ const FILLER: &str =
 
 /// A line that is not JSON.
 const BAD: &str = r#"{"bad"#;
-
-fn ruleq(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
 
 fn example_lines() -> Vec<String> {
     std::fs::read_to_string(

@@ -2,24 +2,12 @@
 //! cost a missed alert (reported), never a false one. `ruleq query`, which
 //! orders all of its input first, is the reference.
 
-use std::io::Write;
+mod common;
+
+use common::ruleq_stdin as ruleq;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 const QUERY: &str = r#"sequence by host.id with maxspan=5m [any where event.kind=="alert"] ![any where event.category in ("file","process")]"#;
-
-fn ruleq(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
 
 /// A folder holding one EQL rule with `query`, removed when dropped.
 struct Rules(std::path::PathBuf);

@@ -22,6 +22,7 @@ pub mod read;
 pub mod record;
 mod scan;
 mod stream;
+mod text;
 
 pub use fields::{FieldId, FieldTable, NodeId};
 pub use project::MAX_EVENT_DEPTH;
@@ -30,53 +31,4 @@ pub use read::{
 };
 pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};
 pub use stream::SharedBytes;
-
-/// `text` (valid JSON) without its insignificant whitespace: one line, its
-/// keys, numbers and strings exactly as written. Borrowed when there is
-/// nothing to drop.
-pub fn compact_json(text: &str) -> std::borrow::Cow<'_, str> {
-    let b = text.as_bytes();
-    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
-    let (mut in_str, mut esc) = (false, false);
-    let first = b.iter().position(|&c| {
-        let drop = !in_str && space(c);
-        if in_str {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
-        } else if c == b'"' {
-            in_str = true;
-        }
-        drop
-    });
-    let Some(first) = first else {
-        return std::borrow::Cow::Borrowed(text);
-    };
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..first]);
-    // `first` is whitespace outside strings: the state there is known.
-    let (mut in_str, mut esc) = (false, false);
-    let mut start = first;
-    for (i, &c) in b.iter().enumerate().skip(first) {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if c == b'\\' {
-                esc = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
-        } else if c == b'"' {
-            in_str = true;
-        } else if space(c) {
-            out.push_str(&text[start..i]);
-            start = i + 1;
-        }
-    }
-    out.push_str(&text[start..]);
-    std::borrow::Cow::Owned(out)
-}
+pub use text::compact_json;

@@ -15,6 +15,7 @@ use std::fmt;
 
 use super::fields::{FieldTable, NodeId};
 use super::record::{Elem, Number, Raw, Record};
+use super::text::too_deep;
 
 /// Reads `bytes` (one event) into `rec`.
 pub(crate) fn project<'a>(
@@ -74,38 +75,6 @@ pub(crate) fn project<'a>(
 /// path that reads an event (the fast scanner, this projection, alert
 /// writing) handles this depth, and none has to recurse deeper.
 pub const MAX_EVENT_DEPTH: u32 = 100;
-
-/// Where `bytes` (JSON text) first nest deeper than `limit` objects and
-/// arrays, if they do; brackets inside strings do not count. Only the
-/// nesting is checked, not the syntax.
-fn too_deep(bytes: &[u8], limit: u32) -> Option<usize> {
-    let mut depth = 0u32;
-    let (mut in_str, mut esc) = (false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(i);
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
 
 struct Ctx<'c, 'a> {
     table: &'c FieldTable,

@@ -68,6 +68,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::stream::{Mapped, SharedBytes, Stream, WINDOW};
+use super::text::Strings;
 
 /// Read buffer size: large reads keep system calls and decompressor calls
 /// out of the per-event cost.
@@ -1167,7 +1168,7 @@ impl FileReader {
     /// error was found (at least one byte, the one that was wrong).
     fn skip_element(&mut self, stats: &mut ReadStats) -> io::Result<()> {
         let mut depth = self.json.stack.len();
-        let (mut in_str, mut esc, mut first) = (false, false, true);
+        let (mut strings, mut first) = (Strings::default(), true);
         loop {
             let chunk = self.src.fill()?;
             if chunk.is_empty() {
@@ -1175,23 +1176,15 @@ impl FileReader {
             }
             let mut end = None;
             for (i, &b) in chunk.iter().enumerate() {
-                if in_str {
-                    if esc {
-                        esc = false;
-                    } else if b == b'\\' {
-                        esc = true;
-                    } else if b == b'"' {
-                        in_str = false;
-                    }
+                let was_first = std::mem::replace(&mut first, false);
+                if !strings.outside(b) {
                     continue;
                 }
-                if depth == 0 && !first && (b == b',' || b == b']' || is_ws(b)) {
+                if depth == 0 && !was_first && (b == b',' || b == b']' || is_ws(b)) {
                     end = Some(i);
                     break;
                 }
-                first = false;
                 match b {
-                    b'"' => in_str = true,
                     b'{' | b'[' => depth += 1,
                     b'}' | b']' if depth > 0 => {
                         depth -= 1;
@@ -1212,8 +1205,9 @@ impl FileReader {
     }
 }
 
-/// The deepest nesting the JSON checker follows (the projection reads
-/// 128 at most): deeper input is bad, and its stack stays small.
+/// The deepest nesting the JSON checker follows (an event may nest
+/// [`super::MAX_EVENT_DEPTH`] levels at most, which the projection
+/// reports): deeper input is bad, and the checker's stack stays small.
 const MAX_NESTING: usize = 1024;
 
 /// What the JSON checker expects next, outside tokens.

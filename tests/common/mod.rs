@@ -226,3 +226,30 @@ pub fn show(v: ruleq::event::Value<'_>) -> String {
         Value::Str(s) => format!("{s:?}"),
     }
 }
+
+/// Runs the `ruleq` binary in `dir` with `args`, `stdin` written to its
+/// standard input; its exit status and output.
+pub fn ruleq_in(dir: &Path, args: &[&str], stdin: impl AsRef<[u8]>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the ruleq binary runs");
+    // A command that exits before reading all its input closes the pipe.
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_ref());
+    child.wait_with_output().expect("ruleq's output")
+}
+
+/// [`ruleq_in`] the project's folder (where `rules/` and `examples/` are).
+pub fn ruleq_stdin(args: &[&str], stdin: impl AsRef<[u8]>) -> std::process::Output {
+    ruleq_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
+}
