@@ -170,3 +170,71 @@ fn a_dash_is_standard_input() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether process `pid` holds `path` open.
+#[cfg(target_os = "linux")]
+fn holds_open(pid: u32, path: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_truncated_during_a_run_ends_it_with_exit_2_not_sigbus() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = scratch("truncated");
+    // 12 MiB of events, read 4 MiB at a time; then standard input, whose
+    // events are later: the run holds the file open while it waits there.
+    let big = dir.join("big.ndjson");
+    let event = r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"category":"file"},"pad":"PAD"}"#
+        .replace("PAD", &"x".repeat(900));
+    let text = format!("{event}\n").repeat((12 << 20) / (event.len() + 1));
+    std::fs::write(&big, &text).unwrap();
+    let big = big.canonicalize().unwrap();
+    let rules = manifest().join("rules");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .args(["run", "-r", rules.to_str().unwrap(), "--format", "ndjson"])
+        .arg(&big)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !holds_open(child.id(), &big) {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "ruleq never opened the file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Cut to 5 MiB while the run waits for standard input.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(5 << 20)
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let later = r#"{"@timestamp":"2024-05-02T10:00:00Z","event":{"category":"file"}}"#;
+    let _ = stdin.write_all(format!("{later}\n").as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: truncated to {} bytes",
+            big.display(),
+            5 << 20
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--no-mmap"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
