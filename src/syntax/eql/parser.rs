@@ -26,15 +26,34 @@ pub fn parse(src: &str) -> Result<Query> {
     if let Some(at) = scan.too_deep {
         return Err(too_deep(at));
     }
-    let mut pairs = EqlParser::parse(Rule::query, src).map_err(|e| {
-        let diag = syntax_error(src, e);
-        // A bracket or quote left open explains the error better than the
-        // grammar's "expected ..." at the point where it gave up.
-        match scan.unbalanced {
-            Some(u) if u.span.start <= diag.span.start => u,
-            _ => diag,
+    // Block comments reach the grammar as spaces (see `Scan::comments`).
+    let blanked;
+    let text = if scan.comments.is_empty() {
+        src
+    } else {
+        let mut bytes = src.as_bytes().to_vec();
+        for &(start, end) in &scan.comments {
+            bytes[start..end].fill(b' ');
         }
-    })?;
+        blanked = String::from_utf8(bytes).expect("comments are whole characters");
+        &blanked
+    };
+    let mut pairs = match EqlParser::parse(Rule::query, text) {
+        Ok(_) if scan.unclosed_comment => {
+            // Blanked to the end, it left valid text; as written, it is not.
+            return Err(scan.unbalanced.expect("an unclosed comment is reported"));
+        }
+        Ok(pairs) => pairs,
+        Err(e) => {
+            let diag = syntax_error(src, e);
+            // A bracket or quote left open explains the error better than the
+            // grammar's "expected ..." at the point where it gave up.
+            return Err(match scan.unbalanced {
+                Some(u) if u.span.start <= diag.span.start => u,
+                _ => diag,
+            });
+        }
+    };
     let query = pairs.next().expect("the query rule always yields one pair");
     let statement = query
         .into_inner()
@@ -59,6 +78,38 @@ struct Scan {
     unbalanced: Option<Diagnostic>,
     /// See [`Builder::sig_end`].
     sig_end: Vec<usize>,
+    /// The byte ranges of block comments, an unclosed one to the end. The
+    /// grammar reads nested comments by backtracking, which takes time
+    /// exponential in the nested `/*` of a comment that does not close
+    /// (or closes only through a `/*/`); read here in linear time, they
+    /// reach the grammar as spaces instead.
+    comments: Vec<(usize, usize)>,
+    /// A block comment never closes (reported in `unbalanced`).
+    unclosed_comment: bool,
+}
+
+/// `ends[j]`: where a block comment whose body starts at `j` ends (after its
+/// `*/`), or `None` when it does not close; read as the grammar's
+/// `"/*" ~ (block_comment | !"*/" ~ ANY)* ~ "*/"` reads it, from the end
+/// of the text back so that each position is read once.
+fn comment_ends(bytes: &[u8]) -> Vec<Option<usize>> {
+    let mut ends = vec![None; bytes.len() + 1];
+    for j in (0..bytes.len()).rev() {
+        let rest = &bytes[j..];
+        ends[j] = if rest.starts_with(b"*/") {
+            Some(j + 2)
+        } else if rest.starts_with(b"/*") {
+            // A nested comment, or else its `/` as text.
+            match ends[j + 2] {
+                Some(end) => ends[end],
+                None => ends[j + 1],
+            }
+        } else {
+            // One character (UTF-8 continuation bytes are neither `*` nor `/`).
+            ends[j + 1]
+        };
+    }
+    ends
 }
 
 fn scan(src: &str) -> Scan {
@@ -66,6 +117,8 @@ fn scan(src: &str) -> Scan {
     let mut out = Scan::default();
     let mut trivia = vec![false; bytes.len()];
     let mut open: Vec<(u8, usize)> = Vec::new();
+    // Read when the first block comment is met.
+    let mut ends: Option<Vec<Option<usize>>> = None;
     let unbalanced = |d: Diagnostic, out: &mut Scan| {
         if out.unbalanced.is_none() {
             out.unbalanced = Some(d);
@@ -154,11 +207,24 @@ fn scan(src: &str) -> Scan {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let start = i;
-                i = bytes[i + 2..]
-                    .windows(2)
-                    .position(|w| w == b"*/")
-                    .map_or(bytes.len(), |p| i + 2 + p + 1);
-                trivia[start..(i + 1).min(bytes.len())].fill(true);
+                let end =
+                    ends.get_or_insert_with(|| comment_ends(bytes))[i + 2].unwrap_or_else(|| {
+                        out.unclosed_comment = true;
+                        let d = Diagnostic::error(
+                            "eql::syntax",
+                            "unterminated comment: no closing `*/`",
+                            Span::new(start, start + 2),
+                        )
+                        .with_label("this comment is not closed")
+                        .with_help(
+                            "close the comment with `*/` (comments nest: each `/*` needs one)",
+                        );
+                        unbalanced(d, &mut out);
+                        bytes.len()
+                    });
+                out.comments.push((start, end));
+                trivia[start..end].fill(true);
+                i = end - 1;
             }
             b' ' | b'\t' | b'\r' | b'\n' => trivia[i] = true,
             _ => {}
