@@ -139,10 +139,11 @@ impl Diagnostic {
         let (line, col) = line_col(source, start);
         let before: Vec<char> = source[line_start..start].chars().collect();
         let after: Vec<char> = source[start..line_end].chars().collect();
-        let width = source[start..self.span.end.clamp(start, line_end)]
-            .chars()
-            .count()
-            .max(1);
+        let mut end = self.span.end.clamp(start, line_end);
+        while !source.is_char_boundary(end) {
+            end -= 1;
+        }
+        let width = source[start..end].chars().count().max(1);
         let shown_before = before.len().min(EXCERPT);
         let cut_before = shown_before < before.len();
         let shown_after = after.len().min(width + EXCERPT);
@@ -268,5 +269,24 @@ mod tests {
         // 'é' is two bytes but one column.
         assert_eq!(line_col(text, 6), (2, 3));
         assert_eq!(line_col(text, 100), (2, 5));
+    }
+
+    #[test]
+    fn a_span_on_a_long_line_is_framed_as_an_excerpt_whatever_its_bytes() {
+        let line = format!("{}é{}", "a".repeat(2000), "b".repeat(2000));
+        let at = 2000;
+        // Spans that start or end inside `é` (two bytes) are clamped.
+        for (start, end) in [
+            (at, at + 2),
+            (at + 1, at + 2),
+            (at, at + 1),
+            (at + 1, 9999),
+            (9999, 99999),
+        ] {
+            let d = Diagnostic::error("test::long", "here", Span::new(start, end));
+            let out = d.render("q", &line, false);
+            assert!(out.contains("q:1:"), "{out}");
+            assert!(out.contains('^'), "{out}");
+        }
     }
 }
