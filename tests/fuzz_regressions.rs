@@ -80,14 +80,20 @@ fn comments_with_many_nested_openers_parse_in_linear_time() {
     // to the end of the text, then as text, and the rest read again: 2^40
     // readings of the first text. In the second, each nested comment fails
     // but its `/*/` closes the one around it, and every later `/*` is read
-    // again from each level (Fibonacci in their number).
+    // again from each level (Fibonacci in their number). The third is the
+    // second's strings after `join`.
     let paths: Vec<String> = (0..40).map(|i| format!("/d{i}/*.x")).collect();
     let unclosed = format!("any where true /* {}", paths.join(" "));
     let paths: Vec<String> = (0..40).map(|i| format!("\"/h{i}/*/.c/a/*\"")).collect();
     let reclosed = format!("any where true /* {}", paths.join(", "));
+    let join = format!("join {}", paths.join(", "));
     within(Duration::from_secs(60), "nested comments", move || {
         let err = ruleq::syntax::eql::parse(&unclosed).expect_err("the comment never closes");
         assert_eq!(err.span.start, "any where true ".len(), "{}", err.message);
+        // After `join`, comments were looked for at every character, those
+        // in strings too.
+        let err = ruleq::syntax::eql::parse(&join).expect_err("join is not EQL");
+        assert_eq!(err.code, "eql::unsupported");
         // The first `/*/` closes the comment; the text after it is no EQL.
         let err = ruleq::syntax::eql::parse(&reclosed).expect_err("`.c/a` follows");
         assert_eq!(
