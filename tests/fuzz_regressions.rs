@@ -142,3 +142,17 @@ fn nested_comments_read_as_the_grammar_rule_reads_them() {
         "{closed} closed, {unclosed} unclosed"
     );
 }
+
+#[test]
+fn dates_beyond_the_nanosecond_range_are_no_instant_not_an_overflow() {
+    use ruleq::compile::date::{parse_iso, DateFormat};
+    assert!(parse_iso("4048-01-01").is_none());
+    assert!(parse_iso("1500-01-01T00:00:00Z").is_none());
+    assert!(parse_iso("2262-04-10").is_some());
+    let seconds = DateFormat::parse("epoch_second").unwrap();
+    assert!(seconds.read("9223372036854775807").is_none());
+    assert!(seconds.read("1700000000").is_some());
+    // The query that overflowed compiles (its dates compare as no instant).
+    let q = ruleq::syntax::eql::parse(r#"any where @timestamp >= "4048-01-01""#).unwrap();
+    let _ = ruleq::engine::compile_eql(&q, &ruleq::engine::QueryOptions::default());
+}
