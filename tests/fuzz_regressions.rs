@@ -80,14 +80,20 @@ fn comments_with_many_nested_openers_parse_in_linear_time() {
     // to the end of the text, then as text, and the rest read again: 2^40
     // readings of the first text. In the second, each nested comment fails
     // but its `/*/` closes the one around it, and every later `/*` is read
-    // again from each level (Fibonacci in their number).
+    // again from each level (Fibonacci in their number). The third is the
+    // second's strings after `join`.
     let paths: Vec<String> = (0..40).map(|i| format!("/d{i}/*.x")).collect();
     let unclosed = format!("any where true /* {}", paths.join(" "));
     let paths: Vec<String> = (0..40).map(|i| format!("\"/h{i}/*/.c/a/*\"")).collect();
     let reclosed = format!("any where true /* {}", paths.join(", "));
+    let join = format!("join {}", paths.join(", "));
     within(Duration::from_secs(60), "nested comments", move || {
         let err = ruleq::syntax::eql::parse(&unclosed).expect_err("the comment never closes");
         assert_eq!(err.span.start, "any where true ".len(), "{}", err.message);
+        // After `join`, comments were looked for at every character, those
+        // in strings too.
+        let err = ruleq::syntax::eql::parse(&join).expect_err("join is not EQL");
+        assert_eq!(err.code, "eql::unsupported");
         // The first `/*/` closes the comment; the text after it is no EQL.
         let err = ruleq::syntax::eql::parse(&reclosed).expect_err("`.c/a` follows");
         assert_eq!(
@@ -135,4 +141,18 @@ fn nested_comments_read_as_the_grammar_rule_reads_them() {
         closed > 100 && unclosed > 1000,
         "{closed} closed, {unclosed} unclosed"
     );
+}
+
+#[test]
+fn dates_beyond_the_nanosecond_range_are_no_instant_not_an_overflow() {
+    use ruleq::compile::date::{parse_iso, DateFormat};
+    assert!(parse_iso("4048-01-01").is_none());
+    assert!(parse_iso("1500-01-01T00:00:00Z").is_none());
+    assert!(parse_iso("2262-04-10").is_some());
+    let seconds = DateFormat::parse("epoch_second").unwrap();
+    assert!(seconds.read("9223372036854775807").is_none());
+    assert!(seconds.read("1700000000").is_some());
+    // The query that overflowed compiles (its dates compare as no instant).
+    let q = ruleq::syntax::eql::parse(r#"any where @timestamp >= "4048-01-01""#).unwrap();
+    let _ = ruleq::engine::compile_eql(&q, &ruleq::engine::QueryOptions::default());
 }

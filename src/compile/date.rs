@@ -105,15 +105,17 @@ impl Parts {
             }
             None => (0, 999_999_999),
         };
-        let at = |m, d, h, mi, s, n: u32| -> i64 {
+        // Nanoseconds since the epoch reach only the years 1677 to 2262:
+        // outside them, no instant.
+        let at = |m, d, h, mi, s, n: u32| -> Option<i64> {
             let days = days_from_civil(year, m, d);
             let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
                 - self.offset;
-            secs * NANOS_PER_SEC + i64::from(n)
+            secs.checked_mul(NANOS_PER_SEC)?.checked_add(i64::from(n))
         };
         Some(Instant {
-            lo: at(m_lo, d_lo, h_lo, mi_lo, s_lo, n_lo),
-            hi: at(m_hi, d_hi, h_hi, mi_hi, s_hi, n_hi),
+            lo: at(m_lo, d_lo, h_lo, mi_lo, s_lo, n_lo)?,
+            hi: at(m_hi, d_hi, h_hi, mi_hi, s_hi, n_hi)?,
         })
     }
 }
@@ -296,10 +298,17 @@ impl DateFormat {
         self.alternatives.iter().find_map(|alt| match alt {
             Alt::Iso => parse_iso(text),
             Alt::EpochMillis => parse_epoch_millis(text),
-            Alt::EpochSecond => text.trim().parse::<i64>().ok().map(|s| Instant {
-                lo: s * NANOS_PER_SEC,
-                hi: s * NANOS_PER_SEC + NANOS_PER_SEC - 1,
-            }),
+            Alt::EpochSecond => {
+                let lo = text
+                    .trim()
+                    .parse::<i64>()
+                    .ok()?
+                    .checked_mul(NANOS_PER_SEC)?;
+                Some(Instant {
+                    lo,
+                    hi: lo.checked_add(NANOS_PER_SEC - 1)?,
+                })
+            }
             Alt::Pattern(tokens) => read_pattern(tokens, text),
         })
     }
