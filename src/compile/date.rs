@@ -480,10 +480,23 @@ mod tests {
 }
 
 /// Adds `months` to a civil date, clamping the day to the month's length.
-fn add_months(y: i64, m: u32, d: u32, months: i64) -> (i64, u32, u32) {
-    let total = y * 12 + i64::from(m) - 1 + months;
+fn add_months(y: i64, m: u32, d: u32, months: i64) -> Option<(i64, u32, u32)> {
+    let total = y
+        .checked_mul(12)?
+        .checked_add(i64::from(m) - 1)?
+        .checked_add(months)?;
     let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
-    (ny, nm, d.min(days_in_month(ny, nm)))
+    // Far past the nanosecond range (and days_from_civil's arithmetic).
+    if !(-1_000_000..=1_000_000).contains(&ny) {
+        return None;
+    }
+    Some((ny, nm, d.min(days_in_month(ny, nm))))
+}
+
+/// Nanoseconds from the epoch to the start of day `days`, plus `nanos`;
+/// `None` past the nanosecond range (about 1677 to 2262).
+fn at_day(days: i64, nanos: i64) -> Option<i64> {
+    days.checked_mul(86_400 * NANOS_PER_SEC)?.checked_add(nanos)
 }
 
 /// Elasticsearch date math: `now` or `DATE||`, then any number of `+N<unit>`,
@@ -532,9 +545,9 @@ pub fn parse_date_math(text: &str, now: i64) -> Option<Instant> {
                 let n = if op == b'-' { -n } else { n };
                 t = match unit {
                     b'y' | b'M' => {
-                        let months = if unit == b'y' { n * 12 } else { n };
-                        let (ny, nm, nd) = add_months(y, m, d, months);
-                        (days_from_civil(ny, nm, nd) * 86_400 + in_day) * NANOS_PER_SEC + frac
+                        let months = if unit == b'y' { n.checked_mul(12)? } else { n };
+                        let (ny, nm, nd) = add_months(y, m, d, months)?;
+                        at_day(days_from_civil(ny, nm, nd), in_day * NANOS_PER_SEC + frac)?
                     }
                     u => t.checked_add(n.checked_mul(unit_nanos(u)?)?)?,
                 };
@@ -543,26 +556,26 @@ pub fn parse_date_math(text: &str, now: i64) -> Option<Instant> {
             b'/' if digits == 0 => {
                 let (start, end) = match unit {
                     b'y' => (
-                        days_from_civil(y, 1, 1) * 86_400 * NANOS_PER_SEC,
-                        days_from_civil(y + 1, 1, 1) * 86_400 * NANOS_PER_SEC,
+                        at_day(days_from_civil(y, 1, 1), 0)?,
+                        at_day(days_from_civil(y + 1, 1, 1), 0)?,
                     ),
                     b'M' => {
-                        let (ny, nm, _) = add_months(y, m, 1, 1);
+                        let (ny, nm, _) = add_months(y, m, 1, 1)?;
                         (
-                            days_from_civil(y, m, 1) * 86_400 * NANOS_PER_SEC,
-                            days_from_civil(ny, nm, 1) * 86_400 * NANOS_PER_SEC,
+                            at_day(days_from_civil(y, m, 1), 0)?,
+                            at_day(days_from_civil(ny, nm, 1), 0)?,
                         )
                     }
                     b'w' => {
                         // Weeks start on Monday; 1970-01-01 was a Thursday.
                         let monday = days - (days + 3).rem_euclid(7);
-                        let s = monday * 86_400 * NANOS_PER_SEC;
-                        (s, s + 7 * 86_400 * NANOS_PER_SEC)
+                        let s = at_day(monday, 0)?;
+                        (s, s.checked_add(7 * 86_400 * NANOS_PER_SEC)?)
                     }
                     u => {
                         let size = unit_nanos(u)?;
                         let s = t.div_euclid(size) * size;
-                        (s, s + size)
+                        (s, s.checked_add(size)?)
                     }
                 };
                 t = start;
@@ -577,6 +590,27 @@ pub fn parse_date_math(text: &str, now: i64) -> Option<Instant> {
 #[cfg(test)]
 mod math_tests {
     use super::*;
+
+    #[test]
+    fn date_math_past_the_nanosecond_range_is_no_instant() {
+        let now = parse_iso("2024-03-31T15:20:30Z").unwrap().lo;
+        for text in [
+            "now+300y",
+            "now-400y",
+            "now+4000M",
+            "now+9223372036854775807y",
+            "now-9223372036854775807M",
+            "now+9223372036854775807d",
+            "2262-04-11||/y",
+            "2262-04-11||/M",
+            "1677-09-22||/y",
+        ] {
+            assert_eq!(parse_date_math(text, now), None, "{text}");
+        }
+        // Within the range, rounding still works at its edges.
+        assert!(parse_date_math("2262-03-01||/M", now).is_some());
+        assert!(parse_date_math("now+200y/y", now).is_some());
+    }
 
     #[test]
     fn date_math() {
