@@ -280,20 +280,16 @@ fn malformed_reports_are_bounded_per_file_and_strict_fails() {
     let a = many_bad(&dir, "a.ndjson", 21);
     let b = many_bad(&dir, "b.ndjson", 20);
     for threads in ["1", "2"] {
-        let out = ruleq(
-            &[
-                "run",
-                "--now",
-                NOW,
-                "--format",
-                "ndjson",
-                "--threads",
-                threads,
-                &a,
-                &b,
-            ],
-            b"",
-        );
+        let args = [
+            "run",
+            "--now",
+            NOW,
+            "--format",
+            "ndjson",
+            "--threads",
+            threads,
+        ];
+        let out = ruleq(&[&args[..], &[&a, &b]].concat(), b"");
         let err = String::from_utf8_lossy(&out.stderr);
         let shown = |file: &str| {
             err.lines()
@@ -313,21 +309,7 @@ fn malformed_reports_are_bounded_per_file_and_strict_fails() {
         assert_eq!(counts(&out).1, 41, "{err}");
         assert_eq!(out.status.code(), Some(0));
         // --strict: the same output, then exit 2.
-        let strict = ruleq(
-            &[
-                "run",
-                "--now",
-                NOW,
-                "--format",
-                "ndjson",
-                "--threads",
-                threads,
-                "--strict",
-                &a,
-                &b,
-            ],
-            b"",
-        );
+        let strict = ruleq(&[&args[..], &["--strict", &a, &b]].concat(), b"");
         assert_eq!(strict.status.code(), Some(2));
         assert!(strict.stdout == out.stdout);
         assert!(!strict.stdout.is_empty());

@@ -22,48 +22,42 @@ use std::path::PathBuf;
 /// canonical text that parses to the same AST (spans aside), and compiles
 /// or fails to compile without panicking.
 pub fn eql_parse(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(ast) = eql::parse(text) else {
-        return;
-    };
-    let printed = eql::print(&ast);
-    let again = eql::parse(&printed).unwrap_or_else(|d| {
-        panic!(
-            "{text:?} prints as {printed:?}, which does not parse:\n{}",
-            d.render("printed", &printed, false)
-        )
-    });
-    assert_eq!(
-        bare(&again),
-        bare(&ast),
-        "{text:?} prints as {printed:?}, which parses differently"
-    );
-    let _ = compile_eql(&ast, &options(true));
+    if let Some(ast) = round_trip(data, eql::parse, eql::print, bare) {
+        let _ = compile_eql(&ast, &options(true));
+    }
 }
 
 /// `kql_parse`: the bytes as UTF-8 KQL, checked as [`eql_parse`] checks EQL.
 pub fn kql_parse(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(ast) = kql::parse(text) else {
-        return;
-    };
-    let printed = kql::print(&ast);
-    let again = kql::parse(&printed).unwrap_or_else(|d| {
+    if let Some(ast) = round_trip(data, kql::parse, kql::print, |q| q.without_spans()) {
+        let _ = compile_kql(&ast, &options(true));
+    }
+}
+
+/// The AST of `data` read as UTF-8 query text, when it parses, after
+/// checking that its canonical text parses to the same AST (as `same`
+/// shows it, spans aside).
+fn round_trip<A, S: PartialEq + std::fmt::Debug>(
+    data: &[u8],
+    parse: fn(&str) -> Result<A, ruleq::diag::Diagnostic>,
+    print: fn(&A) -> String,
+    same: impl Fn(&A) -> S,
+) -> Option<A> {
+    let text = std::str::from_utf8(data).ok()?;
+    let ast = parse(text).ok()?;
+    let printed = print(&ast);
+    let again = parse(&printed).unwrap_or_else(|d| {
         panic!(
             "{text:?} prints as {printed:?}, which does not parse:\n{}",
             d.render("printed", &printed, false)
         )
     });
     assert_eq!(
-        again.without_spans(),
-        ast.without_spans(),
+        same(&again),
+        same(&ast),
         "{text:?} prints as {printed:?}, which parses differently"
     );
-    let _ = compile_kql(&ast, &options(true));
+    Some(ast)
 }
 
 /// `rule_load`: the bytes as a detection-rules TOML file, a Kibana NDJSON
