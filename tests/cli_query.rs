@@ -288,3 +288,106 @@ fn files_are_named_in_argument_order_and_long_events_skipped() {
         "{err}"
     );
 }
+
+#[test]
+fn date_nanos_values_keep_every_nanosecond() {
+    // Elasticsearch reads epoch milliseconds with a fraction to the
+    // nanosecond on a date_nanos field, from a string or a JSON number's
+    // text, and epoch seconds with a fraction likewise.
+    let dir = std::env::temp_dir().join(format!("ruleq-query-nanos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"properties": {"@timestamp": {"type": "date_nanos"},
+            "seen": {"type": "date_nanos", "format": "epoch_second"}}}"#,
+    )
+    .unwrap();
+    let events = concat!(
+        r#"{"id": 1, "@timestamp": "131509374294.365140", "seen": "131509374.294365140"}"#,
+        "\n",
+        r#"{"id": 2, "@timestamp": 131509374294.365140, "seen": "131509374.294365141"}"#,
+        "\n",
+        r#"{"id": 3, "@timestamp": 131509374294.365141, "seen": "131509374.294365139"}"#,
+        "\n",
+    );
+    let ids = |query: &str| -> Vec<i64> {
+        let out = ruleq(
+            &[
+                "query",
+                "--eql",
+                query,
+                "--mapping",
+                mapping.to_str().unwrap(),
+            ],
+            events,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(&out)
+            .iter()
+            .map(|r| r["_source"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        ids(r#"any where @timestamp == "1974-03-03T02:22:54.294365140Z""#),
+        [1, 2]
+    );
+    assert_eq!(
+        ids(r#"any where @timestamp > "1974-03-03T02:22:54.294365140Z""#),
+        [3]
+    );
+    assert_eq!(
+        ids(r#"any where seen == "1974-03-03T02:22:54.294365140Z""#),
+        [1]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn date_join_keys_print_as_elasticsearch_writes_them() {
+    // A sequence's date key is ISO 8601; a sample's is epoch milliseconds.
+    // Keys join by instant, whatever their text.
+    let dir = std::env::temp_dir().join(format!("ruleq-query-date-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("mapping.json");
+    std::fs::write(&mapping, r#"{"properties": {"day": {"type": "date"}}}"#).unwrap();
+    let events = concat!(
+        r#"{"@timestamp": 1, "event": {"category": "process"}, "day": "2024-01-01"}"#,
+        "\n",
+        r#"{"@timestamp": 2, "event": {"category": "network"}, "day": 1704067200000}"#,
+        "\n",
+    );
+    let keys = |query: &str| -> Vec<serde_json::Value> {
+        let out = ruleq(
+            &[
+                "query",
+                "--eql",
+                query,
+                "--mapping",
+                mapping.to_str().unwrap(),
+            ],
+            events,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(&out).iter().map(|r| r["join_keys"].clone()).collect()
+    };
+    assert_eq!(
+        keys("sequence by day [process where true] [network where true]"),
+        [serde_json::json!(["2024-01-01T00:00:00.000Z"])]
+    );
+    assert_eq!(
+        keys("sample by day [process where true] [network where true]"),
+        [serde_json::json!(["1704067200000"])]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

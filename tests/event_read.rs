@@ -245,6 +245,67 @@ fn compressed_files_round_trip() {
 }
 
 #[test]
+fn compression_is_told_by_content_under_any_name() {
+    // Logs fetched from object stores often keep a `.json` name over gzip.
+    let dir = temp_dir("compressed-by-content");
+    let array = r#"[{"id": "c"}, {"id": "d"}]"#;
+    for (name, bytes) in [
+        ("1.json", gz(EVENTS.as_bytes())),
+        ("2.ndjson", zst(EVENTS.as_bytes())),
+        ("3.json", gz(array.as_bytes())),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        for mapped in [true, false] {
+            let mut src = EventSource::new(&[Input::Path(path.clone())]).unwrap();
+            if !mapped {
+                src = src.without_mmap();
+            }
+            let (r, _) = run(src);
+            assert!(
+                r.malformed.is_empty() && r.errors.is_empty(),
+                "{name}: {r:?}"
+            );
+            let got: Vec<&str> = r.events.iter().map(|(_, _, v)| v.as_str()).collect();
+            let want = if name == "3.json" {
+                ["c", "d"]
+            } else {
+                ["a", "b"]
+            };
+            assert_eq!(got, want, "{name}, mapped: {mapped}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_read_and_its_compression_told_by_content() {
+    // `ruleq run <(zcat ...)` and `/dev/stdin` name pipes: they cannot be
+    // mapped nor rewound after a look at their first bytes.
+    if !Path::new("/proc/self/fd").exists() {
+        // No /proc here: nothing to name a pipe by.
+        return;
+    }
+    for bytes in [gz(EVENTS.as_bytes()), EVENTS.as_bytes().to_vec()] {
+        let mut child = std::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&bytes).unwrap());
+        let stdout = child.stdout.take().unwrap();
+        use std::os::fd::AsRawFd;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", stdout.as_raw_fd()));
+        let (r, _) = run(EventSource::new(&[Input::Path(path)]).unwrap());
+        writer.join().unwrap();
+        child.wait().unwrap();
+        assert!(r.malformed.is_empty() && r.errors.is_empty(), "{r:?}");
+        assert_eq!(ids(&r), vec![(1, "a"), (3, "b")]);
+    }
+}
+
+#[test]
 fn corrupt_compressed_file_is_an_io_error_and_reading_goes_on() {
     let dir = temp_dir("corrupt");
     let mut broken = gz(EVENTS.as_bytes());

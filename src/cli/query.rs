@@ -214,8 +214,9 @@ fn render_hit(hit: &Hit, files: &[PathBuf]) -> String {
     )
 }
 
-/// Join keys as JSON, each with the type it has in the events.
-fn render_keys(join_keys: &[Option<KeyValue>]) -> String {
+/// Join keys as JSON, each with the type it has in the events; a date as
+/// Elasticsearch writes it, which differs between sequences and samples.
+fn render_keys(join_keys: &[Option<KeyValue>], in_sequence: bool) -> String {
     let keys: Vec<String> = join_keys
         .iter()
         .map(|k| match k {
@@ -223,6 +224,7 @@ fn render_keys(join_keys: &[Option<KeyValue>]) -> String {
             Some(KeyValue::Str(text)) => json_string(text),
             Some(KeyValue::Num(text)) => text.to_string(),
             Some(KeyValue::Bool(b)) => b.to_string(),
+            Some(KeyValue::Date(nanos)) => json_string(&KeyValue::date_text(*nanos, in_sequence)),
         })
         .collect();
     keys.join(",")
@@ -241,7 +243,7 @@ fn render(result: &Output, files: &[PathBuf]) -> String {
                 .collect();
             format!(
                 "{{\"join_keys\":[{}],\"events\":[{}]}}",
-                render_keys(join_keys),
+                render_keys(join_keys, true),
                 events.join(",")
             )
         }
@@ -249,7 +251,7 @@ fn render(result: &Output, files: &[PathBuf]) -> String {
             let events: Vec<String> = events.iter().map(|h| render_hit(h, files)).collect();
             format!(
                 "{{\"join_keys\":[{}],\"events\":[{}]}}",
-                render_keys(join_keys),
+                render_keys(join_keys, false),
                 events.join(",")
             )
         }

@@ -219,22 +219,74 @@ pub fn parse_iso(text: &str) -> Option<Instant> {
     p.instant()
 }
 
-/// Parses `epoch_millis`: a whole (or fractional) number of milliseconds.
-pub fn parse_epoch_millis(text: &str) -> Option<Instant> {
+/// Reads an epoch number written in decimal: an optional `-`, up to 19
+/// digits, then optionally `.` and at most `max_fraction` digits, in units
+/// of `unit` nanoseconds. The digits are read as text, never through a
+/// float, so a fraction keeps every nanosecond it names
+/// (`131509374294.365140` milliseconds is 131509374294365140 nanoseconds).
+/// Returns the instant and how many fraction digits were given.
+fn parse_epoch(text: &str, unit: i64, max_fraction: usize) -> Option<(i64, usize)> {
     let t = text.trim();
-    let nanos = if let Ok(ms) = t.parse::<i64>() {
-        ms.checked_mul(NANOS_PER_MILLI)?
-    } else {
-        let f: f64 = t.parse().ok()?;
-        if !f.is_finite() || t.contains(['e', 'E']) {
-            return None;
-        }
-        (f * NANOS_PER_MILLI as f64).round() as i64
+    let (negative, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
     };
+    let (whole, fraction) = match t.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (t, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || whole.len() > 19
+        || !digits(whole)
+        || fraction.len() > max_fraction
+        || !digits(fraction)
+    {
+        return None;
+    }
+    let mut nanos = whole.parse::<i64>().ok()?.checked_mul(unit)?;
+    // Each fraction digit is a tenth of the one before it, down to whole
+    // nanoseconds (`max_fraction` never asks for less).
+    let mut place = unit;
+    for b in fraction.bytes() {
+        place /= 10;
+        nanos = nanos.checked_add(i64::from(b - b'0') * place)?;
+    }
+    Some((if negative { -nanos } else { nanos }, fraction.len()))
+}
+
+/// Parses `epoch_millis`: a whole number of milliseconds, or one with a
+/// fraction of up to six digits (nanoseconds), as Elasticsearch reads it.
+pub fn parse_epoch_millis(text: &str) -> Option<Instant> {
+    let (nanos, _) = parse_epoch(text, NANOS_PER_MILLI, 6)?;
     Some(Instant {
         lo: nanos,
         hi: nanos,
     })
+}
+
+/// Parses `epoch_second`: a whole number of seconds (the whole second, as
+/// a range), or one with a fraction of up to nine digits.
+pub fn parse_epoch_second(text: &str) -> Option<Instant> {
+    let (lo, digits) = parse_epoch(text, NANOS_PER_SEC, 9)?;
+    let span = 10i64.pow(9 - digits as u32) - 1;
+    Some(Instant {
+        lo,
+        hi: lo.checked_add(span)?,
+    })
+}
+
+/// A JSON number on a date field, from its text: epoch milliseconds, exact
+/// to the nanosecond when written in decimal. Exponent forms (`1.5e12`)
+/// are read as a double, which holds about microseconds.
+pub fn epoch_millis_number(text: &str) -> Option<i64> {
+    if let Some(t) = parse_epoch_millis(text) {
+        return Some(t.lo);
+    }
+    let f: f64 = text.trim().parse().ok()?;
+    let nanos = (f * NANOS_PER_MILLI as f64).round();
+    // Past the nanosecond range there is no instant.
+    (f.is_finite() && nanos.abs() < i64::MAX as f64).then_some(nanos as i64)
 }
 
 /// The default date format: ISO-8601 first, then epoch milliseconds.
@@ -298,17 +350,7 @@ impl DateFormat {
         self.alternatives.iter().find_map(|alt| match alt {
             Alt::Iso => parse_iso(text),
             Alt::EpochMillis => parse_epoch_millis(text),
-            Alt::EpochSecond => {
-                let lo = text
-                    .trim()
-                    .parse::<i64>()
-                    .ok()?
-                    .checked_mul(NANOS_PER_SEC)?;
-                Some(Instant {
-                    lo,
-                    hi: lo.checked_add(NANOS_PER_SEC - 1)?,
-                })
-            }
+            Alt::EpochSecond => parse_epoch_second(text),
             Alt::Pattern(tokens) => read_pattern(tokens, text),
         })
     }
@@ -400,6 +442,20 @@ pub fn format_iso(t: i64, nanos: bool) -> String {
     }
 }
 
+/// Renders nanoseconds since the epoch with at least millisecond digits
+/// and up to nanoseconds, trailing zeros past the milliseconds dropped
+/// (`1970-01-01T00:00:00.000Z`, `1974-03-03T02:22:54.29436514Z`): how
+/// Elasticsearch writes a date value in a response.
+pub fn format_iso_key(t: i64) -> String {
+    let mut text = format_iso(t, true);
+    // Drop the `Z`, trim the fraction to at least three digits, put it back.
+    text.pop();
+    let keep = text.trim_end_matches('0').len().max(text.len() - 6);
+    text.truncate(keep);
+    text.push('Z');
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +490,65 @@ mod tests {
         assert_eq!(parse_default("1").unwrap().lo, NANOS_PER_MILLI);
         assert_eq!(parse_default("-1").unwrap().lo, -NANOS_PER_MILLI);
         assert!(parse_default("x").is_none());
+    }
+
+    #[test]
+    fn key_dates_keep_their_precision() {
+        assert_eq!(format_iso_key(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_iso_key(86_400 * S + 5_000_000),
+            "1970-01-02T00:00:00.005Z"
+        );
+        assert_eq!(
+            format_iso_key(1_294_365_140),
+            "1970-01-01T00:00:01.29436514Z"
+        );
+        assert_eq!(format_iso_key(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn epoch_fractions_keep_every_nanosecond() {
+        // Elasticsearch's date_nanos spec data: 12 digits of milliseconds,
+        // 6 of fraction.
+        assert_eq!(
+            parse_epoch_millis("131509374294.365140").unwrap().lo,
+            131_509_374_294_365_140
+        );
+        assert_eq!(
+            format_iso(parse_default("131509374294.365140").unwrap().lo, true),
+            "1974-03-03T02:22:54.294365140Z"
+        );
+        assert_eq!(parse_epoch_millis("-1.5").unwrap().lo, -1_500_000);
+        assert_eq!(parse_epoch_millis("1.").unwrap().lo, NANOS_PER_MILLI);
+        // Past six digits of fraction, or anything but digits: not millis.
+        assert!(parse_epoch_millis("1.1234567").is_none());
+        assert!(parse_epoch_millis("1e3").is_none());
+        assert!(parse_epoch_millis(".5").is_none());
+        assert!(parse_epoch_millis("+5").is_none());
+        let f = DateFormat::parse("epoch_second").unwrap();
+        assert_eq!(f.read("1.000000001").unwrap().lo, S + 1);
+        assert_eq!(
+            f.read("1.5").unwrap(),
+            Instant {
+                lo: S + S / 2,
+                hi: S + S / 2 + 99_999_999
+            }
+        );
+        assert_eq!(
+            f.read("2").unwrap(),
+            Instant {
+                lo: 2 * S,
+                hi: 3 * S - 1
+            }
+        );
+        assert!(f.read("1.0000000001").is_none());
+        // JSON numbers: their text, exactly; exponent forms as a double.
+        assert_eq!(
+            epoch_millis_number("131509374294.365140"),
+            Some(131_509_374_294_365_140)
+        );
+        assert_eq!(epoch_millis_number("1.5e3"), Some(1_500 * NANOS_PER_MILLI));
+        assert_eq!(epoch_millis_number("1e300"), None);
     }
 
     #[test]

@@ -163,15 +163,12 @@ pub fn date_holds(value: i64, op: CompareOp, bound: Instant) -> bool {
     }
 }
 
-/// Reads a date field's value: numbers are epoch milliseconds, strings are
-/// read with the field's formats.
+/// Reads a date field's value: numbers are epoch milliseconds (exact to the
+/// nanosecond), strings are read with the field's formats.
 pub fn date_value(value: &Value, format: &DateFormat) -> Option<i64> {
     match value {
-        Value::Number(n) => match n.as_i64() {
-            // Whole milliseconds stay exact; f64 cannot hold epoch nanoseconds.
-            Some(ms) => ms.checked_mul(1_000_000),
-            None => Some((n.as_f64() * 1e6) as i64),
-        },
+        // Read from the number's text: nanoseconds do not survive an f64.
+        Value::Number(n) => date::epoch_millis_number(n.text()),
         Value::Str(s) => format.read(s).map(|t| t.lo),
         _ => None,
     }

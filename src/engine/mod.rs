@@ -116,8 +116,8 @@ pub struct KeyField {
     pub id: FieldId,
     /// `?optional`: a missing value is a null key rather than no key.
     pub optional: bool,
-    /// For a `date` field, its formats: keys compare as instants and render
-    /// as epoch milliseconds, as Elasticsearch renders date join keys.
+    /// For a `date` field, its formats: keys compare as instants
+    /// ([`KeyValue::Date`]).
     pub date: Option<crate::compile::date::DateFormat>,
 }
 
@@ -824,9 +824,8 @@ fn key_value(v: &Value) -> Option<KeyValue> {
 /// One value of a join-key field as a key part.
 fn key_part(v: &Value, key: &KeyField) -> KeyPart {
     match &key.date {
-        // Dates join as instants and render as epoch milliseconds.
-        Some(format) => crate::compile::typed::date_value(v, format)
-            .map(|ns| KeyValue::Str(ns.div_euclid(1_000_000).to_compact_string())),
+        // Dates join as instants, whatever their text.
+        Some(format) => crate::compile::typed::date_value(v, format).map(KeyValue::Date),
         None => key_value(v),
     }
 }
@@ -889,10 +888,7 @@ fn key_product(doc: &Record, fields: &[KeyField]) -> Vec<Key> {
 /// date format for strings.
 fn timestamp(doc: &Record, field: FieldId) -> Option<i64> {
     match doc.present(field).next()? {
-        Value::Number(n) => match n.value() {
-            Num::Int(ms) => ms.checked_mul(1_000_000),
-            _ => Some((n.as_f64() * 1e6) as i64),
-        },
+        Value::Number(n) => date::epoch_millis_number(n.text()),
         Value::Str(s) => date::parse_default(s).map(|t| t.lo),
         _ => None,
     }
@@ -1734,7 +1730,7 @@ fn with_gaps(
 }
 
 /// Orders join keys as a composite aggregation does: a null key first,
-/// numbers numerically, strings by their bytes.
+/// numbers numerically, dates by instant, strings by their bytes.
 fn key_order(a: &Key, b: &Key) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let o = match (x, y) {

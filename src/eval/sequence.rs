@@ -24,10 +24,28 @@ use rustc_hash::FxHashMap;
 pub enum KeyValue {
     /// A keyword value.
     Str(CompactString),
-    /// A number, in canonical text (`5`, `2.5`) or a date in epoch milliseconds.
+    /// A number, in canonical text (`5`, `2.5`).
     Num(CompactString),
     /// `true` / `false`.
     Bool(bool),
+    /// A value of a `date` or `date_nanos` field, in nanoseconds since the
+    /// epoch: `"2024-01-01"` and `1704067200000` are the same key.
+    /// Elasticsearch writes it as ISO 8601 in a sequence's join keys and
+    /// as epoch milliseconds in a sample's ([`KeyValue::date_text`]).
+    Date(i64),
+}
+
+impl KeyValue {
+    /// A date key's text as Elasticsearch returns it: ISO 8601 with at
+    /// least milliseconds (`1970-01-01T00:00:00.000Z`) in a sequence,
+    /// epoch milliseconds (`1671235200000`) in a sample.
+    pub fn date_text(nanos: i64, in_sequence: bool) -> String {
+        if in_sequence {
+            crate::compile::date::format_iso_key(nanos)
+        } else {
+            nanos.div_euclid(1_000_000).to_string()
+        }
+    }
 }
 
 /// A join-key value as the matcher compares it, or `None` for the null of

@@ -464,13 +464,26 @@ impl EventSource {
             sniffed(Box::new(io::stdin()))?
         } else {
             let wrap = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-            let file = File::open(&path).map_err(wrap)?;
+            let mut file = File::open(&path).map_err(wrap)?;
             let name = path.to_string_lossy();
-            let inner: Box<dyn Read + Send> = if name.ends_with(".gz") {
+            // Compression is told by name, or else by the first bytes: logs
+            // fetched from object stores are often gzip under a `.json` name.
+            // A pipe (`<(zcat ...)`) cannot go back after a look: it is read
+            // through a buffer that looks.
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            if !regular && !name.ends_with(".gz") && !name.ends_with(".zst") {
+                let stream = sniffed(Box::new(file)).map_err(wrap)?;
+                return self.start(index, stream);
+            }
+            let magic = match regular {
+                true => magic_of(&mut file).map_err(wrap)?,
+                false => Magic::Other,
+            };
+            let inner: Box<dyn Read + Send> = if name.ends_with(".gz") || magic == Magic::Gzip {
                 Box::new(flate2::bufread::MultiGzDecoder::new(
                     BufReader::with_capacity(buf, file),
                 ))
-            } else if name.ends_with(".zst") {
+            } else if name.ends_with(".zst") || magic == Magic::Zstd {
                 Box::new(zstd::stream::read::Decoder::new(file).map_err(wrap)?)
             } else if !self.map_files {
                 // Read up to the size it has now, as a mapped file is.
@@ -534,6 +547,39 @@ fn is_event_file(name: &str) -> bool {
         .any(|e| base.ends_with(e))
 }
 
+/// What a file's first bytes say it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Magic {
+    Gzip,
+    Zstd,
+    Other,
+}
+
+/// Reads the first bytes of `file` to tell compressed data, then goes back
+/// to the start.
+fn magic_of(file: &mut File) -> io::Result<Magic> {
+    use std::io::Seek;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    file.rewind()?;
+    let head = &head[..got];
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Magic::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Magic::Zstd
+    } else {
+        Magic::Other
+    })
+}
+
 /// Wraps a stream of unknown compression, looking at its first bytes.
 fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Stream> {
     let mut br = BufReader::with_capacity(BUF, inner);
@@ -588,10 +634,7 @@ pub fn event_time(text: &[u8]) -> Option<i64> {
                     .take_while(|b| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
                     .count();
                 let s = std::str::from_utf8(&text[i..i + len]).ok()?;
-                match s.parse::<i64>() {
-                    Ok(ms) => ms.checked_mul(1_000_000),
-                    Err(_) => s.parse::<f64>().ok().map(|ms| (ms * 1e6) as i64),
-                }
+                crate::compile::date::epoch_millis_number(s)
             }
             _ => None,
         };
