@@ -86,6 +86,14 @@ fn every_corpus_eql_query_parses_and_round_trips() {
             ));
         }
         let printed = eql::print(&ast);
+        // Only the layout's line breaks: every control character in a
+        // value is written as an escape.
+        if let Some(c) = printed.chars().find(|c| c.is_control() && *c != '\n') {
+            failures.push(format!(
+                "{}: printed text holds {c:?}:\n{printed}",
+                path.display()
+            ));
+        }
         match eql::parse(&printed) {
             Ok(again) if ast_json(&again) == ast_json(&ast) => round_tripped += 1,
             Ok(_) => failures.push(format!(

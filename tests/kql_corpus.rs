@@ -1,6 +1,7 @@
 //! Every KQL text of Elastic's detection-rules corpus (the `query` of rules
 //! with `language = "kuery"`, and every `threat_query`) parses, has sound
-//! spans, and prints back to text that parses to the same AST. Needs
+//! spans, and prints back to text free of control characters that parses
+//! to the same AST. Needs
 //! `RULEQ_SHARED`.
 
 mod common;
@@ -31,6 +32,11 @@ fn check(what: &str, text: &str, counts: &mut (usize, usize), failures: &mut Vec
         failures.push(format!("{what}: span problems {bad:?} {loose:?}"));
     }
     let printed = kql::print(&ast);
+    // Canonical text can be passed as an argument and pasted into a rule
+    // file: every control character is written as an escape.
+    if let Some(c) = printed.chars().find(|c| c.is_control()) {
+        failures.push(format!("{what}: printed text holds {c:?}:\n{printed}"));
+    }
     match kql::parse(&printed) {
         Ok(again) if again.without_spans() == ast.without_spans() => counts.1 += 1,
         Ok(_) => failures.push(format!(

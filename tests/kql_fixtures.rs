@@ -248,3 +248,28 @@ fn numbers_and_number_like_text_stay_as_written() {
         );
     }
 }
+
+#[test]
+fn canonical_text_escapes_every_control_character() {
+    // A raw NUL cannot be passed as an argument nor pasted into a rule file:
+    // canonical text writes control characters as escapes Kibana reads back,
+    // in quoted values, unquoted values, wildcards and field names.
+    for text in [
+        r#"o365.audit.Parameters.BodyContainsWords:"\u0000""#,
+        r#"a:x\u0001y"#,
+        r#"a:\u001f*"#,
+        r#""f\u0002":1"#,
+        r#"f\u007f:1"#,
+        r#"a:"\u0085 and \u009f""#,
+        r#"a:(x\u0003 or "\u0004")"#,
+    ] {
+        let ast = kql::parse(text).unwrap();
+        let printed = kql::print(&ast);
+        assert!(
+            !printed.chars().any(char::is_control),
+            "{text}: printed {printed:?}"
+        );
+        let again = kql::parse(&printed).unwrap();
+        assert_eq!(again.without_spans(), ast.without_spans(), "{text}");
+    }
+}

@@ -171,14 +171,25 @@ fn quoted_text(text: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
+            c if c.is_control() => unicode_escape(c, out),
             c => out.push(c),
         }
     }
     out.push('"');
 }
 
+/// A control character as Kibana reads it back, in quoted and unquoted
+/// text alike: `\u` and four hex digits (control characters all lie in
+/// the Basic Multilingual Plane). Raw, it could not be passed as an
+/// argument nor pasted into a rule file.
+fn unicode_escape(c: char, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "\\u{:04x}", c as u32);
+}
+
 /// An unquoted literal. Special characters are escaped; TAB, CR and LF are
-/// written as escapes (so they never sit next to a keyword as raw spaces);
+/// written as escapes (so they never sit next to a keyword as raw spaces),
+/// other control characters as `\uXXXX`;
 /// and every `or`/`and` between raw spaces and every `not` before one is
 /// escaped, since Kibana would read it as a keyword; the end of the literal
 /// counts as a space when `spaced`.
@@ -243,6 +254,7 @@ fn unquoted_text(parts: &[Part], spaced: bool, out: &mut String) {
                 '\t' => out.push_str("\\t"),
                 '\r' => out.push_str("\\r"),
                 '\n' => out.push_str("\\n"),
+                c if c.is_control() => unicode_escape(c, out),
                 c => out.push(c),
             }
             i += 1;
