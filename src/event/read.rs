@@ -555,6 +555,19 @@ enum Magic {
     Other,
 }
 
+impl Magic {
+    /// What data starting with `head` is.
+    fn of(head: &[u8]) -> Magic {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Magic::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Magic::Zstd
+        } else {
+            Magic::Other
+        }
+    }
+}
+
 /// Reads the first bytes of `file` to tell compressed data, then goes back
 /// to the start.
 fn magic_of(file: &mut File) -> io::Result<Magic> {
@@ -570,26 +583,20 @@ fn magic_of(file: &mut File) -> io::Result<Magic> {
         }
     }
     file.rewind()?;
-    let head = &head[..got];
-    Ok(if head.starts_with(&[0x1f, 0x8b]) {
-        Magic::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Magic::Zstd
-    } else {
-        Magic::Other
-    })
+    Ok(Magic::of(&head[..got]))
 }
 
 /// Wraps a stream of unknown compression, looking at its first bytes.
 fn sniffed(inner: Box<dyn Read + Send>) -> io::Result<Stream> {
     let mut br = BufReader::with_capacity(BUF, inner);
-    let head = br.fill_buf()?;
-    Ok(Stream::Buffered(if head.starts_with(&[0x1f, 0x8b]) {
-        BufReader::with_capacity(BUF, Box::new(flate2::bufread::MultiGzDecoder::new(br)))
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        BufReader::with_capacity(BUF, Box::new(zstd::stream::read::Decoder::with_buffer(br)?))
-    } else {
-        br
+    Ok(Stream::Buffered(match Magic::of(br.fill_buf()?) {
+        Magic::Gzip => {
+            BufReader::with_capacity(BUF, Box::new(flate2::bufread::MultiGzDecoder::new(br)))
+        }
+        Magic::Zstd => {
+            BufReader::with_capacity(BUF, Box::new(zstd::stream::read::Decoder::with_buffer(br)?))
+        }
+        Magic::Other => br,
     }))
 }
 
