@@ -1252,14 +1252,11 @@ impl Builder {
     fn number(&self, pair: &Pair<Rule>) -> Result<Value> {
         let text = pair.as_str();
         if text.bytes().all(|b| b.is_ascii_digit()) {
-            return text.parse::<i64>().map(Value::Integer).map_err(|_| {
-                err(
-                    "eql::number",
-                    format!("number [{text}] is too large"),
-                    self.span(pair),
-                )
-                .with_help("whole numbers must fit in 64 bits (at most 9223372036854775807)")
-            });
+            if let Ok(n) = text.parse::<i64>() {
+                return Ok(Value::Integer(n));
+            }
+            // Like Elasticsearch, a whole number too large for 64 bits is
+            // read as a double (below), and is an error only past its range.
         }
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
@@ -1267,7 +1264,8 @@ impl Builder {
                 "eql::number",
                 format!("number [{text}] is too large"),
                 self.span(pair),
-            )),
+            )
+            .with_help("numbers must fit in a double (at most about 1.8e308)")),
         }
     }
 
