@@ -573,7 +573,23 @@ impl Builder {
                     Rule::dq_string => self.unescape_dq(&c)?,
                     Rule::raw_string => raw_value(c.as_str()),
                     Rule::sq_string => return Err(single_quotes(self.span(&c))),
-                    Rule::identifier => self.identifier(c),
+                    Rule::identifier => {
+                        let id = c.clone().into_inner().next().unwrap();
+                        if id.as_rule() == Rule::quoted_ident {
+                            return Err(err(
+                                "eql::syntax",
+                                "a back-quoted name cannot be the event category",
+                                self.span(&id),
+                            )
+                            .with_label("expected a category name or a string")
+                            .with_help(format!(
+                                "Elasticsearch reads the category as a plain name or a string: \
+                                 write `{0} where ...` or `\"{0}\" where ...`",
+                                self.identifier(c)
+                            )));
+                        }
+                        self.identifier(c)
+                    }
                     r => unreachable!("category {r:?}"),
                 })
             }
