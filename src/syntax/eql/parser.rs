@@ -1,7 +1,9 @@
 //! EQL text → [`Query`]: the pest grammar (`grammar/eql.pest`) recognises the
 //! text, and the builder below turns the parse tree into the typed AST while
 //! enforcing what Elasticsearch checks after parsing (function names and
-//! arities, `runs` range, step counts, join-key counts, unsupported pipes).
+//! arities, `runs` range, step counts, join-key counts, unsupported pipes);
+//! the built query then goes through [`verify`](super::verify) for what
+//! Elasticsearch's analyzer and planner refuse.
 
 use super::ast::*;
 use super::functions;
@@ -59,11 +61,13 @@ pub fn parse(src: &str) -> Result<Query> {
         .into_inner()
         .next()
         .expect("a query holds one statement");
-    Builder {
+    let query = Builder {
         depth: 0,
         sig_end: scan.sig_end,
     }
-    .statement(statement)
+    .statement(statement)?;
+    super::verify::verify(&query, src)?;
+    Ok(query)
 }
 
 // ------------------------------------------------------------------ nesting
