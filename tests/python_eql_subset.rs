@@ -150,5 +150,8 @@ fn python_eql_subset_with_elasticsearch_semantics() {
         used.iter().all(|u| *u),
         "every known difference still occurs"
     );
-    assert_eq!((run, passed + explained.len()), (88, 88));
+    // Python runs some queries Elasticsearch refuses after parsing (fields
+    // compared with fields, computed join keys); those are not valid
+    // Elasticsearch EQL and are left out above.
+    assert_eq!((run, passed + explained.len()), (82, 82));
 }

@@ -402,7 +402,8 @@ pub enum Value {
     Boolean(bool),
     /// An integer that fits in 64 bits.
     Integer(i64),
-    /// A number with a fraction or exponent.
+    /// A number with a fraction or exponent, or a whole number too large for
+    /// 64 bits (Elasticsearch reads those as doubles).
     Float(f64),
     /// A string, escapes resolved.
     String(String),

@@ -1,7 +1,10 @@
 //! The EQL front end: Elasticsearch's Event Query Language.
 //!
 //! [`parse`] accepts exactly what Elasticsearch accepts and rejects the rest
-//! with a located [`Diagnostic`](crate::diag::Diagnostic) and a hint;
+//! with a located [`Diagnostic`](crate::diag::Diagnostic) and a hint, both
+//! what its grammar refuses and what its analyzer and planner refuse after
+//! parsing (argument types, constant arguments, fields compared with
+//! fields, computed join keys);
 //! [`print`](fn@print) renders the AST back as canonical text, so that
 //! `parse(print(ast)) == ast` up to spans.
 //!
@@ -15,6 +18,7 @@ pub mod ast;
 pub mod functions;
 mod parser;
 mod printer;
+mod verify;
 
 pub use ast::*;
 pub use parser::parse;

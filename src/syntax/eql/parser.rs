@@ -1,7 +1,9 @@
 //! EQL text → [`Query`]: the pest grammar (`grammar/eql.pest`) recognises the
 //! text, and the builder below turns the parse tree into the typed AST while
 //! enforcing what Elasticsearch checks after parsing (function names and
-//! arities, `runs` range, step counts, join-key counts, unsupported pipes).
+//! arities, `runs` range, step counts, join-key counts, unsupported pipes);
+//! the built query then goes through [`verify`](super::verify) for what
+//! Elasticsearch's analyzer and planner refuse.
 
 use super::ast::*;
 use super::functions;
@@ -59,11 +61,13 @@ pub fn parse(src: &str) -> Result<Query> {
         .into_inner()
         .next()
         .expect("a query holds one statement");
-    Builder {
+    let query = Builder {
         depth: 0,
         sig_end: scan.sig_end,
     }
-    .statement(statement)
+    .statement(statement)?;
+    super::verify::verify(&query, src)?;
+    Ok(query)
 }
 
 // ------------------------------------------------------------------ nesting
@@ -573,7 +577,23 @@ impl Builder {
                     Rule::dq_string => self.unescape_dq(&c)?,
                     Rule::raw_string => raw_value(c.as_str()),
                     Rule::sq_string => return Err(single_quotes(self.span(&c))),
-                    Rule::identifier => self.identifier(c),
+                    Rule::identifier => {
+                        let id = c.clone().into_inner().next().unwrap();
+                        if id.as_rule() == Rule::quoted_ident {
+                            return Err(err(
+                                "eql::syntax",
+                                "a back-quoted name cannot be the event category",
+                                self.span(&id),
+                            )
+                            .with_label("expected a category name or a string")
+                            .with_help(format!(
+                                "Elasticsearch reads the category as a plain name or a string: \
+                                 write `{0} where ...` or `\"{0}\" where ...`",
+                                self.identifier(c)
+                            )));
+                        }
+                        self.identifier(c)
+                    }
                     r => unreachable!("category {r:?}"),
                 })
             }
@@ -1252,14 +1272,11 @@ impl Builder {
     fn number(&self, pair: &Pair<Rule>) -> Result<Value> {
         let text = pair.as_str();
         if text.bytes().all(|b| b.is_ascii_digit()) {
-            return text.parse::<i64>().map(Value::Integer).map_err(|_| {
-                err(
-                    "eql::number",
-                    format!("number [{text}] is too large"),
-                    self.span(pair),
-                )
-                .with_help("whole numbers must fit in 64 bits (at most 9223372036854775807)")
-            });
+            if let Ok(n) = text.parse::<i64>() {
+                return Ok(Value::Integer(n));
+            }
+            // Like Elasticsearch, a whole number too large for 64 bits is
+            // read as a double (below), and is an error only past its range.
         }
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
@@ -1267,7 +1284,8 @@ impl Builder {
                 "eql::number",
                 format!("number [{text}] is too large"),
                 self.span(pair),
-            )),
+            )
+            .with_help("numbers must fit in a double (at most about 1.8e308)")),
         }
     }
 
