@@ -488,7 +488,6 @@ impl Context<'_> {
                 acc
             }
         };
-        let first_time = events.first().and_then(|e| e.time.clone());
         let mut out = Vec::with_capacity(events.len() + 1);
         let mut ancestors = Vec::new();
         for (i, event) in events.into_iter().enumerate() {
@@ -504,11 +503,13 @@ impl Context<'_> {
         // The shell: the fields every event shares, and the group.
         let mut shell = Map::new();
         shell.insert("@timestamp".into(), self.now.clone().into());
-        for (k, v) in shared.iter().filter(|(k, _)| !k.starts_with("kibana.")) {
+        // Kibana writes the execution time over the events' shared one.
+        let kept = |k: &str| k != "@timestamp" && !k.starts_with("kibana.");
+        for (k, v) in shared.iter().filter(|(k, _)| kept(k)) {
             shell.insert(k.clone(), v.clone());
         }
         shell.insert("event".into(), event_object(shared.get("event")));
-        shell.extend(self.shell_tail(first_time, &group, ancestors, &shared));
+        shell.extend(self.shell_tail(&group, ancestors, &shared));
         out.push(self.finish(&shell));
         out
     }
@@ -565,14 +566,11 @@ impl Context<'_> {
             self.link(&mut ancestors, source_ancestor, uuid.clone());
             out.push(Alert { uuid, own });
         }
-        // The shell, as the map path writes it: a shared `@timestamp`
-        // takes the place of the execution time.
+        // The shell, as the map path writes it: stamped with the execution
+        // time, as every alert is.
         let shared_top = raw::Object::new(&shared);
-        let first_time = events.first().and_then(|e| e.time.clone());
-        let tail = self.shell_tail(first_time, &group, ancestors, &shared_top);
-        let timestamp = shared_top
-            .get("@timestamp")
-            .map_or_else(|| json_text(&self.now), str::to_string);
+        let tail = self.shell_tail(&group, ancestors, &shared_top);
+        let timestamp = json_text(&self.now);
         let own = written(|own| {
             let event = raw::push_head(own, &timestamp, &shared_top, |_| true);
             if event.is_none() {
@@ -631,11 +629,14 @@ impl Context<'_> {
     }
 
     /// The shell's fields after the shared ones: the rule's own values
-    /// (overrides apply to the building blocks), the group and its
-    /// ancestors, and the reason the shared fields give.
+    /// (overrides apply to the building blocks), its original time, the
+    /// group and its ancestors, and the reason the shared fields give.
+    ///
+    /// Kibana builds the shell's alert fields from its building blocks as
+    /// from any source document: its original time is the first building
+    /// block's `@timestamp`, which is the execution time.
     fn shell_tail(
         &self,
-        first_time: Option<String>,
         group: &str,
         ancestors: Vec<Value>,
         shared: &dyn Fields,
@@ -652,9 +653,10 @@ impl Context<'_> {
             .map_or(Value::Null, |r| r.value.into());
         shell.insert("kibana.alert.rule.risk_score".into(), risk.clone());
         shell.insert("kibana.alert.risk_score".into(), risk);
-        if let Some(t) = first_time {
-            shell.insert("kibana.alert.original_time".into(), t.into());
-        }
+        shell.insert(
+            "kibana.alert.original_time".into(),
+            self.now.clone().into(),
+        );
         shell.insert("kibana.alert.uuid".into(), digest(&["shell", group]).into());
         shell.insert("kibana.alert.depth".into(), 2.into());
         shell.insert("kibana.alert.ancestors".into(), ancestors.into());

@@ -1064,3 +1064,79 @@ fn several_event_files_are_read_as_one_timeline() {
     let err = String::from_utf8_lossy(&merged.stderr);
     assert!(!err.contains("out of time order"), "{err}");
 }
+
+/// `ruleq run` with the seed rules over `events`, written compact and
+/// again spaced (which sends alerts down the map path rather than the
+/// text path); both must give the same documents, which are returned.
+fn run_both_ways(events: &str) -> Vec<Value> {
+    let args = [
+        "run", "-r", "rules", "-q", "--now", NOW, "--format", "ndjson",
+    ];
+    let compact = ruleq(&args, events);
+    assert_eq!(
+        compact.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&compact.stderr)
+    );
+    let spaced: String = events
+        .lines()
+        .map(|l| format!("{{ {}\n", &l[1..]))
+        .collect();
+    let spaced = ruleq(&args, &spaced);
+    assert!(
+        compact.stdout == spaced.stdout,
+        "spaced events gave other documents"
+    );
+    ndjson(&compact)
+}
+
+/// The example's first telnet session (a process start, then its
+/// connection), both events stamped `time`.
+fn telnet_session_at(time: &str) -> String {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    example
+        .lines()
+        .take(2)
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let old = v["@timestamp"].as_str().unwrap().to_string();
+            format!("{}\n", l.replace(&old, time))
+        })
+        .collect()
+}
+
+#[test]
+fn a_sequence_shell_is_stamped_with_the_execution_time() {
+    // Kibana builds the shell from its building blocks' shared fields, then
+    // writes the execution time into `@timestamp` (and, from the first
+    // building block's `@timestamp`, into `original_time`), as on every
+    // alert: the events' shared time is not the shell's.
+    let alerts = run_both_ways(&telnet_session_at("2026-03-01T09:00:00.000Z"));
+    let shells: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            a["kibana.alert.rule.type"] == "eql"
+                && a.get("kibana.alert.building_block_type").is_none()
+        })
+        .collect();
+    assert_eq!(shells.len(), 1);
+    assert_eq!(shells[0]["@timestamp"], "2026-03-01T10:00:00.000Z");
+    assert_eq!(
+        shells[0]["kibana.alert.original_time"],
+        "2026-03-01T10:00:00.000Z"
+    );
+    // Its building blocks keep their events' time as their original time.
+    let blocks: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a.get("kibana.alert.building_block_type").is_some())
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    for b in blocks {
+        assert_eq!(b["@timestamp"], "2026-03-01T10:00:00.000Z");
+        assert_eq!(b["kibana.alert.original_time"], "2026-03-01T09:00:00.000Z");
+    }
+}
