@@ -6,6 +6,7 @@
 //! alert holding the fields every event of the sequence shares, linked by
 //! `kibana.alert.group.id`, as Kibana's EQL executor writes them.
 
+use crate::compile::date;
 use crate::rule::{Rule, RuleType, Spanned};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -33,8 +34,6 @@ pub struct SourceEvent<'a> {
     pub index: Option<String>,
     /// The event's `_source` object.
     pub source: &'a Map<String, Value>,
-    /// The event time as Elasticsearch renders it, when the event has one.
-    pub time: Option<String>,
 }
 
 /// A source event given up to its alerts: a [`SourceEvent`] that owns its
@@ -45,8 +44,6 @@ pub struct OwnedSource {
     pub id: String,
     /// As [`SourceEvent::index`].
     pub index: Option<String>,
-    /// As [`SourceEvent::time`].
-    pub time: Option<String>,
     /// The event's `_source` object.
     pub source: Map<String, Value>,
 }
@@ -59,8 +56,6 @@ pub struct SourceText<'a> {
     pub id: String,
     /// As [`SourceEvent::index`].
     pub index: Option<String>,
-    /// As [`SourceEvent::time`].
-    pub time: Option<String>,
     /// The event's `_source` text.
     pub text: &'a str,
 }
@@ -90,7 +85,6 @@ impl OwnedSource {
         OwnedSource {
             id: event.id.clone(),
             index: event.index.clone(),
-            time: event.time.clone(),
             source: event.source.clone(),
         }
     }
@@ -443,7 +437,7 @@ impl Context<'_> {
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&event.source));
-        let mut alert = self.base(event.source, event.time);
+        let mut alert = self.base(event.source);
         alert.extend(tail);
         self.finish(&alert)
     }
@@ -457,7 +451,7 @@ impl Context<'_> {
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&top));
         let own = written(|own| {
-            self.raw_base(own, &top, event.time.as_deref())?;
+            self.raw_base(own, &top)?;
             splice(own, &tail);
             Some(())
         })?;
@@ -495,7 +489,7 @@ impl Context<'_> {
             let source_ancestor = ancestor(&event.id, event.index.as_deref());
             let overrides = self.overrides(&event.source);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
-            let mut alert = self.base(event.source, event.time);
+            let mut alert = self.base(event.source);
             alert.extend(tail);
             self.link(&mut ancestors, source_ancestor, uuid);
             out.push(self.finish(&alert));
@@ -559,7 +553,7 @@ impl Context<'_> {
             let overrides = self.overrides(top);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
             let own = written(|own| {
-                self.raw_base(own, top, event.time.as_deref())?;
+                self.raw_base(own, top)?;
                 splice(own, &tail);
                 Some(())
             })?;
@@ -669,7 +663,7 @@ impl Context<'_> {
     /// [`Context::base`] written from a canonical source's members: `None`
     /// when its `event` object has a dotted key (two of its flat names
     /// could be one; the map path then decides).
-    fn raw_base(&self, own: &mut String, top: &raw::Object, time: Option<&str>) -> Option<()> {
+    fn raw_base(&self, own: &mut String, top: &raw::Object) -> Option<()> {
         let now = json_text(&self.now);
         let event = raw::push_head(own, &now, top, |k| k != "_id" && k != "_index");
         if let Some(original) = event.filter(|v| v.starts_with('{')) {
@@ -681,16 +675,18 @@ impl Context<'_> {
             own.push_str(",\"event\":");
             raw::push_event_object(own, None);
         }
-        if let Some(t) = time {
+        let time = top.field("@timestamp");
+        if let Some(t) = original_time(time.as_deref()) {
             own.push_str(",\"kibana.alert.original_time\":");
-            own.push_str(&json_text(t));
+            own.push_str(&json_text(&t));
         }
         Some(())
     }
 
     /// The source fields (moved), `event.kind: "signal"`, the original
     /// event's fields and its time.
-    fn base(&self, source: Map<String, Value>, time: Option<String>) -> Map<String, Value> {
+    fn base(&self, source: Map<String, Value>) -> Map<String, Value> {
+        let time = original_time(source.get("@timestamp"));
         let mut alert = Map::with_capacity(source.len() + EXTRA);
         alert.insert("@timestamp".into(), self.now.clone().into());
         let event = event_object(source.get("event"));
@@ -943,6 +939,34 @@ pub fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Valu
     None
 }
 
+/// The `kibana.alert.original_time` of a source whose `@timestamp` is
+/// `timestamp`, rendered as Elasticsearch renders dates: Kibana reads it
+/// from the source's `@timestamp` (the first value of an array; a string
+/// as an ISO 8601 date or epoch milliseconds, a number as epoch
+/// milliseconds), whatever the rule's `timestamp_override`, and writes none
+/// when there is no valid one.
+fn original_time(timestamp: Option<&Value>) -> Option<String> {
+    let value = match timestamp? {
+        Value::Array(items) => items.first()?,
+        v => v,
+    };
+    let nanos = match value {
+        Value::String(s) => date::parse_default(s)?.lo,
+        Value::Number(n) => match n.as_i64() {
+            Some(ms) => ms.checked_mul(1_000_000)?,
+            None => {
+                let ns = n.as_f64()? * 1e6;
+                if !ns.is_finite() || ns.abs() >= i64::MAX as f64 {
+                    return None;
+                }
+                ns as i64
+            }
+        },
+        _ => return None,
+    };
+    Some(date::format_iso(nanos, false))
+}
+
 /// A scalar's text: strings as they are, numbers and booleans as written.
 fn scalar_text(v: &Value) -> Option<String> {
     match v {
@@ -1080,7 +1104,6 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         OwnedSource {
             id: format!("e{i}"),
             index: (i % 2 == 0).then(|| "logs".to_string()),
-            time: (i % 3 != 0).then(|| format!("2026-01-01T00:00:0{}.000Z", i % 10)),
             source,
         }
     }
@@ -1090,7 +1113,6 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         SourceText {
             id: o.id,
             index: o.index,
-            time: o.time,
             text,
         }
     }

@@ -501,11 +501,14 @@ fn timestamp_override_falls_back_to_the_event_timestamp() {
             )
         })
         .collect();
+    // Alerts come in the order of the time the rule reads (a at 09:10, b
+    // at 09:05 for want of `event.ingested`); their original time is the
+    // events' `@timestamp` all the same, as in Kibana.
     assert_eq!(
         got,
         [
             ("b", "2026-03-01T09:05:00.000Z"),
-            ("a", "2026-03-01T09:10:00.000Z")
+            ("a", "2026-03-01T09:00:00.000Z")
         ]
     );
 }
@@ -534,30 +537,26 @@ fn rules_with_and_without_a_timestamp_override_each_read_their_own_time() {
 {"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
 "#;
     let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
-    let mut got: Vec<(String, String)> = ndjson(&out)
+    // Alerts come in the order of the time each rule read, then by rule id
+    // (the plain rule's sorts first): the plain rule's a at 09:00, both
+    // rules' b at 09:05, the override's a at 09:10.
+    let got: Vec<(String, String)> = ndjson(&out)
         .iter()
         .map(|a| {
-            (
-                a["kibana.alert.ancestors"][0]["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-                a["kibana.alert.original_time"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
+            let rule = a["kibana.alert.rule.rule_id"].as_str().unwrap();
+            let id = a["kibana.alert.ancestors"][0]["id"].as_str().unwrap();
+            let kind = if rule.ends_with("0000") { "plain" } else { "override" };
+            (kind.to_string(), id.to_string())
         })
         .collect();
-    got.sort();
     let want: Vec<(String, String)> = [
-        ("a", "2026-03-01T09:00:00.000Z"),
-        ("a", "2026-03-01T09:10:00.000Z"),
-        ("b", "2026-03-01T09:05:00.000Z"),
-        ("b", "2026-03-01T09:05:00.000Z"),
+        ("plain", "a"),
+        ("plain", "b"),
+        ("override", "b"),
+        ("override", "a"),
     ]
     .iter()
-    .map(|(i, t)| (i.to_string(), t.to_string()))
+    .map(|(r, i)| (r.to_string(), i.to_string()))
     .collect();
     assert_eq!(got, want);
 }
@@ -1139,4 +1138,44 @@ fn a_sequence_shell_is_stamped_with_the_execution_time() {
         assert_eq!(b["@timestamp"], "2026-03-01T10:00:00.000Z");
         assert_eq!(b["kibana.alert.original_time"], "2026-03-01T09:00:00.000Z");
     }
+}
+
+#[test]
+fn original_time_is_the_source_timestamp_whatever_the_override() {
+    // Kibana reads `kibana.alert.original_time` from the source's
+    // `@timestamp` (`getValidDateFromDoc` with `@timestamp` as the primary
+    // timestamp), not from the rule's `timestamp_override`; an event
+    // without `@timestamp` gets none.
+    let dir = RuleDir::new("original-time");
+    dir.write(
+        "override.toml",
+        port_rule_with(&[(
+            "severity = \"medium\"\n",
+            "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
+        )]),
+    );
+    let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"b","event":{"category":"network","ingested":"2026-03-01T09:12:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"c","@timestamp":1772355900000,"event":{"category":"network","ingested":"2026-03-01T09:20:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+"#;
+    let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
+    let alerts = ndjson(&out);
+    let got: Vec<(&str, Option<&str>)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.ancestors"][0]["id"].as_str().unwrap(),
+                a.get("kibana.alert.original_time").map(|t| t.as_str().unwrap()),
+            )
+        })
+        .collect();
+    // In the override's order (09:10, 09:12, 09:20).
+    assert_eq!(
+        got,
+        [
+            ("a", Some("2026-03-01T09:00:00.000Z")),
+            ("b", None),
+            ("c", Some("2026-03-01T09:05:00.000Z")),
+        ]
+    );
 }

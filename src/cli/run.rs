@@ -819,12 +819,11 @@ impl<'a> Naming<'a> {
 struct Identity {
     id: String,
     index: Option<String>,
-    time: Option<String>,
 }
 
 impl Identity {
     /// The hit's identity (`_id`, else its file's name and line: see
-    /// [`FileNames`]), index and time.
+    /// [`FileNames`]) and index.
     fn of(hit: &Hit, naming: &Naming) -> Identity {
         let id = match hit.id() {
             Some(id) => id.to_string(),
@@ -840,7 +839,6 @@ impl Identity {
         Identity {
             id,
             index: hit.index().or(naming.default_index).map(str::to_string),
-            time: hit.timestamp.map(|t| format_iso(t, false)),
         }
     }
 
@@ -849,7 +847,6 @@ impl Identity {
         SourceText {
             id: self.id,
             index: self.index,
-            time: self.time,
             text,
         }
     }
@@ -861,7 +858,6 @@ impl From<SourceText<'_>> for Identity {
         Identity {
             id: t.id,
             index: t.index,
-            time: t.time,
         }
     }
 }
@@ -877,7 +873,6 @@ fn read_source(hit: &Hit, identity: Identity) -> OwnedSource {
     OwnedSource {
         id: identity.id,
         index: identity.index,
-        time: identity.time,
         source,
     }
 }
