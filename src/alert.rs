@@ -437,7 +437,8 @@ impl Context<'_> {
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&event.source));
-        let mut alert = self.base(event.source);
+        let time = original_time(event.source.get("@timestamp"));
+        let mut alert = self.base(event.source, time);
         alert.extend(tail);
         self.finish(&alert)
     }
@@ -451,7 +452,7 @@ impl Context<'_> {
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&top));
         let own = written(|own| {
-            self.raw_base(own, &top)?;
+            self.raw_base(own, &top, Time::Source)?;
             splice(own, &tail);
             Some(())
         })?;
@@ -489,21 +490,27 @@ impl Context<'_> {
             let source_ancestor = ancestor(&event.id, event.index.as_deref());
             let overrides = self.overrides(&event.source);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
-            let mut alert = self.base(event.source);
+            let time = original_time(event.source.get("@timestamp"));
+            let mut alert = self.base(event.source, time);
             alert.extend(tail);
             self.link(&mut ancestors, source_ancestor, uuid);
             out.push(self.finish(&alert));
         }
-        // The shell: the fields every event shares, and the group.
-        let mut shell = Map::new();
-        shell.insert("@timestamp".into(), self.now.clone().into());
-        // Kibana writes the execution time over the events' shared one.
-        let kept = |k: &str| k != "@timestamp" && !k.starts_with("kibana.");
-        for (k, v) in shared.iter().filter(|(k, _)| kept(k)) {
-            shell.insert(k.clone(), v.clone());
+        // The shell: the fields every event shares, as a building block
+        // holds them, stamped with the execution time (Kibana writes it
+        // over the events' shared time, and reads the shell's original
+        // time from its first building block's `@timestamp`), and the
+        // group. An `event` left empty is not shared: Kibana intersects the
+        // building blocks, whose `event` objects are already without `kind`.
+        let tail = self.shell_tail(&group, ancestors, &shared);
+        let mut shell = self.base(shared, Some(self.now.clone()));
+        if shell
+            .get("event")
+            .is_some_and(|e| e.as_object().is_some_and(Map::is_empty))
+        {
+            shell.shift_remove("event");
         }
-        shell.insert("event".into(), event_object(shared.get("event")));
-        shell.extend(self.shell_tail(&group, ancestors, &shared));
+        shell.extend(tail);
         out.push(self.finish(&shell));
         out
     }
@@ -553,24 +560,18 @@ impl Context<'_> {
             let overrides = self.overrides(top);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
             let own = written(|own| {
-                self.raw_base(own, top)?;
+                self.raw_base(own, top, Time::Source)?;
                 splice(own, &tail);
                 Some(())
             })?;
             self.link(&mut ancestors, source_ancestor, uuid.clone());
             out.push(Alert { uuid, own });
         }
-        // The shell, as the map path writes it: stamped with the execution
-        // time, as every alert is.
+        // The shell, as the map path writes it.
         let shared_top = raw::Object::new(&shared);
         let tail = self.shell_tail(&group, ancestors, &shared_top);
-        let timestamp = json_text(&self.now);
         let own = written(|own| {
-            let event = raw::push_head(own, &timestamp, &shared_top, |_| true);
-            if event.is_none() {
-                own.push_str(",\"event\":");
-                raw::push_event_object(own, None);
-            }
+            self.raw_base(own, &shared_top, Time::Execution)?;
             splice(own, &tail);
             Some(())
         })?;
@@ -623,12 +624,8 @@ impl Context<'_> {
     }
 
     /// The shell's fields after the shared ones: the rule's own values
-    /// (overrides apply to the building blocks), its original time, the
-    /// group and its ancestors, and the reason the shared fields give.
-    ///
-    /// Kibana builds the shell's alert fields from its building blocks as
-    /// from any source document: its original time is the first building
-    /// block's `@timestamp`, which is the execution time.
+    /// (overrides apply to the building blocks), the group and its
+    /// ancestors, and the reason the shared fields give.
     fn shell_tail(
         &self,
         group: &str,
@@ -647,10 +644,6 @@ impl Context<'_> {
             .map_or(Value::Null, |r| r.value.into());
         shell.insert("kibana.alert.rule.risk_score".into(), risk.clone());
         shell.insert("kibana.alert.risk_score".into(), risk);
-        shell.insert(
-            "kibana.alert.original_time".into(),
-            self.now.clone().into(),
-        );
         shell.insert("kibana.alert.uuid".into(), digest(&["shell", group]).into());
         shell.insert("kibana.alert.depth".into(), 2.into());
         shell.insert("kibana.alert.ancestors".into(), ancestors.into());
@@ -660,48 +653,74 @@ impl Context<'_> {
         shell
     }
 
-    /// [`Context::base`] written from a canonical source's members: `None`
-    /// when its `event` object has a dotted key (two of its flat names
-    /// could be one; the map path then decides).
-    fn raw_base(&self, own: &mut String, top: &raw::Object) -> Option<()> {
-        let now = json_text(&self.now);
-        let event = raw::push_head(own, &now, top, |k| k != "_id" && k != "_index");
-        if let Some(original) = event.filter(|v| v.starts_with('{')) {
-            if !raw::push_flat(own, "kibana.alert.original_event", original) {
-                return None;
+    /// [`Context::base`] written from a canonical source's members:
+    /// `None` when the map path is to decide (a dotted `event.*` or
+    /// `data_stream.*` key, which may name the same field as a nested one;
+    /// a dotted key inside those objects; one of them not an object).
+    fn raw_base(&self, own: &mut String, top: &raw::Object, time: Time) -> Option<()> {
+        let shell = matches!(time, Time::Execution);
+        raw::push_head(own, &json_text(&self.now), top, shell)?;
+        for &(k, v) in &top.members {
+            if let Some(prefix) = copied_to(k) {
+                if !raw::push_flat(own, &prefix, v) {
+                    return None;
+                }
             }
         }
-        if event.is_none() {
-            own.push_str(",\"event\":");
-            raw::push_event_object(own, None);
-        }
-        let time = top.field("@timestamp");
-        if let Some(t) = original_time(time.as_deref()) {
+        own.push_str(",\"event.kind\":\"signal\"");
+        let time = match time {
+            Time::Source => original_time(top.field("@timestamp").as_deref()),
+            Time::Execution => Some(self.now.clone()),
+        };
+        if let Some(t) = time {
             own.push_str(",\"kibana.alert.original_time\":");
             own.push_str(&json_text(&t));
         }
         Some(())
     }
 
-    /// The source fields (moved), `event.kind: "signal"`, the original
-    /// event's fields and its time.
-    fn base(&self, source: Map<String, Value>) -> Map<String, Value> {
-        let time = original_time(source.get("@timestamp"));
+    /// The alert's fields from its source (moved), as Kibana builds them:
+    /// the execution time in `@timestamp`; the source's fields but for
+    /// `kibana.*`, `signal.*` and `threshold_result` (and an `event` or
+    /// `data_stream` that is not an object, which is no ECS field); every
+    /// `event.*` and `data_stream.*` field, dotted or nested, copied to
+    /// `kibana.alert.original_event.*` and `kibana.alert.original_data_stream.*`;
+    /// the source's `event.kind` unset, in either form, and
+    /// `"event.kind": "signal"` written, dotted (in the place of a dotted
+    /// source key); then `kibana.alert.original_time` when there is one.
+    fn base(&self, source: Map<String, Value>, time: Option<String>) -> Map<String, Value> {
         let mut alert = Map::with_capacity(source.len() + EXTRA);
         alert.insert("@timestamp".into(), self.now.clone().into());
-        let event = event_object(source.get("event"));
-        let mut flat = Map::new();
-        if let Some(Value::Object(original)) = source.get("event") {
-            flatten("kibana.alert.original_event", original, &mut flat);
-        }
-        for (k, v) in source {
-            if k == "@timestamp" || k.starts_with("kibana.") {
+        // Kibana unsets `event.kind` where its robust get finds it: inside
+        // an `event` object (the dotted key is then overwritten).
+        let unset_kind = robust_get(&source, "event.kind").is_some();
+        let mut copies = Map::new();
+        for (k, mut v) in source {
+            if k == "@timestamp" || stripped(&k) {
                 continue;
+            }
+            if let Some(prefix) = copied_to(&k) {
+                match &v {
+                    Value::Object(inner) => flatten(&prefix, inner, &mut copies),
+                    _ if !k.contains('.') => continue,
+                    _ => {
+                        copies.insert(prefix, v.clone());
+                    }
+                }
+            }
+            if k == "event.kind" {
+                v = "signal".into();
+            } else if k == "event" && unset_kind {
+                if let Value::Object(event) = &mut v {
+                    event.shift_remove("kind");
+                }
             }
             alert.insert(k, v);
         }
-        alert.extend(flat);
-        alert.insert("event".into(), event);
+        alert.extend(copies);
+        if !alert.contains_key("event.kind") {
+            alert.insert("event.kind".into(), "signal".into());
+        }
         if let Some(t) = time {
             alert.insert("kibana.alert.original_time".into(), t.into());
         }
@@ -987,14 +1006,51 @@ fn ancestor(id: &str, index: Option<&str>) -> Value {
     Value::Object(a)
 }
 
-/// The alert's `event` object: the source's, with `kind: "signal"`.
-fn event_object(source: Option<&Value>) -> Value {
-    let mut e = match source {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
+/// Whether Kibana strips a top-level source key from its alert: `kibana`,
+/// `signal` and `threshold_result`, dotted or not.
+fn stripped(key: &str) -> bool {
+    let first = key.split('.').next().unwrap_or(key);
+    matches!(first, "kibana" | "signal" | "threshold_result")
+}
+
+/// Where Kibana copies a top-level source key, dotted or not, besides
+/// keeping it: `event.*` to `kibana.alert.original_event.*`,
+/// `data_stream.*` to `kibana.alert.original_data_stream.*`.
+fn copied_to(key: &str) -> Option<String> {
+    let (first, rest) = key.split_at(key.find('.').unwrap_or(key.len()));
+    let prefix = match first {
+        "event" => "kibana.alert.original_event",
+        "data_stream" => "kibana.alert.original_data_stream",
+        _ => return None,
     };
-    e.insert("kind".into(), "signal".into());
-    Value::Object(e)
+    Some(format!("{prefix}{rest}"))
+}
+
+/// A field of a document by dotted path, as Kibana's robust get finds it
+/// (a non-null value): the whole path as one key, else the first prefix
+/// that holds a value, read further when that is an object.
+fn robust_get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = doc.get(path).filter(|v| !v.is_null()) {
+        return Some(v);
+    }
+    for (at, _) in path.match_indices('.') {
+        match doc.get(&path[..at]) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(inner)) => return robust_get(inner, &path[at + 1..]),
+            Some(_) => return None,
+        }
+    }
+    None
+}
+
+/// How an alert's original time is found.
+#[derive(Clone, Copy)]
+enum Time {
+    /// From its source's `@timestamp`.
+    Source,
+    /// The execution time (a shell's, whose source is its first building
+    /// block, stamped with it).
+    Execution,
 }
 
 /// `prefix.key` for every leaf of `object` (arrays are leaves).
@@ -1073,7 +1129,7 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
 
     /// Event texts that read back to other texts, or hold what a splice
     /// could get wrong.
-    const ODD: [&str; 15] = [
+    const ODD: [&str; 18] = [
         r#"{"@timestamp":"2026-01-01T00:00:00Z","event":{"kind":"event","a":{"b":1,"c":{}}},"kibana.alert.x":1,"_id":"i","_index":"x"}"#,
         r#"{"event":"flat","process":{"name":"n\"q\u0001é"},"source":{"port":12.5}}"#,
         r#"{"event":{"category":["network"],"kind":"event"},"x":[{"b":1,"a":2}],"n":-3}"#,
@@ -1089,6 +1145,9 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         r#"{"event":{"kind":"e","type":["start"]},"host.name":"flat","user":{"name":"u"}}"#,
         r#"{"source.port":99,"destination":{"ip":"::1","port":23},"process.name":""}"#,
         r#"{}"#,
+        r#"{"event.kind":"alert","event.category":"x","signal":{"a":1},"event":{"b":2}}"#,
+        r#"{"event":{"kind":null,"a":1},"kibana":{"b":2},"threshold_result":{"c":3}}"#,
+        r#"{"data_stream":{"type":"logs","dataset":"d"},"event":{"kind":"k"}}"#,
     ];
 
     fn texts() -> Vec<String> {
@@ -1134,9 +1193,10 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
             }
         }
         // Of the odd texts, the five that are not canonical (a repeated
-        // key, `\/`, `1.50`, spaces, `-0`) and the dotted `event` key
+        // key, `\/`, `1.50`, spaces, `-0`), the dotted key inside `event`,
+        // the `event` that is no object and the dotted `event.*` keys
         // take the map path.
-        assert_eq!(spliced, texts.len() - 6);
+        assert_eq!(spliced, texts.len() - 8);
     }
 
     #[test]

@@ -150,7 +150,9 @@ fn seed_rules_alert_on_the_example_events() {
     }
     let first = &port[0];
     assert_eq!(first["@timestamp"], "2026-03-01T10:00:00.000Z");
-    assert_eq!(first["event"]["kind"], "signal");
+    // Kibana unsets the source's `event.kind` and writes its own, dotted.
+    assert_eq!(first["event.kind"], "signal");
+    assert!(first["event"].get("kind").is_none());
     assert_eq!(first["kibana.alert.original_event.kind"], "event");
     assert_eq!(
         first["kibana.alert.original_time"],
@@ -1178,4 +1180,50 @@ fn original_time_is_the_source_timestamp_whatever_the_override() {
             ("c", Some("2026-03-01T09:05:00.000Z")),
         ]
     );
+}
+
+#[test]
+fn dotted_and_nested_event_fields_make_the_same_alert() {
+    // Kibana copies every `event.*` field, dotted or nested, to
+    // `kibana.alert.original_event.*`, unsets the source's `event.kind`
+    // (either form) and writes its own, dotted: `"event.kind": "signal"`,
+    // once. `kibana.*`, `signal` and `threshold_result` are stripped.
+    let events = [
+        r#"{"_id":"dotted","@timestamp":"2026-03-01T09:00:00Z","event.kind":"alert","event.category":"network","signal":{"rule":{"id":"x"}},"network":{"transport":"tcp"},"destination":{"port":23}}"#,
+        r#"{"_id":"mixed","@timestamp":"2026-03-01T09:00:01Z","event":{"category":"network","x":1},"event.kind":"alert","network":{"transport":"tcp"},"destination":{"port":23}}"#,
+        r#"{"_id":"nested","@timestamp":"2026-03-01T09:00:02Z","event":{"kind":"alert","category":"network"},"kibana":{"alert":{"uuid":"old"}},"network":{"transport":"tcp"},"destination":{"port":23}}"#,
+    ];
+    let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let args = ["run", "-r", "rules", "-q", "--now", NOW];
+    let out = ruleq(&args, &text);
+    for line in String::from_utf8(out.stdout.clone()).unwrap().lines() {
+        assert_eq!(line.matches("\"event.kind\"").count(), 1, "{line}");
+        assert!(!line.contains("\"kind\":\"alert\""), "{line}");
+    }
+    let alerts = run_both_ways(&text);
+    let by_id = |id: &str| {
+        alerts
+            .iter()
+            .find(|a| a["kibana.alert.ancestors"][0]["id"] == id)
+            .unwrap_or_else(|| panic!("no alert for {id}"))
+    };
+    for id in ["dotted", "mixed", "nested"] {
+        let a = by_id(id);
+        assert_eq!(a["event.kind"], "signal", "{id}");
+        assert_eq!(a["kibana.alert.original_event.kind"], "alert", "{id}");
+        assert_eq!(
+            a["kibana.alert.original_event.category"], "network",
+            "{id}"
+        );
+        assert!(a.get("signal").is_none() && a.get("kibana").is_none(), "{id}");
+    }
+    let dotted = by_id("dotted");
+    assert!(dotted.get("event").is_none());
+    assert_eq!(dotted["event.category"], "network");
+    let mixed = by_id("mixed");
+    assert_eq!(mixed["event"], serde_json::json!({"category": "network", "x": 1}));
+    assert_eq!(mixed["kibana.alert.original_event.x"], 1);
+    let nested = by_id("nested");
+    assert_eq!(nested["event"], serde_json::json!({"category": "network"}));
+    assert_eq!(nested["kibana.alert.uuid"].as_str().unwrap().len(), 64);
 }
