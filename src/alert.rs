@@ -11,6 +11,7 @@ use crate::rule::{Rule, RuleType, Spanned};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 mod raw;
 
@@ -99,6 +100,10 @@ pub struct Context<'r> {
     pub now: String,
     /// The execution's id (`kibana.alert.rule.execution.uuid`).
     pub execution_uuid: String,
+    /// Fields every document of the indices holds, sent or not (mapped
+    /// `constant_keyword`s), by path, with their value: see
+    /// [`Context::with_constants`].
+    constants: Arc<[(String, String)]>,
     /// The fields every alert of the execution carries, serialized once:
     /// `"key":value` pairs joined by commas.
     fixed: String,
@@ -159,6 +164,7 @@ impl<'r> Context<'r> {
             rule,
             now,
             execution_uuid,
+            constants: Arc::new([]),
             fixed: String::new(),
         };
         let mut fields = Map::new();
@@ -169,6 +175,37 @@ impl<'r> Context<'r> {
         let text = serde_json::to_string(&fields).unwrap_or_default();
         ctx.fixed = text[1..text.len().saturating_sub(1)].to_string();
         ctx
+    }
+
+    /// This context, its sources completed with `constants` (path and
+    /// value: a mapping's `constant_keyword`s) where they lack them.
+    ///
+    /// Elasticsearch returns a `constant_keyword`'s value in a hit's
+    /// `fields` whether the document sent it or not, and Kibana's default
+    /// merge strategy (`missingFields`) sets the `fields` a source lacks
+    /// into it before building the alert: the value is then in the alert,
+    /// and in its `kibana.alert.original_event.*` when under `event`.
+    pub fn with_constants(mut self, constants: Arc<[(String, String)]>) -> Self {
+        self.constants = constants;
+        self
+    }
+
+    /// Sets the constants a source lacks into it, as Kibana merges a hit's
+    /// missing `fields`.
+    fn complete(&self, source: &mut Map<String, Value>) {
+        for (path, value) in self.constants.iter() {
+            if robust_get(source, path).is_none() && path_valid(source, path) {
+                robust_set(source, path, value.as_str().into());
+            }
+        }
+    }
+
+    /// Whether a canonical source holds every constant already (else it
+    /// takes the map path, which sets them).
+    fn completed(&self, top: &raw::Object) -> bool {
+        self.constants
+            .iter()
+            .all(|(path, _)| top.lookup(path).is_some_and(|v| v != "null"))
     }
 
     /// The fields every alert of this execution carries, serialized:
@@ -433,7 +470,8 @@ impl Context<'_> {
     /// [`Context::event_alert`] for an event whose source object the caller
     /// gives up: its members move into the alert instead of being copied
     /// (the same document).
-    pub fn event_alert_owned(&self, event: OwnedSource) -> Alert {
+    pub fn event_alert_owned(&self, mut event: OwnedSource) -> Alert {
+        self.complete(&mut event.source);
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&event.source));
@@ -447,7 +485,7 @@ impl Context<'_> {
     /// document, or `None` when the text is not canonical (then the event
     /// is to be read into a map).
     pub fn event_alert_text(&self, event: &SourceText) -> Option<Alert> {
-        let top = raw::indexed(event.text)?;
+        let top = raw::indexed(event.text).filter(|t| self.completed(t))?;
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&top));
@@ -468,7 +506,10 @@ impl Context<'_> {
     /// [`Context::sequence_alerts`] for events whose source objects the
     /// caller gives up: their members move into the building blocks
     /// instead of being copied (the same documents).
-    pub fn sequence_alerts_owned(&self, events: Vec<OwnedSource>) -> Vec<Alert> {
+    pub fn sequence_alerts_owned(&self, mut events: Vec<OwnedSource>) -> Vec<Alert> {
+        for e in &mut events {
+            self.complete(&mut e.source);
+        }
         let group = self.group(events.iter().map(|e| e.id.as_str()));
         // The shell's fields every event shares, intersected by reference
         // (only what is shared is copied) before the sources move.
@@ -520,7 +561,7 @@ impl Context<'_> {
     pub fn sequence_alerts_text(&self, events: &[SourceText]) -> Option<Vec<Alert>> {
         let tops: Vec<raw::Object> = events
             .iter()
-            .map(|e| raw::indexed(e.text))
+            .map(|e| raw::indexed(e.text).filter(|t| self.completed(t)))
             .collect::<Option<_>>()?;
         let group = self.group(events.iter().map(|e| e.id.as_str()));
         let top_level = |k: &str| k == "_id" || k == "_index";
@@ -1041,6 +1082,60 @@ fn robust_get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> 
         }
     }
     None
+}
+
+/// Whether Kibana may set a missing field at `path` of a document: the
+/// first prefix that holds a value is an object, and the rest of the path
+/// is valid in it.
+fn path_valid(doc: &Map<String, Value>, path: &str) -> bool {
+    let ends = path
+        .match_indices('.')
+        .map(|(at, _)| at)
+        .chain([path.len()]);
+    for end in ends {
+        match doc.get(&path[..end]) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(inner)) => {
+                return end == path.len() || path_valid(inner, &path[end + 1..])
+            }
+            Some(_) => return false,
+        }
+    }
+    true
+}
+
+/// Sets a field by dotted path as Kibana's robust set does: inside the
+/// first prefix that holds an object, else as the key itself when the
+/// document has it, else through nested objects made on the way.
+fn robust_set(doc: &mut Map<String, Value>, path: &str, value: Value) {
+    for (at, _) in path.match_indices('.') {
+        if let Some(Value::Object(inner)) = doc.get_mut(&path[..at]) {
+            robust_set(inner, &path[at + 1..], value);
+            return;
+        }
+    }
+    if doc.contains_key(path) {
+        doc.insert(path.to_string(), value);
+        return;
+    }
+    let mut segments = path.split('.').peekable();
+    let mut cur = doc;
+    while let Some(segment) = segments.next() {
+        if segments.peek().is_none() {
+            cur.insert(segment.to_string(), value);
+            return;
+        }
+        let next = cur
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(inner) = next else {
+            return;
+        };
+        cur = inner;
+    }
 }
 
 /// How an alert's original time is found.

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
 const NOW: &str = "2026-03-01T10:00:00Z";
 
 fn ruleq(args: &[&str], stdin: &str) -> Output {
@@ -547,7 +549,11 @@ fn rules_with_and_without_a_timestamp_override_each_read_their_own_time() {
         .map(|a| {
             let rule = a["kibana.alert.rule.rule_id"].as_str().unwrap();
             let id = a["kibana.alert.ancestors"][0]["id"].as_str().unwrap();
-            let kind = if rule.ends_with("0000") { "plain" } else { "override" };
+            let kind = if rule.ends_with("0000") {
+                "plain"
+            } else {
+                "override"
+            };
             (kind.to_string(), id.to_string())
         })
         .collect();
@@ -1167,7 +1173,8 @@ fn original_time_is_the_source_timestamp_whatever_the_override() {
         .map(|a| {
             (
                 a["kibana.alert.ancestors"][0]["id"].as_str().unwrap(),
-                a.get("kibana.alert.original_time").map(|t| t.as_str().unwrap()),
+                a.get("kibana.alert.original_time")
+                    .map(|t| t.as_str().unwrap()),
             )
         })
         .collect();
@@ -1211,19 +1218,82 @@ fn dotted_and_nested_event_fields_make_the_same_alert() {
         let a = by_id(id);
         assert_eq!(a["event.kind"], "signal", "{id}");
         assert_eq!(a["kibana.alert.original_event.kind"], "alert", "{id}");
-        assert_eq!(
-            a["kibana.alert.original_event.category"], "network",
+        assert_eq!(a["kibana.alert.original_event.category"], "network", "{id}");
+        assert!(
+            a.get("signal").is_none() && a.get("kibana").is_none(),
             "{id}"
         );
-        assert!(a.get("signal").is_none() && a.get("kibana").is_none(), "{id}");
     }
     let dotted = by_id("dotted");
     assert!(dotted.get("event").is_none());
     assert_eq!(dotted["event.category"], "network");
     let mixed = by_id("mixed");
-    assert_eq!(mixed["event"], serde_json::json!({"category": "network", "x": 1}));
+    assert_eq!(
+        mixed["event"],
+        serde_json::json!({"category": "network", "x": 1})
+    );
     assert_eq!(mixed["kibana.alert.original_event.x"], 1);
     let nested = by_id("nested");
     assert_eq!(nested["event"], serde_json::json!({"category": "network"}));
     assert_eq!(nested["kibana.alert.uuid"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_constant_keyword_is_its_mapped_value_on_every_event() {
+    // With its index's mapping, `event.module` and `data_stream.dataset`
+    // are `constant_keyword`s: Elasticsearch gives every document of the
+    // index their value, sent or not, so "GitHub Repository Deleted"
+    // matches an audit event that carries neither. Kibana's default merge
+    // strategy (`missingFields`) then copies them from the hit's `fields`
+    // into the alert.
+    let Some(github) = common::shared("corpus/detection-rules/rules/integrations/github") else {
+        return;
+    };
+    let dir = RuleDir::new("constant");
+    dir.write(
+        "rule.toml",
+        std::fs::read_to_string(github.join("impact_github_repository_deleted.toml")).unwrap(),
+    );
+    let mapping_dir = RuleDir::new("constant-mapping");
+    let mapping = mapping_dir.0.join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"mappings":{"properties":{
+            "@timestamp":{"type":"date"},
+            "event":{"properties":{"module":{"type":"constant_keyword","value":"github"},
+                                   "action":{"type":"keyword"},"category":{"type":"keyword"}}},
+            "data_stream":{"properties":{"dataset":{"type":"constant_keyword","value":"github.audit"},
+                                         "namespace":{"type":"constant_keyword"}}}}}}"#,
+    )
+    .unwrap();
+    let event = r#"{"_index":"logs-github.audit-default","_id":"gh-1","@timestamp":"2026-03-01T09:00:00Z","event":{"category":["configuration"],"action":"repo.destroy"},"github":{"repo":"acme/site"}}
+"#;
+    let run = |extra: &[&str]| {
+        let args = [&["run", "-r", dir.path(), "-q", "--now", NOW][..], extra].concat();
+        let out = ruleq(&args, event);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ndjson(&out)
+    };
+    assert!(
+        run(&[]).is_empty(),
+        "without the mapping the event has no module"
+    );
+    let alerts = run(&["--mapping", mapping.to_str().unwrap()]);
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a["kibana.alert.rule.name"], "GitHub Repository Deleted");
+    assert_eq!(a["event"]["module"], "github");
+    assert_eq!(a["kibana.alert.original_event.module"], "github");
+    assert_eq!(a["data_stream"]["dataset"], "github.audit");
+    assert_eq!(
+        a["kibana.alert.original_data_stream.dataset"],
+        "github.audit"
+    );
+    // A constant_keyword whose mapping gives no value has none.
+    assert!(a["data_stream"].get("namespace").is_none());
 }
