@@ -6,10 +6,12 @@
 //! alert holding the fields every event of the sequence shares, linked by
 //! `kibana.alert.group.id`, as Kibana's EQL executor writes them.
 
+use crate::compile::date;
 use crate::rule::{Rule, RuleType, Spanned};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 mod raw;
 
@@ -33,8 +35,6 @@ pub struct SourceEvent<'a> {
     pub index: Option<String>,
     /// The event's `_source` object.
     pub source: &'a Map<String, Value>,
-    /// The event time as Elasticsearch renders it, when the event has one.
-    pub time: Option<String>,
 }
 
 /// A source event given up to its alerts: a [`SourceEvent`] that owns its
@@ -45,8 +45,6 @@ pub struct OwnedSource {
     pub id: String,
     /// As [`SourceEvent::index`].
     pub index: Option<String>,
-    /// As [`SourceEvent::time`].
-    pub time: Option<String>,
     /// The event's `_source` object.
     pub source: Map<String, Value>,
 }
@@ -59,8 +57,6 @@ pub struct SourceText<'a> {
     pub id: String,
     /// As [`SourceEvent::index`].
     pub index: Option<String>,
-    /// As [`SourceEvent::time`].
-    pub time: Option<String>,
     /// The event's `_source` text.
     pub text: &'a str,
 }
@@ -90,7 +86,6 @@ impl OwnedSource {
         OwnedSource {
             id: event.id.clone(),
             index: event.index.clone(),
-            time: event.time.clone(),
             source: event.source.clone(),
         }
     }
@@ -105,6 +100,10 @@ pub struct Context<'r> {
     pub now: String,
     /// The execution's id (`kibana.alert.rule.execution.uuid`).
     pub execution_uuid: String,
+    /// Fields every document of the indices holds, sent or not (mapped
+    /// `constant_keyword`s), by path, with their value: see
+    /// [`Context::with_constants`].
+    constants: Arc<[(String, String)]>,
     /// The fields every alert of the execution carries, serialized once:
     /// `"key":value` pairs joined by commas.
     fixed: String,
@@ -165,6 +164,7 @@ impl<'r> Context<'r> {
             rule,
             now,
             execution_uuid,
+            constants: Arc::new([]),
             fixed: String::new(),
         };
         let mut fields = Map::new();
@@ -175,6 +175,37 @@ impl<'r> Context<'r> {
         let text = serde_json::to_string(&fields).unwrap_or_default();
         ctx.fixed = text[1..text.len().saturating_sub(1)].to_string();
         ctx
+    }
+
+    /// This context, its sources completed with `constants` (path and
+    /// value: a mapping's `constant_keyword`s) where they lack them.
+    ///
+    /// Elasticsearch returns a `constant_keyword`'s value in a hit's
+    /// `fields` whether the document sent it or not, and Kibana's default
+    /// merge strategy (`missingFields`) sets the `fields` a source lacks
+    /// into it before building the alert: the value is then in the alert,
+    /// and in its `kibana.alert.original_event.*` when under `event`.
+    pub fn with_constants(mut self, constants: Arc<[(String, String)]>) -> Self {
+        self.constants = constants;
+        self
+    }
+
+    /// Sets the constants a source lacks into it, as Kibana merges a hit's
+    /// missing `fields`.
+    fn complete(&self, source: &mut Map<String, Value>) {
+        for (path, value) in self.constants.iter() {
+            if robust_get(source, path).is_none() && path_valid(source, path) {
+                robust_set(source, path, value.as_str().into());
+            }
+        }
+    }
+
+    /// Whether a canonical source holds every constant already (else it
+    /// takes the map path, which sets them).
+    fn completed(&self, top: &raw::Object) -> bool {
+        self.constants
+            .iter()
+            .all(|(path, _)| top.lookup(path).is_some_and(|v| v != "null"))
     }
 
     /// The fields every alert of this execution carries, serialized:
@@ -439,11 +470,13 @@ impl Context<'_> {
     /// [`Context::event_alert`] for an event whose source object the caller
     /// gives up: its members move into the alert instead of being copied
     /// (the same document).
-    pub fn event_alert_owned(&self, event: OwnedSource) -> Alert {
+    pub fn event_alert_owned(&self, mut event: OwnedSource) -> Alert {
+        self.complete(&mut event.source);
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&event.source));
-        let mut alert = self.base(event.source, event.time);
+        let time = original_time(event.source.get("@timestamp"));
+        let mut alert = self.base(event.source, time);
         alert.extend(tail);
         self.finish(&alert)
     }
@@ -452,12 +485,12 @@ impl Context<'_> {
     /// document, or `None` when the text is not canonical (then the event
     /// is to be read into a map).
     pub fn event_alert_text(&self, event: &SourceText) -> Option<Alert> {
-        let top = raw::indexed(event.text)?;
+        let top = raw::indexed(event.text).filter(|t| self.completed(t))?;
         let uuid = digest(&["event", self.rule_id(), &event.id]);
         let ancestor = ancestor(&event.id, event.index.as_deref());
         let tail = event_tail(&uuid, ancestor, self.overrides(&top));
         let own = written(|own| {
-            self.raw_base(own, &top, event.time.as_deref())?;
+            self.raw_base(own, &top, Time::Source)?;
             splice(own, &tail);
             Some(())
         })?;
@@ -473,7 +506,10 @@ impl Context<'_> {
     /// [`Context::sequence_alerts`] for events whose source objects the
     /// caller gives up: their members move into the building blocks
     /// instead of being copied (the same documents).
-    pub fn sequence_alerts_owned(&self, events: Vec<OwnedSource>) -> Vec<Alert> {
+    pub fn sequence_alerts_owned(&self, mut events: Vec<OwnedSource>) -> Vec<Alert> {
+        for e in &mut events {
+            self.complete(&mut e.source);
+        }
         let group = self.group(events.iter().map(|e| e.id.as_str()));
         // The shell's fields every event shares, intersected by reference
         // (only what is shared is copied) before the sources move.
@@ -488,7 +524,6 @@ impl Context<'_> {
                 acc
             }
         };
-        let first_time = events.first().and_then(|e| e.time.clone());
         let mut out = Vec::with_capacity(events.len() + 1);
         let mut ancestors = Vec::new();
         for (i, event) in events.into_iter().enumerate() {
@@ -496,19 +531,27 @@ impl Context<'_> {
             let source_ancestor = ancestor(&event.id, event.index.as_deref());
             let overrides = self.overrides(&event.source);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
-            let mut alert = self.base(event.source, event.time);
+            let time = original_time(event.source.get("@timestamp"));
+            let mut alert = self.base(event.source, time);
             alert.extend(tail);
             self.link(&mut ancestors, source_ancestor, uuid);
             out.push(self.finish(&alert));
         }
-        // The shell: the fields every event shares, and the group.
-        let mut shell = Map::new();
-        shell.insert("@timestamp".into(), self.now.clone().into());
-        for (k, v) in shared.iter().filter(|(k, _)| !k.starts_with("kibana.")) {
-            shell.insert(k.clone(), v.clone());
+        // The shell: the fields every event shares, as a building block
+        // holds them, stamped with the execution time (Kibana writes it
+        // over the events' shared time, and reads the shell's original
+        // time from its first building block's `@timestamp`), and the
+        // group. An `event` left empty is not shared: Kibana intersects the
+        // building blocks, whose `event` objects are already without `kind`.
+        let tail = self.shell_tail(&group, ancestors, &shared);
+        let mut shell = self.base(shared, Some(self.now.clone()));
+        if shell
+            .get("event")
+            .is_some_and(|e| e.as_object().is_some_and(Map::is_empty))
+        {
+            shell.shift_remove("event");
         }
-        shell.insert("event".into(), event_object(shared.get("event")));
-        shell.extend(self.shell_tail(first_time, &group, ancestors, &shared));
+        shell.extend(tail);
         out.push(self.finish(&shell));
         out
     }
@@ -518,7 +561,7 @@ impl Context<'_> {
     pub fn sequence_alerts_text(&self, events: &[SourceText]) -> Option<Vec<Alert>> {
         let tops: Vec<raw::Object> = events
             .iter()
-            .map(|e| raw::indexed(e.text))
+            .map(|e| raw::indexed(e.text).filter(|t| self.completed(t)))
             .collect::<Option<_>>()?;
         let group = self.group(events.iter().map(|e| e.id.as_str()));
         let top_level = |k: &str| k == "_id" || k == "_index";
@@ -558,27 +601,18 @@ impl Context<'_> {
             let overrides = self.overrides(top);
             let tail = self.block_tail(&uuid, &group, i, source_ancestor.clone(), overrides);
             let own = written(|own| {
-                self.raw_base(own, top, event.time.as_deref())?;
+                self.raw_base(own, top, Time::Source)?;
                 splice(own, &tail);
                 Some(())
             })?;
             self.link(&mut ancestors, source_ancestor, uuid.clone());
             out.push(Alert { uuid, own });
         }
-        // The shell, as the map path writes it: a shared `@timestamp`
-        // takes the place of the execution time.
+        // The shell, as the map path writes it.
         let shared_top = raw::Object::new(&shared);
-        let first_time = events.first().and_then(|e| e.time.clone());
-        let tail = self.shell_tail(first_time, &group, ancestors, &shared_top);
-        let timestamp = shared_top
-            .get("@timestamp")
-            .map_or_else(|| json_text(&self.now), str::to_string);
+        let tail = self.shell_tail(&group, ancestors, &shared_top);
         let own = written(|own| {
-            let event = raw::push_head(own, &timestamp, &shared_top, |_| true);
-            if event.is_none() {
-                own.push_str(",\"event\":");
-                raw::push_event_object(own, None);
-            }
+            self.raw_base(own, &shared_top, Time::Execution)?;
             splice(own, &tail);
             Some(())
         })?;
@@ -635,7 +669,6 @@ impl Context<'_> {
     /// ancestors, and the reason the shared fields give.
     fn shell_tail(
         &self,
-        first_time: Option<String>,
         group: &str,
         ancestors: Vec<Value>,
         shared: &dyn Fields,
@@ -652,9 +685,6 @@ impl Context<'_> {
             .map_or(Value::Null, |r| r.value.into());
         shell.insert("kibana.alert.rule.risk_score".into(), risk.clone());
         shell.insert("kibana.alert.risk_score".into(), risk);
-        if let Some(t) = first_time {
-            shell.insert("kibana.alert.original_time".into(), t.into());
-        }
         shell.insert("kibana.alert.uuid".into(), digest(&["shell", group]).into());
         shell.insert("kibana.alert.depth".into(), 2.into());
         shell.insert("kibana.alert.ancestors".into(), ancestors.into());
@@ -664,46 +694,74 @@ impl Context<'_> {
         shell
     }
 
-    /// [`Context::base`] written from a canonical source's members: `None`
-    /// when its `event` object has a dotted key (two of its flat names
-    /// could be one; the map path then decides).
-    fn raw_base(&self, own: &mut String, top: &raw::Object, time: Option<&str>) -> Option<()> {
-        let now = json_text(&self.now);
-        let event = raw::push_head(own, &now, top, |k| k != "_id" && k != "_index");
-        if let Some(original) = event.filter(|v| v.starts_with('{')) {
-            if !raw::push_flat(own, "kibana.alert.original_event", original) {
-                return None;
+    /// [`Context::base`] written from a canonical source's members:
+    /// `None` when the map path is to decide (a dotted `event.*` or
+    /// `data_stream.*` key, which may name the same field as a nested one;
+    /// a dotted key inside those objects; one of them not an object).
+    fn raw_base(&self, own: &mut String, top: &raw::Object, time: Time) -> Option<()> {
+        let shell = matches!(time, Time::Execution);
+        raw::push_head(own, &json_text(&self.now), top, shell)?;
+        for &(k, v) in &top.members {
+            if let Some(prefix) = copied_to(k) {
+                if !raw::push_flat(own, &prefix, v) {
+                    return None;
+                }
             }
         }
-        if event.is_none() {
-            own.push_str(",\"event\":");
-            raw::push_event_object(own, None);
-        }
+        own.push_str(",\"event.kind\":\"signal\"");
+        let time = match time {
+            Time::Source => original_time(top.field("@timestamp").as_deref()),
+            Time::Execution => Some(self.now.clone()),
+        };
         if let Some(t) = time {
             own.push_str(",\"kibana.alert.original_time\":");
-            own.push_str(&json_text(t));
+            own.push_str(&json_text(&t));
         }
         Some(())
     }
 
-    /// The source fields (moved), `event.kind: "signal"`, the original
-    /// event's fields and its time.
+    /// The alert's fields from its source (moved), as Kibana builds them:
+    /// the execution time in `@timestamp`; the source's fields but for
+    /// `kibana.*`, `signal.*` and `threshold_result` (and an `event` or
+    /// `data_stream` that is not an object, which is no ECS field); every
+    /// `event.*` and `data_stream.*` field, dotted or nested, copied to
+    /// `kibana.alert.original_event.*` and `kibana.alert.original_data_stream.*`;
+    /// the source's `event.kind` unset, in either form, and
+    /// `"event.kind": "signal"` written, dotted (in the place of a dotted
+    /// source key); then `kibana.alert.original_time` when there is one.
     fn base(&self, source: Map<String, Value>, time: Option<String>) -> Map<String, Value> {
         let mut alert = Map::with_capacity(source.len() + EXTRA);
         alert.insert("@timestamp".into(), self.now.clone().into());
-        let event = event_object(source.get("event"));
-        let mut flat = Map::new();
-        if let Some(Value::Object(original)) = source.get("event") {
-            flatten("kibana.alert.original_event", original, &mut flat);
-        }
-        for (k, v) in source {
-            if k == "@timestamp" || k.starts_with("kibana.") {
+        // Kibana unsets `event.kind` where its robust get finds it: inside
+        // an `event` object (the dotted key is then overwritten).
+        let unset_kind = robust_get(&source, "event.kind").is_some();
+        let mut copies = Map::new();
+        for (k, mut v) in source {
+            if k == "@timestamp" || stripped(&k) {
                 continue;
+            }
+            if let Some(prefix) = copied_to(&k) {
+                match &v {
+                    Value::Object(inner) => flatten(&prefix, inner, &mut copies),
+                    _ if !k.contains('.') => continue,
+                    _ => {
+                        copies.insert(prefix, v.clone());
+                    }
+                }
+            }
+            if k == "event.kind" {
+                v = "signal".into();
+            } else if k == "event" && unset_kind {
+                if let Value::Object(event) = &mut v {
+                    event.shift_remove("kind");
+                }
             }
             alert.insert(k, v);
         }
-        alert.extend(flat);
-        alert.insert("event".into(), event);
+        alert.extend(copies);
+        if !alert.contains_key("event.kind") {
+            alert.insert("event.kind".into(), "signal".into());
+        }
         if let Some(t) = time {
             alert.insert("kibana.alert.original_time".into(), t.into());
         }
@@ -941,6 +999,34 @@ pub fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Valu
     None
 }
 
+/// The `kibana.alert.original_time` of a source whose `@timestamp` is
+/// `timestamp`, rendered as Elasticsearch renders dates: Kibana reads it
+/// from the source's `@timestamp` (the first value of an array; a string
+/// as an ISO 8601 date or epoch milliseconds, a number as epoch
+/// milliseconds), whatever the rule's `timestamp_override`, and writes none
+/// when there is no valid one.
+fn original_time(timestamp: Option<&Value>) -> Option<String> {
+    let value = match timestamp? {
+        Value::Array(items) => items.first()?,
+        v => v,
+    };
+    let nanos = match value {
+        Value::String(s) => date::parse_default(s)?.lo,
+        Value::Number(n) => match n.as_i64() {
+            Some(ms) => ms.checked_mul(1_000_000)?,
+            None => {
+                let ns = n.as_f64()? * 1e6;
+                if !ns.is_finite() || ns.abs() >= i64::MAX as f64 {
+                    return None;
+                }
+                ns as i64
+            }
+        },
+        _ => return None,
+    };
+    Some(date::format_iso(nanos, false))
+}
+
 /// A scalar's text: strings as they are, numbers and booleans as written.
 fn scalar_text(v: &Value) -> Option<String> {
     match v {
@@ -961,14 +1047,105 @@ fn ancestor(id: &str, index: Option<&str>) -> Value {
     Value::Object(a)
 }
 
-/// The alert's `event` object: the source's, with `kind: "signal"`.
-fn event_object(source: Option<&Value>) -> Value {
-    let mut e = match source {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
+/// Whether Kibana strips a top-level source key from its alert: `kibana`,
+/// `signal` and `threshold_result`, dotted or not.
+fn stripped(key: &str) -> bool {
+    let first = key.split('.').next().unwrap_or(key);
+    matches!(first, "kibana" | "signal" | "threshold_result")
+}
+
+/// Where Kibana copies a top-level source key, dotted or not, besides
+/// keeping it: `event.*` to `kibana.alert.original_event.*`,
+/// `data_stream.*` to `kibana.alert.original_data_stream.*`.
+fn copied_to(key: &str) -> Option<String> {
+    let (first, rest) = key.split_at(key.find('.').unwrap_or(key.len()));
+    let prefix = match first {
+        "event" => "kibana.alert.original_event",
+        "data_stream" => "kibana.alert.original_data_stream",
+        _ => return None,
     };
-    e.insert("kind".into(), "signal".into());
-    Value::Object(e)
+    Some(format!("{prefix}{rest}"))
+}
+
+/// A field of a document by dotted path, as Kibana's robust get finds it
+/// (a non-null value): the whole path as one key, else the first prefix
+/// that holds a value, read further when that is an object.
+fn robust_get<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = doc.get(path).filter(|v| !v.is_null()) {
+        return Some(v);
+    }
+    for (at, _) in path.match_indices('.') {
+        match doc.get(&path[..at]) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(inner)) => return robust_get(inner, &path[at + 1..]),
+            Some(_) => return None,
+        }
+    }
+    None
+}
+
+/// Whether Kibana may set a missing field at `path` of a document: the
+/// first prefix that holds a value is an object, and the rest of the path
+/// is valid in it.
+fn path_valid(doc: &Map<String, Value>, path: &str) -> bool {
+    let ends = path
+        .match_indices('.')
+        .map(|(at, _)| at)
+        .chain([path.len()]);
+    for end in ends {
+        match doc.get(&path[..end]) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(inner)) => {
+                return end == path.len() || path_valid(inner, &path[end + 1..])
+            }
+            Some(_) => return false,
+        }
+    }
+    true
+}
+
+/// Sets a field by dotted path as Kibana's robust set does: inside the
+/// first prefix that holds an object, else as the key itself when the
+/// document has it, else through nested objects made on the way.
+fn robust_set(doc: &mut Map<String, Value>, path: &str, value: Value) {
+    for (at, _) in path.match_indices('.') {
+        if let Some(Value::Object(inner)) = doc.get_mut(&path[..at]) {
+            robust_set(inner, &path[at + 1..], value);
+            return;
+        }
+    }
+    if doc.contains_key(path) {
+        doc.insert(path.to_string(), value);
+        return;
+    }
+    let mut segments = path.split('.').peekable();
+    let mut cur = doc;
+    while let Some(segment) = segments.next() {
+        if segments.peek().is_none() {
+            cur.insert(segment.to_string(), value);
+            return;
+        }
+        let next = cur
+            .entry(segment.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        let Value::Object(inner) = next else {
+            return;
+        };
+        cur = inner;
+    }
+}
+
+/// How an alert's original time is found.
+#[derive(Clone, Copy)]
+enum Time {
+    /// From its source's `@timestamp`.
+    Source,
+    /// The execution time (a shell's, whose source is its first building
+    /// block, stamped with it).
+    Execution,
 }
 
 /// `prefix.key` for every leaf of `object` (arrays are leaves).
@@ -1047,7 +1224,7 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
 
     /// Event texts that read back to other texts, or hold what a splice
     /// could get wrong.
-    const ODD: [&str; 15] = [
+    const ODD: [&str; 18] = [
         r#"{"@timestamp":"2026-01-01T00:00:00Z","event":{"kind":"event","a":{"b":1,"c":{}}},"kibana.alert.x":1,"_id":"i","_index":"x"}"#,
         r#"{"event":"flat","process":{"name":"n\"q\u0001é"},"source":{"port":12.5}}"#,
         r#"{"event":{"category":["network"],"kind":"event"},"x":[{"b":1,"a":2}],"n":-3}"#,
@@ -1063,6 +1240,9 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         r#"{"event":{"kind":"e","type":["start"]},"host.name":"flat","user":{"name":"u"}}"#,
         r#"{"source.port":99,"destination":{"ip":"::1","port":23},"process.name":""}"#,
         r#"{}"#,
+        r#"{"event.kind":"alert","event.category":"x","signal":{"a":1},"event":{"b":2}}"#,
+        r#"{"event":{"kind":null,"a":1},"kibana":{"b":2},"threshold_result":{"c":3}}"#,
+        r#"{"data_stream":{"type":"logs","dataset":"d"},"event":{"kind":"k"}}"#,
     ];
 
     fn texts() -> Vec<String> {
@@ -1078,7 +1258,6 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         OwnedSource {
             id: format!("e{i}"),
             index: (i % 2 == 0).then(|| "logs".to_string()),
-            time: (i % 3 != 0).then(|| format!("2026-01-01T00:00:0{}.000Z", i % 10)),
             source,
         }
     }
@@ -1088,7 +1267,6 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
         SourceText {
             id: o.id,
             index: o.index,
-            time: o.time,
             text,
         }
     }
@@ -1110,9 +1288,10 @@ risk_score_mapping = [{field = "source.port", operator = "equals", value = ""}]
             }
         }
         // Of the odd texts, the five that are not canonical (a repeated
-        // key, `\/`, `1.50`, spaces, `-0`) and the dotted `event` key
+        // key, `\/`, `1.50`, spaces, `-0`), the dotted key inside `event`,
+        // the `event` that is no object and the dotted `event.*` keys
         // take the map path.
-        assert_eq!(spliced, texts.len() - 6);
+        assert_eq!(spliced, texts.len() - 8);
     }
 
     #[test]

@@ -205,6 +205,9 @@ pub struct FieldMapping {
     pub ignore_above: Option<u64>,
     /// `scaling_factor` of a `scaled_float`.
     pub scaling_factor: Option<f64>,
+    /// The `value` of a `constant_keyword` (a number is read as its text);
+    /// none when the mapping gives none, or merged mappings disagree.
+    pub constant: Option<String>,
 }
 
 impl FieldMapping {
@@ -217,6 +220,23 @@ impl FieldMapping {
             multi_field_of: None,
             ignore_above: None,
             scaling_factor: None,
+            constant: None,
+        }
+    }
+
+    /// The value every document of the index holds in this field: a
+    /// `constant_keyword`'s `value`, when every merged mapping gives the
+    /// field that type and that value.
+    ///
+    /// Elasticsearch gives a `constant_keyword` its mapped value on every
+    /// document, sent or not (a document with another value is rejected).
+    /// Without a `value` it takes the first indexed document's, which an
+    /// offline run cannot know: such a field is read from each event as
+    /// it is, like a `keyword`.
+    pub fn constant_value(&self) -> Option<&str> {
+        match self.ty {
+            FieldType::ConstantKeyword if self.other_types.is_empty() => self.constant.as_deref(),
+            _ => None,
         }
     }
 
@@ -416,6 +436,19 @@ impl Mapping {
         }
         fm.ignore_above = def.get("ignore_above").and_then(Value::as_u64);
         fm.scaling_factor = def.get("scaling_factor").and_then(Value::as_f64);
+        if fm.ty == FieldType::ConstantKeyword {
+            fm.constant = match def.get("value") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(v)) => Some(v.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(_) => {
+                    return Err(error(
+                        path,
+                        "a constant_keyword `value` must be a string or a number",
+                    ))
+                }
+            };
+        }
         self.add(path, fm);
         if let Some(props) = def.get("properties") {
             self.read_properties(path, props)?;
@@ -503,6 +536,13 @@ impl Mapping {
             .collect()
     }
 
+    /// Every field whose value is the same on every document (see
+    /// [`FieldMapping::constant_value`]), with that value, by path.
+    pub fn constants(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields()
+            .filter_map(|(p, f)| f.constant_value().map(|v| (p, v)))
+    }
+
     /// Whether the mapping has no fields and no aliases.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.aliases.is_empty()
@@ -531,6 +571,11 @@ impl FieldMapping {
         }
         if self.scaling_factor.is_none() {
             self.scaling_factor = other.scaling_factor;
+        }
+        // One index without the value, or with another, leaves the field
+        // without a value every document shares.
+        if self.constant != other.constant {
+            self.constant = None;
         }
     }
 }

@@ -391,3 +391,58 @@ fn date_join_keys_print_as_elasticsearch_writes_them() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_mapped_constant_keyword_is_every_events_value() {
+    // Elasticsearch gives a `constant_keyword` with a mapped `value` that
+    // value on every document, sent or not: term, wildcard and exists
+    // queries match documents without it, and EQL reads it (join keys
+    // included). Without a `value` (set by the first indexed document in
+    // Elasticsearch), a field is only what events carry.
+    let dir = std::env::temp_dir().join(format!("ruleq-constant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"properties":{"event":{"properties":{
+            "module":{"type":"constant_keyword","value":"github"},
+            "provider":{"type":"constant_keyword"},
+            "alias_module":{"type":"alias","path":"event.module"}}}}}"#,
+    )
+    .unwrap();
+    let events = r#"{"@timestamp":"2024-01-01T00:00:01Z","event":{"category":"process"},"x":1}
+{"@timestamp":"2024-01-01T00:00:02Z","event":{"category":"process","module":"github"},"x":2}
+{"@timestamp":"2024-01-01T00:00:03Z","event":{"module":null},"x":3}
+"#;
+    let count = |lang: &str, q: &str| {
+        let args = ["query", "--mapping", mapping.to_str().unwrap(), lang, q];
+        let out = ruleq(&args, events);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines(&out).len()
+    };
+    assert_eq!(count("--kql", "event.module:github"), 3);
+    assert_eq!(count("--kql", "event.module:git*"), 3);
+    assert_eq!(count("--kql", "event.module:*"), 3);
+    assert_eq!(count("--kql", "event.alias_module:github"), 3);
+    assert_eq!(count("--kql", "event.module:okta"), 0);
+    assert_eq!(count("--kql", "not event.module:github"), 0);
+    assert_eq!(count("--kql", "event.provider:*"), 0);
+    assert_eq!(count("--eql", r#"any where event.module == "github""#), 3);
+    assert_eq!(count("--eql", "any where event.module == null"), 0);
+    assert_eq!(
+        count(
+            "--eql",
+            "sequence by event.module [any where x == 1] [any where x == 2]"
+        ),
+        1
+    );
+    // Without the mapping, only the event that sends it has it.
+    let out = ruleq(&["query", "--kql", "event.module:github"], events);
+    assert_eq!(lines(&out).len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

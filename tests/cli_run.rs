@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod common;
+
 const NOW: &str = "2026-03-01T10:00:00Z";
 
 fn ruleq(args: &[&str], stdin: &str) -> Output {
@@ -150,7 +152,9 @@ fn seed_rules_alert_on_the_example_events() {
     }
     let first = &port[0];
     assert_eq!(first["@timestamp"], "2026-03-01T10:00:00.000Z");
-    assert_eq!(first["event"]["kind"], "signal");
+    // Kibana unsets the source's `event.kind` and writes its own, dotted.
+    assert_eq!(first["event.kind"], "signal");
+    assert!(first["event"].get("kind").is_none());
     assert_eq!(first["kibana.alert.original_event.kind"], "event");
     assert_eq!(
         first["kibana.alert.original_time"],
@@ -501,11 +505,14 @@ fn timestamp_override_falls_back_to_the_event_timestamp() {
             )
         })
         .collect();
+    // Alerts come in the order of the time the rule reads (a at 09:10, b
+    // at 09:05 for want of `event.ingested`); their original time is the
+    // events' `@timestamp` all the same, as in Kibana.
     assert_eq!(
         got,
         [
             ("b", "2026-03-01T09:05:00.000Z"),
-            ("a", "2026-03-01T09:10:00.000Z")
+            ("a", "2026-03-01T09:00:00.000Z")
         ]
     );
 }
@@ -534,30 +541,30 @@ fn rules_with_and_without_a_timestamp_override_each_read_their_own_time() {
 {"_id":"b","@timestamp":"2026-03-01T09:05:00Z","event":{"category":"network"},"network":{"transport":"tcp"},"destination":{"port":23}}
 "#;
     let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
-    let mut got: Vec<(String, String)> = ndjson(&out)
+    // Alerts come in the order of the time each rule read, then by rule id
+    // (the plain rule's sorts first): the plain rule's a at 09:00, both
+    // rules' b at 09:05, the override's a at 09:10.
+    let got: Vec<(String, String)> = ndjson(&out)
         .iter()
         .map(|a| {
-            (
-                a["kibana.alert.ancestors"][0]["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-                a["kibana.alert.original_time"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
-            )
+            let rule = a["kibana.alert.rule.rule_id"].as_str().unwrap();
+            let id = a["kibana.alert.ancestors"][0]["id"].as_str().unwrap();
+            let kind = if rule.ends_with("0000") {
+                "plain"
+            } else {
+                "override"
+            };
+            (kind.to_string(), id.to_string())
         })
         .collect();
-    got.sort();
     let want: Vec<(String, String)> = [
-        ("a", "2026-03-01T09:00:00.000Z"),
-        ("a", "2026-03-01T09:10:00.000Z"),
-        ("b", "2026-03-01T09:05:00.000Z"),
-        ("b", "2026-03-01T09:05:00.000Z"),
+        ("plain", "a"),
+        ("plain", "b"),
+        ("override", "b"),
+        ("override", "a"),
     ]
     .iter()
-    .map(|(i, t)| (i.to_string(), t.to_string()))
+    .map(|(r, i)| (r.to_string(), i.to_string()))
     .collect();
     assert_eq!(got, want);
 }
@@ -1063,4 +1070,230 @@ fn several_event_files_are_read_as_one_timeline() {
     );
     let err = String::from_utf8_lossy(&merged.stderr);
     assert!(!err.contains("out of time order"), "{err}");
+}
+
+/// `ruleq run` with the seed rules over `events`, written compact and
+/// again spaced (which sends alerts down the map path rather than the
+/// text path); both must give the same documents, which are returned.
+fn run_both_ways(events: &str) -> Vec<Value> {
+    let args = [
+        "run", "-r", "rules", "-q", "--now", NOW, "--format", "ndjson",
+    ];
+    let compact = ruleq(&args, events);
+    assert_eq!(
+        compact.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&compact.stderr)
+    );
+    let spaced: String = events
+        .lines()
+        .map(|l| format!("{{ {}\n", &l[1..]))
+        .collect();
+    let spaced = ruleq(&args, &spaced);
+    assert!(
+        compact.stdout == spaced.stdout,
+        "spaced events gave other documents"
+    );
+    ndjson(&compact)
+}
+
+/// The example's first telnet session (a process start, then its
+/// connection), both events stamped `time`.
+fn telnet_session_at(time: &str) -> String {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/telnet-events.ndjson"),
+    )
+    .unwrap();
+    example
+        .lines()
+        .take(2)
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let old = v["@timestamp"].as_str().unwrap().to_string();
+            format!("{}\n", l.replace(&old, time))
+        })
+        .collect()
+}
+
+#[test]
+fn a_sequence_shell_is_stamped_with_the_execution_time() {
+    // Kibana builds the shell from its building blocks' shared fields, then
+    // writes the execution time into `@timestamp` (and, from the first
+    // building block's `@timestamp`, into `original_time`), as on every
+    // alert: the events' shared time is not the shell's.
+    let alerts = run_both_ways(&telnet_session_at("2026-03-01T09:00:00.000Z"));
+    let shells: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| {
+            a["kibana.alert.rule.type"] == "eql"
+                && a.get("kibana.alert.building_block_type").is_none()
+        })
+        .collect();
+    assert_eq!(shells.len(), 1);
+    assert_eq!(shells[0]["@timestamp"], "2026-03-01T10:00:00.000Z");
+    assert_eq!(
+        shells[0]["kibana.alert.original_time"],
+        "2026-03-01T10:00:00.000Z"
+    );
+    // Its building blocks keep their events' time as their original time.
+    let blocks: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a.get("kibana.alert.building_block_type").is_some())
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    for b in blocks {
+        assert_eq!(b["@timestamp"], "2026-03-01T10:00:00.000Z");
+        assert_eq!(b["kibana.alert.original_time"], "2026-03-01T09:00:00.000Z");
+    }
+}
+
+#[test]
+fn original_time_is_the_source_timestamp_whatever_the_override() {
+    // Kibana reads `kibana.alert.original_time` from the source's
+    // `@timestamp` (`getValidDateFromDoc` with `@timestamp` as the primary
+    // timestamp), not from the rule's `timestamp_override`; an event
+    // without `@timestamp` gets none.
+    let dir = RuleDir::new("original-time");
+    dir.write(
+        "override.toml",
+        port_rule_with(&[(
+            "severity = \"medium\"\n",
+            "severity = \"medium\"\ntimestamp_override = \"event.ingested\"\n",
+        )]),
+    );
+    let events = r#"{"_id":"a","@timestamp":"2026-03-01T09:00:00Z","event":{"category":"network","ingested":"2026-03-01T09:10:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"b","event":{"category":"network","ingested":"2026-03-01T09:12:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+{"_id":"c","@timestamp":1772355900000,"event":{"category":"network","ingested":"2026-03-01T09:20:00Z"},"network":{"transport":"tcp"},"destination":{"port":23}}
+"#;
+    let out = ruleq(&["run", "-r", dir.path(), "--now", NOW, "-q"], events);
+    let alerts = ndjson(&out);
+    let got: Vec<(&str, Option<&str>)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["kibana.alert.ancestors"][0]["id"].as_str().unwrap(),
+                a.get("kibana.alert.original_time")
+                    .map(|t| t.as_str().unwrap()),
+            )
+        })
+        .collect();
+    // In the override's order (09:10, 09:12, 09:20).
+    assert_eq!(
+        got,
+        [
+            ("a", Some("2026-03-01T09:00:00.000Z")),
+            ("b", None),
+            ("c", Some("2026-03-01T09:05:00.000Z")),
+        ]
+    );
+}
+
+#[test]
+fn dotted_and_nested_event_fields_make_the_same_alert() {
+    // Kibana copies every `event.*` field, dotted or nested, to
+    // `kibana.alert.original_event.*`, unsets the source's `event.kind`
+    // (either form) and writes its own, dotted: `"event.kind": "signal"`,
+    // once. `kibana.*`, `signal` and `threshold_result` are stripped.
+    let events = [
+        r#"{"_id":"dotted","@timestamp":"2026-03-01T09:00:00Z","event.kind":"alert","event.category":"network","signal":{"rule":{"id":"x"}},"network":{"transport":"tcp"},"destination":{"port":23}}"#,
+        r#"{"_id":"mixed","@timestamp":"2026-03-01T09:00:01Z","event":{"category":"network","x":1},"event.kind":"alert","network":{"transport":"tcp"},"destination":{"port":23}}"#,
+        r#"{"_id":"nested","@timestamp":"2026-03-01T09:00:02Z","event":{"kind":"alert","category":"network"},"kibana":{"alert":{"uuid":"old"}},"network":{"transport":"tcp"},"destination":{"port":23}}"#,
+    ];
+    let text: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let args = ["run", "-r", "rules", "-q", "--now", NOW];
+    let out = ruleq(&args, &text);
+    for line in String::from_utf8(out.stdout.clone()).unwrap().lines() {
+        assert_eq!(line.matches("\"event.kind\"").count(), 1, "{line}");
+        assert!(!line.contains("\"kind\":\"alert\""), "{line}");
+    }
+    let alerts = run_both_ways(&text);
+    let by_id = |id: &str| {
+        alerts
+            .iter()
+            .find(|a| a["kibana.alert.ancestors"][0]["id"] == id)
+            .unwrap_or_else(|| panic!("no alert for {id}"))
+    };
+    for id in ["dotted", "mixed", "nested"] {
+        let a = by_id(id);
+        assert_eq!(a["event.kind"], "signal", "{id}");
+        assert_eq!(a["kibana.alert.original_event.kind"], "alert", "{id}");
+        assert_eq!(a["kibana.alert.original_event.category"], "network", "{id}");
+        assert!(
+            a.get("signal").is_none() && a.get("kibana").is_none(),
+            "{id}"
+        );
+    }
+    let dotted = by_id("dotted");
+    assert!(dotted.get("event").is_none());
+    assert_eq!(dotted["event.category"], "network");
+    let mixed = by_id("mixed");
+    assert_eq!(
+        mixed["event"],
+        serde_json::json!({"category": "network", "x": 1})
+    );
+    assert_eq!(mixed["kibana.alert.original_event.x"], 1);
+    let nested = by_id("nested");
+    assert_eq!(nested["event"], serde_json::json!({"category": "network"}));
+    assert_eq!(nested["kibana.alert.uuid"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_constant_keyword_is_its_mapped_value_on_every_event() {
+    // With its index's mapping, `event.module` and `data_stream.dataset`
+    // are `constant_keyword`s: Elasticsearch gives every document of the
+    // index their value, sent or not, so "GitHub Repository Deleted"
+    // matches an audit event that carries neither. Kibana's default merge
+    // strategy (`missingFields`) then copies them from the hit's `fields`
+    // into the alert.
+    let Some(github) = common::shared("corpus/detection-rules/rules/integrations/github") else {
+        return;
+    };
+    let dir = RuleDir::new("constant");
+    dir.write(
+        "rule.toml",
+        std::fs::read_to_string(github.join("impact_github_repository_deleted.toml")).unwrap(),
+    );
+    let mapping_dir = RuleDir::new("constant-mapping");
+    let mapping = mapping_dir.0.join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"mappings":{"properties":{
+            "@timestamp":{"type":"date"},
+            "event":{"properties":{"module":{"type":"constant_keyword","value":"github"},
+                                   "action":{"type":"keyword"},"category":{"type":"keyword"}}},
+            "data_stream":{"properties":{"dataset":{"type":"constant_keyword","value":"github.audit"},
+                                         "namespace":{"type":"constant_keyword"}}}}}}"#,
+    )
+    .unwrap();
+    let event = r#"{"_index":"logs-github.audit-default","_id":"gh-1","@timestamp":"2026-03-01T09:00:00Z","event":{"category":["configuration"],"action":"repo.destroy"},"github":{"repo":"acme/site"}}
+"#;
+    let run = |extra: &[&str]| {
+        let args = [&["run", "-r", dir.path(), "-q", "--now", NOW][..], extra].concat();
+        let out = ruleq(&args, event);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ndjson(&out)
+    };
+    assert!(
+        run(&[]).is_empty(),
+        "without the mapping the event has no module"
+    );
+    let alerts = run(&["--mapping", mapping.to_str().unwrap()]);
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a["kibana.alert.rule.name"], "GitHub Repository Deleted");
+    assert_eq!(a["event"]["module"], "github");
+    assert_eq!(a["kibana.alert.original_event.module"], "github");
+    assert_eq!(a["data_stream"]["dataset"], "github.audit");
+    assert_eq!(
+        a["kibana.alert.original_data_stream.dataset"],
+        "github.audit"
+    );
+    // A constant_keyword whose mapping gives no value has none.
+    assert!(a["data_stream"].get("namespace").is_none());
 }

@@ -208,3 +208,58 @@ fn bad_mappings_are_errors() {
         "{missing}"
     );
 }
+
+#[test]
+fn constant_keyword_values_and_their_merging() {
+    let one = |value: &str| {
+        Mapping::parse(&format!(
+            r#"{{"properties": {{"event": {{"properties": {{"module": {{"type": "constant_keyword"{value}}}}}}}}}}}"#
+        ))
+        .unwrap()
+    };
+    let github = one(r#", "value": "github""#);
+    let fm = github.field("event.module").unwrap();
+    assert_eq!(fm.constant_value(), Some("github"));
+    assert_eq!(
+        github.constants().collect::<Vec<_>>(),
+        [("event.module", "github")]
+    );
+    // A number is read as its text; no value is none.
+    assert_eq!(
+        one(r#", "value": 5"#)
+            .field("event.module")
+            .unwrap()
+            .constant_value(),
+        Some("5")
+    );
+    assert_eq!(
+        one("").field("event.module").unwrap().constant_value(),
+        None
+    );
+    assert!(
+        Mapping::parse(r#"{"properties": {"m": {"type": "constant_keyword", "value": [1]}}}"#)
+            .is_err()
+    );
+    // Merged indices that agree keep the value; any disagreement (another
+    // value, or none) leaves the field without one every document shares.
+    let mut same = github.clone();
+    same.merge(one(r#", "value": "github""#));
+    assert_eq!(
+        same.field("event.module").unwrap().constant_value(),
+        Some("github")
+    );
+    for other in [one(r#", "value": "okta""#), one("")] {
+        let mut m = github.clone();
+        m.merge(other);
+        assert_eq!(m.field("event.module").unwrap().constant_value(), None);
+    }
+    // A keyword in another index is no constant either.
+    let mut mixed = github.clone();
+    mixed.merge(
+        Mapping::parse(
+            r#"{"properties": {"event": {"properties": {"module": {"type": "keyword"}}}}}"#,
+        )
+        .unwrap(),
+    );
+    assert_eq!(mixed.field("event.module").unwrap().constant_value(), None);
+}

@@ -365,63 +365,58 @@ pub(super) fn push_key(out: &mut String, key: &str) {
     out.push_str("\":");
 }
 
-/// Writes a document's head: `{"@timestamp":` and `timestamp` (JSON
-/// text), then the members of `top` that `keep` allows (never
-/// `@timestamp` nor `kibana.*` keys), its `event` as the alert's event
-/// object in place. Gives that `event` value as written, when there is one.
-pub(super) fn push_head<'a>(
+/// Writes an alert's head from a canonical source: `{"@timestamp":` and
+/// `timestamp` (JSON text), then the members Kibana keeps (not
+/// `@timestamp`, `_id`, `_index`, nor `kibana`, `signal` and
+/// `threshold_result`, dotted or not), its `event` object without a
+/// non-null `kind` (left out when that empties it and `drop_empty_event`
+/// is set). `None` (with `out` partly written) when the map path is to
+/// decide: a dotted `event.*` or `data_stream.*` key, or an `event` or
+/// `data_stream` that is not an object.
+pub(super) fn push_head(
     out: &mut String,
     timestamp: &str,
-    top: &Object<'a>,
-    keep: impl Fn(&str) -> bool,
-) -> Option<&'a str> {
+    top: &Object,
+    drop_empty_event: bool,
+) -> Option<()> {
     out.push_str("{\"@timestamp\":");
     out.push_str(timestamp);
-    let mut event = None;
     for &(k, v) in &top.members {
-        if k == "@timestamp" || k.starts_with("kibana.") || !keep(k) {
+        let first = k.split('.').next().unwrap_or(k);
+        if matches!(k, "@timestamp" | "_id" | "_index")
+            || matches!(first, "kibana" | "signal" | "threshold_result")
+        {
             continue;
         }
+        if matches!(first, "event" | "data_stream") && (k != first || !v.starts_with('{')) {
+            return None;
+        }
+        let start = out.len();
         out.push(',');
         push_key(out, k);
-        if k == "event" {
-            event = Some(v);
-            push_event_object(out, Some(v));
-        } else {
+        if k != "event" {
             out.push_str(v);
+            continue;
         }
-    }
-    event
-}
-
-/// Writes the alert's `event` object for a source `event` value as
-/// written: its members with `kind` set to `"signal"` (in place, or last).
-pub(super) fn push_event_object(out: &mut String, event: Option<&str>) {
-    out.push('{');
-    let mut kind = false;
-    let mut first = true;
-    if let Some(text) = event.filter(|t| t.starts_with('{')) {
-        for (k, v) in members(text) {
-            if !first {
+        out.push('{');
+        let mut empty = true;
+        for (ek, ev) in members(v) {
+            if ek == "kind" && ev != "null" {
+                continue;
+            }
+            if !empty {
                 out.push(',');
             }
-            first = false;
-            push_key(out, k);
-            if k == "kind" {
-                kind = true;
-                out.push_str("\"signal\"");
-            } else {
-                out.push_str(v);
-            }
+            empty = false;
+            push_key(out, ek);
+            out.push_str(ev);
+        }
+        out.push('}');
+        if empty && drop_empty_event {
+            out.truncate(start);
         }
     }
-    if !kind {
-        if !first {
-            out.push(',');
-        }
-        out.push_str("\"kind\":\"signal\"");
-    }
-    out.push('}');
+    Some(())
 }
 
 /// Writes `,"prefix.path":value` for every leaf of a canonical object,

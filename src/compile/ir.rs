@@ -53,10 +53,19 @@ impl<'m> Fields<'m> {
         self.table.intern_node(path)
     }
 
-    /// The id of the field `name` reads.
+    /// The id of the field `name` reads (a field the mapping gives a
+    /// constant value is given it in the table: see
+    /// [`FieldTable::constants`]).
     pub fn intern(&mut self, name: &str) -> FieldId {
         match self.mapping {
-            Some(m) => self.table.intern(m.resolve(name)),
+            Some(m) => {
+                let path = m.resolve(name);
+                let id = self.table.intern(path);
+                if let Some(value) = m.field(path).and_then(|f| f.constant_value()) {
+                    self.table.set_constant(id, value);
+                }
+                id
+            }
             None => self.table.intern(name),
         }
     }

@@ -263,6 +263,9 @@ impl Node {
 pub struct FieldTable {
     nodes: Vec<Node>,
     paths: Vec<Box<str>>,
+    /// Fields every event holds a value of, sent or not (a mapping's
+    /// `constant_keyword`s), with that value.
+    constants: Vec<(FieldId, Box<str>)>,
 }
 
 impl Default for FieldTable {
@@ -277,7 +280,24 @@ impl FieldTable {
         FieldTable {
             nodes: vec![Node::new()],
             paths: Vec::new(),
+            constants: Vec::new(),
         }
+    }
+
+    /// Makes `value` the value of field `id` in every event that has none
+    /// of its own (see [`FieldTable::constants`]).
+    pub fn set_constant(&mut self, id: FieldId, value: &str) {
+        if !self.constants.iter().any(|(f, _)| *f == id) {
+            self.constants.push((id, value.into()));
+        }
+    }
+
+    /// The fields whose value every event holds, sent or not (as
+    /// Elasticsearch gives a mapped `constant_keyword` its value on every
+    /// document of the index): a projected event without a value of one
+    /// gets this value.
+    pub fn constants(&self) -> &[(FieldId, Box<str>)] {
+        &self.constants
     }
 
     /// The root node (the top level of an event).

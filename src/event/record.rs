@@ -189,6 +189,31 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Gives each of the table's constant fields its value where the event
+    /// has none of its own (an explicit `null` included, which
+    /// Elasticsearch would refuse in a `constant_keyword`); the value is
+    /// kept in the scratch buffer. Before [`Record::finish`].
+    fn add_constants(&mut self, table: &FieldTable) {
+        for (field, value) in table.constants() {
+            let own = self
+                .slots
+                .iter()
+                .any(|s| s.field == *field && !matches!(s.raw, Raw::Null));
+            if own {
+                continue;
+            }
+            self.slots.retain(|s| s.field != *field);
+            let start = self.scratch.len() as u32;
+            self.scratch.push_str(value);
+            let end = self.scratch.len() as u32;
+            self.slots.push(Slot {
+                field: *field,
+                elem: 0,
+                raw: Raw::Scratch(start, end),
+            });
+        }
+    }
+
     fn resolve(&self, raw: Raw<'a>) -> Value<'_> {
         match raw {
             Raw::Null => Value::Null,
@@ -355,6 +380,7 @@ impl<'t> Projector<'t> {
         // reports.
         if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
             if scan::project(self.table, text, &mut rec).is_ok() {
+                rec.add_constants(self.table);
                 rec.finish(self.table.len());
                 return Ok(rec);
             }
@@ -386,6 +412,7 @@ impl<'t> Projector<'t> {
     ) -> Result<Record<'a>, serde_json::Error> {
         match project::project(self.table, bytes, &mut rec) {
             Ok(()) => {
+                rec.add_constants(self.table);
                 rec.finish(self.table.len());
                 Ok(rec)
             }
