@@ -26,6 +26,30 @@ fn lines(o: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A query with `--mapping` (the mapping's JSON written to a file for it):
+/// its results, after a successful exit.
+fn mapped_query(mapping: &str, lang: &str, query: &str, events: &str) -> Vec<serde_json::Value> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "ruleq-query-mapping-{}-{n}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, mapping).unwrap();
+    let out = ruleq(
+        &["query", "--mapping", path.to_str().unwrap(), lang, query],
+        events,
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{query}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out)
+}
+
 const EVENTS: &str = r#"{"@timestamp": "2024-01-01T00:00:03Z", "event": {"category": "process"}, "process": {"name": "telnet", "entity_id": "p1"}}
 not json
 
@@ -294,15 +318,8 @@ fn date_nanos_values_keep_every_nanosecond() {
     // Elasticsearch reads epoch milliseconds with a fraction to the
     // nanosecond on a date_nanos field, from a string or a JSON number's
     // text, and epoch seconds with a fraction likewise.
-    let dir = std::env::temp_dir().join(format!("ruleq-query-nanos-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mapping = dir.join("mapping.json");
-    std::fs::write(
-        &mapping,
-        r#"{"properties": {"@timestamp": {"type": "date_nanos"},
-            "seen": {"type": "date_nanos", "format": "epoch_second"}}}"#,
-    )
-    .unwrap();
+    let mapping = r#"{"properties": {"@timestamp": {"type": "date_nanos"},
+        "seen": {"type": "date_nanos", "format": "epoch_second"}}}"#;
     let events = concat!(
         r#"{"id": 1, "@timestamp": "131509374294.365140", "seen": "131509374.294365140"}"#,
         "\n",
@@ -312,23 +329,7 @@ fn date_nanos_values_keep_every_nanosecond() {
         "\n",
     );
     let ids = |query: &str| -> Vec<i64> {
-        let out = ruleq(
-            &[
-                "query",
-                "--eql",
-                query,
-                "--mapping",
-                mapping.to_str().unwrap(),
-            ],
-            events,
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lines(&out)
+        mapped_query(mapping, "--eql", query, events)
             .iter()
             .map(|r| r["_source"]["id"].as_i64().unwrap())
             .collect()
@@ -345,17 +346,13 @@ fn date_nanos_values_keep_every_nanosecond() {
         ids(r#"any where seen == "1974-03-03T02:22:54.294365140Z""#),
         [1]
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn date_join_keys_print_as_elasticsearch_writes_them() {
     // A sequence's date key is ISO 8601; a sample's is epoch milliseconds.
     // Keys join by instant, whatever their text.
-    let dir = std::env::temp_dir().join(format!("ruleq-query-date-keys-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mapping = dir.join("mapping.json");
-    std::fs::write(&mapping, r#"{"properties": {"day": {"type": "date"}}}"#).unwrap();
+    let mapping = r#"{"properties": {"day": {"type": "date"}}}"#;
     let events = concat!(
         r#"{"@timestamp": 1, "event": {"category": "process"}, "day": "2024-01-01"}"#,
         "\n",
@@ -363,23 +360,10 @@ fn date_join_keys_print_as_elasticsearch_writes_them() {
         "\n",
     );
     let keys = |query: &str| -> Vec<serde_json::Value> {
-        let out = ruleq(
-            &[
-                "query",
-                "--eql",
-                query,
-                "--mapping",
-                mapping.to_str().unwrap(),
-            ],
-            events,
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lines(&out).iter().map(|r| r["join_keys"].clone()).collect()
+        mapped_query(mapping, "--eql", query, events)
+            .iter()
+            .map(|r| r["join_keys"].clone())
+            .collect()
     };
     assert_eq!(
         keys("sequence by day [process where true] [network where true]"),
@@ -389,7 +373,6 @@ fn date_join_keys_print_as_elasticsearch_writes_them() {
         keys("sample by day [process where true] [network where true]"),
         [serde_json::json!(["1704067200000"])]
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -399,32 +382,15 @@ fn a_mapped_constant_keyword_is_every_events_value() {
     // queries match documents without it, and EQL reads it (join keys
     // included). Without a `value` (set by the first indexed document in
     // Elasticsearch), a field is only what events carry.
-    let dir = std::env::temp_dir().join(format!("ruleq-constant-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mapping = dir.join("mapping.json");
-    std::fs::write(
-        &mapping,
-        r#"{"properties":{"event":{"properties":{
-            "module":{"type":"constant_keyword","value":"github"},
-            "provider":{"type":"constant_keyword"},
-            "alias_module":{"type":"alias","path":"event.module"}}}}}"#,
-    )
-    .unwrap();
+    let mapping = r#"{"properties":{"event":{"properties":{
+        "module":{"type":"constant_keyword","value":"github"},
+        "provider":{"type":"constant_keyword"},
+        "alias_module":{"type":"alias","path":"event.module"}}}}}"#;
     let events = r#"{"@timestamp":"2024-01-01T00:00:01Z","event":{"category":"process"},"x":1}
 {"@timestamp":"2024-01-01T00:00:02Z","event":{"category":"process","module":"github"},"x":2}
 {"@timestamp":"2024-01-01T00:00:03Z","event":{"module":null},"x":3}
 "#;
-    let count = |lang: &str, q: &str| {
-        let args = ["query", "--mapping", mapping.to_str().unwrap(), lang, q];
-        let out = ruleq(&args, events);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{q}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        lines(&out).len()
-    };
+    let count = |lang: &str, q: &str| mapped_query(mapping, lang, q, events).len();
     assert_eq!(count("--kql", "event.module:github"), 3);
     assert_eq!(count("--kql", "event.module:git*"), 3);
     assert_eq!(count("--kql", "event.module:*"), 3);
@@ -444,5 +410,4 @@ fn a_mapped_constant_keyword_is_every_events_value() {
     // Without the mapping, only the event that sends it has it.
     let out = ruleq(&["query", "--kql", "event.module:github"], events);
     assert_eq!(lines(&out).len(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }
