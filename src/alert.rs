@@ -14,6 +14,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod raw;
+mod result;
+
+pub use result::{event_alert, result_alerts, result_key, Naming};
 
 /// Serializes a rule keyword (severity, type, language) to JSON.
 trait ErasedSerialize {

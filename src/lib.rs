@@ -17,6 +17,14 @@
 //!   prepared once (wildcards, Lucene regexes, CIDR sets, dates).
 //! * [`eval`]: the IR evaluated against events (index-query and script
 //!   semantics) and the sequence state machine.
+//! * [`engine`]: queries over a stream of events: a rule set evaluated per
+//!   event (the stateless stage), candidate records collected in time
+//!   order into results (the stateful stage).
+//! * [`alert`]: alert documents as Kibana writes them.
+//! * [`detect`]: rule execution: which rules run, one executor per rule
+//!   type, the schedule's executions, de-duplication and `max_signals`,
+//!   the pass over the events and the alerts in output order. Its
+//!   [`detect::Detector`] is the library's entry point for running rules.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 //! * [`par`]: an order-keeping parallel map (rule files load and are
@@ -27,6 +35,7 @@
 pub mod alert;
 pub mod check;
 pub mod compile;
+pub mod detect;
 pub mod diag;
 pub mod engine;
 pub mod eval;

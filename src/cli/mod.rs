@@ -7,10 +7,8 @@ use clap::{Parser, Subcommand};
 mod check;
 mod inputs;
 mod parse;
-mod pass;
 mod query;
 mod run;
-mod sorter;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]

@@ -137,7 +137,7 @@ pub fn query(args: QueryArgs) -> i32 {
     };
     let mut collector = Collector::new(&compiled);
     let files: Vec<PathBuf> = source.files();
-    let mut reporter = super::inputs::Reporter::default();
+    let mut reporter = ruleq::event::Reporter::default();
     let mut io_failed = false;
     while let Some(item) = source.next_item() {
         match item {

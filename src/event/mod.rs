@@ -17,18 +17,22 @@
 //! [`Projector::recycle`].
 
 pub mod fields;
+mod names;
 mod project;
 pub mod read;
 pub mod record;
+mod report;
 mod scan;
 mod stream;
 mod text;
 
 pub use fields::{FieldId, FieldTable, NodeId};
+pub use names::FileNames;
 pub use project::MAX_EVENT_DEPTH;
 pub use read::{
     EventSource, Input, Item, Malformed, Position, RawEvent, ReadStats, DEFAULT_MAX_EVENT_BYTES,
 };
 pub use record::{ElemId, Num, Number, Projector, Record, Value, Values};
+pub use report::{Reporter, REPORTED_PER_FILE};
 pub use stream::SharedBytes;
 pub use text::compact_json;

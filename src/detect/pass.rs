@@ -9,10 +9,9 @@
 //! events are evaluated where the source read them (batches only count
 //! them off).
 
-use super::inputs::Reporter;
-use ruleq::alert::Alert;
-use ruleq::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
-use ruleq::event::{EventSource, Item, Malformed, Position, RawEvent, SharedBytes};
+use crate::alert::Alert;
+use crate::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
+use crate::event::{EventSource, Item, Malformed, Position, RawEvent, Reporter, SharedBytes};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -85,6 +84,14 @@ impl Feedback {
         Feedback {
             progress: !quiet && io::stderr().is_terminal(),
             started,
+        }
+    }
+
+    /// No progress line.
+    pub fn quiet() -> Self {
+        Feedback {
+            progress: false,
+            started: Instant::now(),
         }
     }
 }

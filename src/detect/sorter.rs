@@ -32,8 +32,9 @@ struct Entry {
     shared: u32,
 }
 
-/// Sorts serialized documents, spilling sorted runs to temporary files.
-pub struct Sorter {
+/// A run's alert documents, put in output order: held serialized, sorted
+/// runs spilled to temporary files past a memory budget.
+pub struct Alerts {
     /// The parts many documents share (an execution's fixed fields).
     shared: Vec<String>,
     batch: Vec<Entry>,
@@ -44,10 +45,10 @@ pub struct Sorter {
     pub count: usize,
 }
 
-impl Sorter {
+impl Alerts {
     /// A sorter holding at most about `budget` bytes of documents.
     pub fn new(budget: usize) -> Self {
-        Sorter {
+        Alerts {
             shared: Vec::new(),
             batch: Vec::new(),
             bytes: 0,
@@ -58,7 +59,7 @@ impl Sorter {
     }
 
     /// Holds a part documents share; returns its number for
-    /// [`Sorter::push`].
+    /// [`Alerts::push`].
     pub fn share(&mut self, part: String) -> u32 {
         // Shared parts stay in memory: they do not count toward the budget
         // of documents waiting to be spilled.
@@ -110,9 +111,23 @@ impl Sorter {
         Ok(())
     }
 
-    /// Every document in order, to `each`: its own part and the shared
-    /// part that completes it.
-    pub fn finish(mut self, mut each: impl FnMut(&str, &str) -> io::Result<()>) -> io::Result<()> {
+    /// Every document in order, to `each`, whole.
+    pub fn finish(self, mut each: impl FnMut(&str) -> io::Result<()>) -> io::Result<()> {
+        let mut document = String::new();
+        self.finish_parts(|own, fixed| {
+            document.clear();
+            crate::alert::join(own, fixed, |part| document.push_str(part));
+            each(&document)
+        })
+    }
+
+    /// Every document in order, to `each` in two parts: its own, and the
+    /// shared one that completes it (see [`crate::alert::join`]), so that
+    /// a writer need not join them.
+    pub fn finish_parts(
+        mut self,
+        mut each: impl FnMut(&str, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.batch.sort_unstable();
         let shared = std::mem::take(&mut self.shared);
         let part = |n: u32| shared.get(n as usize).map_or("", String::as_str);
@@ -153,7 +168,7 @@ impl Sorter {
     }
 }
 
-impl Drop for Sorter {
+impl Drop for Alerts {
     fn drop(&mut self) {
         for path in &self.runs {
             let _ = std::fs::remove_file(path);
@@ -199,7 +214,7 @@ mod tests {
     use super::*;
 
     fn sorted(budget: usize) -> (Vec<String>, usize) {
-        let mut s = Sorter::new(budget);
+        let mut s = Alerts::new(budget);
         let tail = s.share("\"k\":1}".into());
         // Times out of order, rules and positions tied on time.
         for i in 0..500u64 {
@@ -215,7 +230,7 @@ mod tests {
         }
         let runs = s.runs.len();
         let mut out = Vec::new();
-        s.finish(|own, shared| {
+        s.finish_parts(|own, shared| {
             out.push(format!("{own}{shared}"));
             Ok(())
         })

@@ -1,0 +1,78 @@
+//! What differs between rule types, behind one small trait. Kibana has a
+//! rule type per executor (`rule_types/`); so does this module, one file
+//! each. The machinery they share (which rules run, the executions of a
+//! schedule, de-duplication and `max_signals`) sits beside it in
+//! [`crate::detect`].
+
+use crate::alert::{Alert, Context, Naming};
+use crate::check::query::ParsedQuery;
+use crate::diag::Diagnostic;
+use crate::engine::{Output, QueryOptions, RuleSetBuilder};
+use crate::rule::{Language, Rule, RuleType};
+
+mod eql;
+mod query;
+
+/// How `max_signals` bounds one execution's alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// The search asks for `max_signals` results: results past them are
+    /// never seen, even when earlier ones were already alerted (EQL).
+    Results,
+    /// The search pages on until `max_signals` new alerts are written
+    /// (query rules).
+    Alerts,
+}
+
+/// One rule type's part of a run: its query into the rule set, and its
+/// results into alert documents.
+pub trait Executor: Sync {
+    /// Parses the rule's query text in the language this type runs.
+    fn parse(&self, text: &str) -> Result<ParsedQuery, Diagnostic>;
+
+    /// Whether a query the checks parsed is the one [`Executor::parse`]
+    /// would give (same language), so that it need not be parsed again.
+    fn takes(&self, query: &ParsedQuery) -> bool;
+
+    /// Adds the query to the rule set being built; its place there.
+    fn compile(
+        &self,
+        query: &ParsedQuery,
+        builder: &mut RuleSetBuilder,
+        options: &QueryOptions,
+    ) -> Result<usize, Diagnostic> {
+        match query {
+            ParsedQuery::Eql(q) => builder.add_eql(q, options),
+            ParsedQuery::Kql(q) => builder.add_kql(q, options),
+        }
+    }
+
+    /// How `max_signals` counts.
+    fn cap(&self) -> Cap;
+
+    /// The alert documents of one result, and its original time.
+    fn alerts(&self, ctx: &Context, result: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>);
+}
+
+/// The executor that runs `rule`, or why none does (as the run's notes
+/// say it, for a group of rules: "Lucene queries are not evaluated yet").
+pub fn executor(rule: &Rule) -> Result<&'static dyn Executor, String> {
+    let kind = rule.rule_type.as_ref().map(|t| t.value);
+    let language = rule.language.as_ref().map(|l| l.value);
+    let keyword = |k: RuleType| {
+        serde_json::to_value(k)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    match (kind, language) {
+        (Some(RuleType::Eql), _) => Ok(&eql::Eql),
+        (Some(RuleType::Query), Some(Language::Kuery) | None) => Ok(&query::Query),
+        (Some(RuleType::Query), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
+        (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
+            Err(format!("{} rules cannot be evaluated offline", keyword(k)))
+        }
+        (Some(k), _) => Err(format!("{} rules are not evaluated yet", keyword(k))),
+        (None, _) => Err("rules without a type".into()),
+    }
+}
