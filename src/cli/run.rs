@@ -154,56 +154,23 @@ pub fn run(args: RunArgs) -> i32 {
     let passed = detector.pass(source, &names, &feedback);
     // What is left is mostly freeing: freed memory may wait again.
     crate::keep_freed_memory_a_while();
-    let outcome = passed.finish();
+    let mut outcome = passed.finish();
     report_notes(detector.selection(), &outcome, &names, &args);
 
-    let per_rule = per_rule(detector.selection(), &outcome.counts);
     let selection = detector.selection();
-    let (read, malformed, io_failed) = (outcome.read, outcome.malformed, outcome.io_failed);
     let written = outcome.alerts.count;
-    if let Err(e) = outcome
-        .stored
-        .and_then(|()| write_alerts(&args, outcome.alerts))
-    {
+    let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
+    let stored = std::mem::replace(&mut outcome.stored, Ok(()));
+    if let Err(e) = stored.and_then(|()| write_alerts(&args, alerts)) {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("error: writing alerts: {e}");
             return 2;
         }
     }
     if !args.quiet {
-        let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "{} rules run, {} not run, {} failed to load",
-            selection.selected.len(),
-            selection.not_run.len(),
-            selection.failed
-        );
-        eprintln!(
-            "{read} events read ({malformed} malformed), {written} alert documents in {secs:.2} s ({:.0} events/s)",
-            read as f64 / secs.max(1e-9)
-        );
-        for ((name, severity), n) in &per_rule {
-            eprintln!("  {n:>6}  {severity:<8}  {name}");
-        }
-        if let Some(replay) = &outcome.replay {
-            report_replay(replay);
-        }
-        if !outcome.over_cap.is_empty() {
-            let rules: Vec<String> = outcome
-                .over_cap
-                .iter()
-                .map(|&(i, n, cap)| {
-                    let rule = selection.rule(&selection.selected[i]);
-                    format!("{} ({n} > {cap})", rule_name(rule))
-                })
-                .collect();
-            eprintln!(
-                "note: {} rules raised more alerts than their max_signals, which caps one Kibana execution: {}",
-                rules.len(),
-                rules.join(", ")
-            );
-        }
+        report_summary(selection, &outcome, written, started);
     }
+    let (malformed, io_failed) = (outcome.malformed, outcome.io_failed);
     let code = if io_failed || (args.strict && malformed > 0) {
         2
     } else if selection.failed > 0 {
@@ -213,11 +180,51 @@ pub fn run(args: RunArgs) -> i32 {
     } else {
         0
     };
-    // The process ends with this command: freeing the rules and their
-    // compiled queries one by one took the corpus rules 50 ms at the end
-    // of every run. The system takes the memory back.
+    // The process ends with this command: freeing the rules, their
+    // compiled queries, kept matches and alert contexts one by one took the
+    // corpus rules 50 ms at the end of every run. The system takes the
+    // memory back.
+    std::mem::forget(outcome);
     std::mem::forget(detector);
     code
+}
+
+/// The run's summary on stderr: rules, events, alerts per rule, the
+/// schedule's figures, the rules over their `max_signals`.
+fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    let (read, malformed) = (outcome.read, outcome.malformed);
+    eprintln!(
+        "{} rules run, {} not run, {} failed to load",
+        selection.selected.len(),
+        selection.not_run.len(),
+        selection.failed
+    );
+    eprintln!(
+        "{read} events read ({malformed} malformed), {written} alert documents in {secs:.2} s ({:.0} events/s)",
+        read as f64 / secs.max(1e-9)
+    );
+    for ((name, severity), n) in &per_rule(selection, &outcome.counts) {
+        eprintln!("  {n:>6}  {severity:<8}  {name}");
+    }
+    if let Some(replay) = &outcome.replay {
+        report_replay(replay);
+    }
+    if !outcome.over_cap.is_empty() {
+        let rules: Vec<String> = outcome
+            .over_cap
+            .iter()
+            .map(|&(i, n, cap)| {
+                let rule = selection.rule(&selection.selected[i]);
+                format!("{} ({n} > {cap})", rule_name(rule))
+            })
+            .collect();
+        eprintln!(
+            "note: {} rules raised more alerts than their max_signals, which caps one Kibana execution: {}",
+            rules.len(),
+            rules.join(", ")
+        );
+    }
 }
 
 /// The rules loaded and selected as the arguments say, and the event
@@ -281,7 +288,7 @@ fn report_selection(selection: &Selection, quiet: bool) {
 
 /// The notes of the pass, on stderr: events too late for sequences,
 /// partial sequences dropped, event files named alike.
-fn report_notes(selection: &Selection, outcome: &Outcome, names: &FileNames, args: &RunArgs) {
+fn report_notes(selection: &Selection, outcome: &Outcome<'_>, names: &FileNames, args: &RunArgs) {
     let name = |i: usize| rule_name(selection.rule(&selection.selected[i]));
     for late in &outcome.late {
         let file = outcome

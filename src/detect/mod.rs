@@ -61,7 +61,7 @@ pub use sorter::Alerts;
 
 use crate::alert::{event_alert, result_key, Alert, Context, Naming};
 use crate::compile::date::format_iso;
-use crate::engine::{Hit, Origin, QueryOptions, MAX_PARTIALS};
+use crate::engine::{Hit, Matches, Origin, QueryOptions, MAX_PARTIALS};
 use crate::event::{EventSource, FileNames};
 use crate::mapping::Mapping;
 use crate::rule::{self, RuleFile};
@@ -272,7 +272,11 @@ pub struct Late {
 }
 
 /// What a run did: its alert documents and the figures of its summary.
-pub struct Outcome {
+///
+/// It holds on to what the pass kept (the matches a replay went over,
+/// the alert contexts) until it is dropped: a program about to end may
+/// [`std::mem::forget`] it rather than free it all piece by piece.
+pub struct Outcome<'d> {
     /// The alert documents, in output order (original time, rule id,
     /// alert id).
     pub alerts: Alerts,
@@ -301,9 +305,16 @@ pub struct Outcome {
     pub over_cap: Vec<(usize, usize, usize)>,
     /// With a schedule: what its replay did.
     pub replay: Option<Replay>,
+    _retained: Retained<'d>,
 }
 
-impl Passed<'_> {
+/// What the pass kept, held until the outcome is dropped.
+struct Retained<'d> {
+    _pass: pass::Pass<'d>,
+    _contexts: Vec<Context<'d>>,
+}
+
+impl<'d> Passed<'d> {
     /// The event files read so far (what an [`Origin`]'s `file` indexes).
     pub fn files(&self) -> &[PathBuf] {
         &self.pass.files
@@ -311,7 +322,7 @@ impl Passed<'_> {
 
     /// Replays the executions over what the pass kept (with a schedule),
     /// and gives the outcome.
-    pub fn finish(self) -> Outcome {
+    pub fn finish(self) -> Outcome<'d> {
         let Passed {
             detector,
             names,
@@ -323,9 +334,6 @@ impl Passed<'_> {
             by_query,
         } = self;
         let selection = &detector.selection;
-        // The single execution's contexts are done with: freeing them one
-        // by one would only take time.
-        std::mem::forget(contexts);
         let late = pass
             .late
             .iter()
@@ -347,9 +355,7 @@ impl Passed<'_> {
         let mut over_cap = Vec::new();
         let mut replay = detector.config.schedule.then(Replay::default);
         for (i, s) in selection.selected.iter().enumerate() {
-            let rule = selection.rule(s);
-            let cap = rule.max_signals.as_ref().map_or(100, |m| m.value);
-            let cap = usize::try_from(cap).unwrap_or(0);
+            let cap = max_signals(selection.rule(s));
             let (Some(matches), Some(replay)) = (pass.matches.get(s.query), replay.as_mut()) else {
                 // One execution over all the input has no cap: say which
                 // rules Kibana would have cut at max_signals.
@@ -358,43 +364,11 @@ impl Passed<'_> {
                 }
                 continue;
             };
-            let schedule = match Schedule::of(rule) {
-                Ok(s) => s,
-                Err(why) => {
-                    replay.unscheduled.push((why, rule_name(rule).to_string()));
-                    continue;
-                }
-            };
             let naming = Naming::new(&pass.files, names, detector.config.default_index.as_deref());
-            let mut state = RuleState::default();
-            for t in schedule.executions(&matches.times()) {
-                let ctx = detector.context(s, format_iso(t, false));
-                let mut fixed = None;
-                replay.executions += 1;
-                let mut persist = Persist::new(&mut state, cap, s.executor.cap());
-                for out in matches.within(t + schedule.from, t + schedule.to) {
-                    let (time, docs) = s.executor.alerts(&ctx, &out, &naming);
-                    if !persist.offer(result_key(&docs)) {
-                        continue;
-                    }
-                    counts[i] += 1;
-                    let fixed = *fixed.get_or_insert_with(|| alerts.share(ctx.fixed().to_string()));
-                    if stored.is_ok() {
-                        stored = store(&mut alerts, rule.id().unwrap_or(""), time, docs, fixed);
-                    }
-                }
-                replay.duplicates += persist.duplicates();
-                replay.capped_executions += usize::from(persist.was_cut());
-            }
-            let never = state.never_written();
-            if never > 0 {
-                replay.never_written += never;
-                replay
-                    .capped_rules
-                    .push(format!("{} ({never})", rule_name(rule)));
-            }
+            let written = detector.replay(s, matches, &naming, replay, &mut alerts, &mut stored);
+            counts[i] += written;
         }
-        let outcome = Outcome {
+        Outcome {
             alerts,
             stored,
             counts,
@@ -406,12 +380,71 @@ impl Passed<'_> {
             partials_dropped,
             over_cap,
             replay,
-        };
-        // The kept matches go with the process: freeing them one by one
-        // took the corpus rules tens of milliseconds.
-        std::mem::forget(pass);
-        outcome
+            _retained: Retained {
+                _pass: pass,
+                _contexts: contexts,
+            },
+        }
     }
+}
+
+impl Detector {
+    /// Replays the executions of rule `s` over its kept `matches`, its
+    /// alerts into `alerts`; how many results it wrote.
+    fn replay(
+        &self,
+        s: &Selected,
+        matches: &Matches,
+        naming: &Naming,
+        replay: &mut Replay,
+        alerts: &mut Alerts,
+        stored: &mut io::Result<()>,
+    ) -> usize {
+        let rule = self.selection.rule(s);
+        let schedule = match Schedule::of(rule) {
+            Ok(s) => s,
+            Err(why) => {
+                replay.unscheduled.push((why, rule_name(rule).to_string()));
+                return 0;
+            }
+        };
+        let cap = max_signals(rule);
+        let mut state = RuleState::default();
+        let mut written = 0;
+        for t in schedule.executions(&matches.times()) {
+            let ctx = self.context(s, format_iso(t, false));
+            let mut fixed = None;
+            replay.executions += 1;
+            let mut persist = Persist::new(&mut state, cap, s.executor.cap());
+            for out in matches.within(t + schedule.from, t + schedule.to) {
+                let (time, docs) = s.executor.alerts(&ctx, &out, naming);
+                if !persist.offer(result_key(&docs)) {
+                    continue;
+                }
+                written += 1;
+                let fixed = *fixed.get_or_insert_with(|| alerts.share(ctx.fixed().to_string()));
+                if stored.is_ok() {
+                    *stored = store(alerts, rule.id().unwrap_or(""), time, docs, fixed);
+                }
+            }
+            replay.duplicates += persist.duplicates();
+            replay.capped_executions += usize::from(persist.was_cut());
+        }
+        let never = state.never_written();
+        if never > 0 {
+            replay.never_written += never;
+            replay
+                .capped_rules
+                .push(format!("{} ({never})", rule_name(rule)));
+        }
+        written
+    }
+}
+
+/// The rule's `max_signals`, Kibana's 100 when it has none.
+fn max_signals(rule: &crate::rule::Rule) -> usize {
+    let cap = rule.max_signals.as_ref().map_or(100, |m| m.value);
+    usize::try_from(cap).unwrap_or(0)
 }
 
 /// One result's documents into the sorter; `fixed` numbers their
