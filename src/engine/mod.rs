@@ -673,7 +673,7 @@ fn keys_of(filter: &Filter, table: &FieldTable, category: FieldId) -> Option<Ind
 }
 
 /// Where an event came from, for output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     /// Index of the file in the caller's list.
     pub file: usize,
@@ -682,12 +682,17 @@ pub struct Origin {
 }
 
 /// An event kept for the result, with its original text.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serialized as a map of its fields; see [`source_wire`] for the wire form
+/// of `source`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// Where it came from.
     pub origin: Origin,
     /// The event's `_source` text, as written (shared by the hits of all
-    /// queries on the event).
+    /// queries on the event; a deserialized hit has its own copy). Empty
+    /// when no result can show the event (it only cancels sequences).
+    #[serde(with = "source_wire")]
     pub source: std::sync::Arc<[u8]>,
     /// Its timestamp in nanoseconds, when it has one.
     pub timestamp: Option<i64>,
@@ -697,7 +702,7 @@ pub struct Hit {
 }
 
 /// A hit's `_id` and `_index`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HitNames {
     /// The hit's `_id` (or the event's top-level `_id`), when it has one.
     pub id: Option<Box<str>>,
@@ -738,27 +743,82 @@ pub enum Output {
     },
 }
 
-/// An event that matched some part of a query's plan, kept for its
-/// results.
+/// A candidate record: an event that matched some part of one query's
+/// plan, kept for its results. It is what passes from the stateless stage
+/// (each event read and every filter and sequence step evaluated:
+/// [`evaluate`], [`Runner::evaluate`], [`Runner::evaluate_batch`]) to the
+/// ordered, stateful one (sorting, the sequence and sample state machines,
+/// time windows: [`Collector::push`], [`Runner::push`]), and all that stage
+/// needs of the event: once kept, the event is not read again.
+///
+/// A record is plain data and serializes with serde, so that the two
+/// stages can run on different machines: records deserialized and pushed
+/// (with the index of the query they belong to, into a
+/// [`Runner::collecting`] for the same rule set) give the results the
+/// in-process run gives. In JSON (one record a line) it reads
+/// ```json
+/// {"hit":{"origin":{"file":0,"line":7},"source":{"@timestamp":"2024-01-01T00:00:00Z","process":{"entity_id":"a"}},
+///   "timestamp":1704067200000000000,"names":null},
+///  "sort":{"time":1704067200000000000,"tie":"none","seq":6},
+///  "stages":[[0,[[{"str":"a"}]]]],"cancels":null}
+/// ```
+/// (on one line): `source` is the event's JSON itself (see
+/// [`source_wire`]), times are nanoseconds since the epoch, join-key values
+/// are tagged with their kind ([`KeyValue`]).
+///
+/// Records of one query must be pushed in input order (by `sort.seq`) to
+/// a streaming collector; one that keeps everything
+/// ([`Runner::collecting`] with `streaming` false, [`Collector::new`])
+/// sorts them by [`Kept::sort`] and takes them in any order.
+///
+/// The layout is kept small on purpose (records pass between threads and
+/// buffers by the million): most records match one stage with one key,
+/// held inline, and what they cancel is boxed apart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Kept {
-    hit: Hit,
-    sort: (i64, Tie, u64),
+    /// The event, with its text when a result can show it.
+    pub hit: Hit,
+    /// Where the event sorts among the query's records.
+    pub sort: SortKey,
     /// For each positive stage it matches: its index among positive stages
-    /// and keys, in stage order. Held inline: most kept events match one
-    /// stage, and are evaluated on one thread and collected on another.
-    stages: SmallVec<[(usize, Keys); 1]>,
+    /// (a sample's stage index: samples have only positive stages) and
+    /// keys, in stage order. Empty for an event query's records. Held
+    /// inline: most kept events match one stage, and are evaluated on one
+    /// thread and collected on another.
+    pub stages: SmallVec<[(usize, Keys); 1]>,
     /// What it cancels, when anything (rare: held apart, to keep the many
     /// kept events small as they pass between threads and buffers).
-    cancels: Option<Box<Cancels>>,
+    pub cancels: Option<Box<Cancels>>,
+}
+
+/// Where a candidate record sorts: by time, tiebreaker, then place in the
+/// input, as the EQL search API orders events. Unique among one query's
+/// records.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct SortKey {
+    /// The event's time in nanoseconds since the epoch: for an event query
+    /// `i64::MAX` when it has none (last); for a sample always 0 (samples
+    /// keep input order).
+    pub time: i64,
+    /// The query's tiebreaker field's value.
+    pub tie: Tie,
+    /// The event's place in the input (the `seq` given to
+    /// [`Runner::evaluate`]): events of equal time and tiebreaker go in
+    /// its order, and a sequence tells its events apart by it, so it is
+    /// unique among a query's records. A distributed run must number the
+    /// events the same way (increasing in input order, across all
+    /// partitions) for the results to come out the same.
+    pub seq: u64,
 }
 
 /// What a kept event cancels.
-#[derive(Default)]
-struct Cancels {
-    /// For each missing stage it matches: the stage index and keys.
-    missing: Vec<(usize, Keys)>,
-    /// Its keys as an `until` event.
-    until: Keys,
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cancels {
+    /// For each missing stage (`![...]`) it matches: the stage index (among
+    /// all the sequence's stages) and keys.
+    pub missing: Vec<(usize, Keys)>,
+    /// Its keys as an `until` event (empty when it is not one).
+    pub until: Keys,
 }
 
 impl Kept {
@@ -774,14 +834,25 @@ impl Kept {
 }
 
 /// The keys an event joins on for one stage: usually one, held inline.
-type Keys = SmallVec<[Key; 1]>;
+/// More than one when a key field holds several distinct values (the
+/// product of the fields' values); none when a key field has no value (the
+/// event does not join).
+pub type Keys = SmallVec<[Key; 1]>;
 
 /// A tiebreaker value: missing first, then numbers, then strings, each in
 /// natural order.
-#[derive(Debug, Clone, PartialEq)]
-enum Tie {
+///
+/// Serialized as `"none"`, `{"num": 2.5}` or `{"str": "abc"}` (a number
+/// that is not finite as the string `"NaN"`, `"inf"` or `"-inf"` in
+/// human-readable formats, which JSON needs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tie {
+    /// The event has no tiebreaker value (or the query no tiebreaker).
     None,
-    Num(f64),
+    /// A number (a boolean as 0 or 1).
+    Num(#[serde(with = "float_wire")] f64),
+    /// A string.
     Str(Box<str>),
 }
 
@@ -910,6 +981,158 @@ impl Kept {
     }
 }
 
+pub mod source_wire {
+    //! The wire form of [`Hit::source`](super::Hit::source), the event's
+    //! text, chosen for JSON lines (which a distributed run pipes between
+    //! stages): in human-readable formats,
+    //!
+    //! - an event on one line (all that NDJSON input gives) is embedded as
+    //!   the JSON object it is, byte for byte: `"source":{"a":1}`, neither
+    //!   escaped nor parsed into a value and written again;
+    //! - an empty source (the event only cancels sequences) is `null`;
+    //! - any other text (an event written over several lines, from a JSON
+    //!   array input, which would break a JSON line) is a JSON string of it,
+    //!   and bytes that are not UTF-8 (which the engine never keeps) an
+    //!   array of numbers.
+    //!
+    //! Reading gives the same bytes back (through a `serde_json::Value`,
+    //! the same JSON). The embedded form is serde_json's [`RawValue`]: the
+    //! text is checked to be valid JSON when written (a scan of the event,
+    //! off the evaluating path: only records that are shipped pay it), and
+    //! read back it needs serde_json's deserializer (or a format that keeps
+    //! the struct `RawValue` writes itself as), not one that buffers
+    //! (untagged or flattened enclosing types). Binary formats (not
+    //! human-readable) write the bytes as bytes.
+
+    use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde::ser::{Serialize, Serializer};
+    use serde_json::value::RawValue;
+    use std::sync::Arc;
+
+    /// Writes `source` in its wire form.
+    pub fn serialize<S: Serializer>(source: &Arc<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_bytes(source);
+        }
+        if source.is_empty() {
+            return s.serialize_none();
+        }
+        let Ok(text) = std::str::from_utf8(source) else {
+            return s.collect_seq(source.iter());
+        };
+        if text.starts_with('{') && memchr::memchr2(b'\n', b'\r', source).is_none() {
+            // Exactly the object, nothing around it (else a string, below).
+            if let Ok(raw) = serde_json::from_str::<&RawValue>(text) {
+                if raw.get().len() == text.len() {
+                    return raw.serialize(s);
+                }
+            }
+        }
+        s.serialize_str(text)
+    }
+
+    /// Reads a source written by [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[u8]>, D::Error> {
+        if !d.is_human_readable() {
+            return d.deserialize_byte_buf(Bytes).map(Arc::from);
+        }
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get();
+        let bytes = match text.as_bytes().first() {
+            Some(b'{') => return Ok(Arc::from(text.as_bytes())),
+            Some(b'n') => serde_json::from_str::<()>(text).map(|()| Vec::new()),
+            Some(b'"') => serde_json::from_str::<String>(text).map(String::into_bytes),
+            _ => serde_json::from_str::<Vec<u8>>(text),
+        };
+        bytes.map(Arc::from).map_err(de::Error::custom)
+    }
+
+    /// Reads bytes, as bytes or a sequence of numbers.
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an event's bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            Ok(v.as_bytes().to_vec())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(b) = seq.next_element()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The wire form of a tiebreaker number: a number, or in human-readable
+/// formats the text `NaN`, `inf` or `-inf` for one that is not finite.
+mod float_wire {
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            v if v.is_finite() || !s.is_human_readable() => s.serialize_f64(*v),
+            v if v.is_nan() => s.serialize_str("NaN"),
+            v if *v > 0.0 => s.serialize_str("inf"),
+            _ => s.serialize_str("-inf"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        if !d.is_human_readable() {
+            return f64::deserialize(d);
+        }
+        d.deserialize_any(Float)
+    }
+
+    struct Float;
+
+    impl Visitor<'_> for Float {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a number, or NaN, inf or -inf")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            }
+        }
+    }
+}
+
 /// What one query makes of one event.
 // Boxing `Kept` would allocate for every kept event, which its inline
 // stages exist to avoid.
@@ -1019,7 +1242,11 @@ pub(crate) fn evaluate_with(
             let ts = ts();
             Kept {
                 hit: hit(record, origin.clone(), ts, source),
-                sort: (ts.unwrap_or(i64::MAX), tie(record, q.tiebreaker), seq),
+                sort: SortKey {
+                    time: ts.unwrap_or(i64::MAX),
+                    tie: tie(record, q.tiebreaker),
+                    seq,
+                },
                 stages: SmallVec::new(),
                 cancels: None,
             }
@@ -1067,7 +1294,11 @@ pub(crate) fn evaluate_with(
                     } else {
                         hit(record, origin.clone(), ts, source)
                     },
-                    sort: (t, tie(record, q.tiebreaker), seq),
+                    sort: SortKey {
+                        time: t,
+                        tie: tie(record, q.tiebreaker),
+                        seq,
+                    },
                     stages: positive,
                     cancels: (!missing.is_empty() || !until_keys.is_empty()).then(|| {
                         Box::new(Cancels {
@@ -1090,7 +1321,11 @@ pub(crate) fn evaluate_with(
                 .collect();
             (!matched.is_empty()).then(|| Kept {
                 hit: hit(record, origin.clone(), ts(), source),
-                sort: (0, Tie::None, seq),
+                sort: SortKey {
+                    time: 0,
+                    tie: Tie::None,
+                    seq,
+                },
                 stages: matched,
                 cancels: None,
             })
@@ -1412,7 +1647,7 @@ impl<'q> Collector<'q> {
             self.ready.push(Output::Event(kept.hit));
             return;
         }
-        if stream.fed.is_some_and(|fed| kept.sort.0 < fed) {
+        if stream.fed.is_some_and(|fed| kept.sort.time < fed) {
             stream.late += 1;
             if stream.first_late.is_none() {
                 stream.first_late = Some(kept.hit.origin.clone());
@@ -1477,8 +1712,8 @@ impl Stream {
         self.buffer.sort_unstable_by(|a, b| a.sort.cmp(&b.sort));
         let cut = match self.buffer.last() {
             Some(last) if !all => {
-                let latest = last.sort.0;
-                match self.buffer.partition_point(|k| k.sort.0 < latest) {
+                let latest = last.sort.time;
+                match self.buffer.partition_point(|k| k.sort.time < latest) {
                     0 => self.buffer.len(),
                     cut => cut,
                 }
@@ -1490,17 +1725,17 @@ impl Stream {
         };
         let mut complete = Vec::new();
         for k in self.buffer.drain(..cut) {
-            let seq = k.sort.2;
+            let seq = k.sort.seq;
             // An event earlier than one already fed came too late to be put
             // in time order: it takes no step of a sequence (that could
             // pair it with events Elasticsearch orders before it, or close
             // a sequence no later event may then cancel), only cancels.
-            let late = self.fed.is_some_and(|fed| k.sort.0 < fed);
-            self.fed = Some(self.fed.map_or(k.sort.0, |f| f.max(k.sort.0)));
+            let late = self.fed.is_some_and(|fed| k.sort.time < fed);
+            self.fed = Some(self.fed.map_or(k.sort.time, |f| f.max(k.sort.time)));
             // Its place in the fed order, as the index in the time-ordered
             // kept events is when everything is kept.
             let place = Ordinal {
-                timestamp: k.sort.0,
+                timestamp: k.sort.time,
                 position: self.count,
             };
             self.count += 1;
@@ -1511,7 +1746,7 @@ impl Stream {
             let stages = if late { &[][..] } else { &k.stages[..] };
             // Only the events a sequence holds are needed again.
             if matcher.feed(
-                k.sort.0,
+                k.sort.time,
                 seq as usize,
                 latest_first(stages),
                 &until,
@@ -1588,8 +1823,8 @@ impl Matches<'_> {
                 .filter(|k| inside(k.hit.timestamp))
                 .collect(),
             _ => {
-                let lo = self.kept.partition_point(|k| k.sort.0 < from);
-                let hi = self.kept.partition_point(|k| k.sort.0 <= to);
+                let lo = self.kept.partition_point(|k| k.sort.time < from);
+                let hi = self.kept.partition_point(|k| k.sort.time <= to);
                 self.kept[lo..hi.max(lo)]
                     .iter()
                     .filter(|k| inside(k.hit.timestamp))
@@ -1664,7 +1899,7 @@ fn sequences(
     let mut fillers: Vec<HashMap<Key, Vec<Ordinal>>> = vec![HashMap::new(); stages.len()];
     let mut complete: Vec<Match> = Vec::new();
     let ordinal = |i: usize, k: &Kept| Ordinal {
-        timestamp: k.sort.0,
+        timestamp: k.sort.time,
         position: i as u64,
     };
     for (i, k) in kept.iter().enumerate() {
@@ -1677,7 +1912,7 @@ fn sequences(
             }
         }
         matcher.feed(
-            k.sort.0,
+            k.sort.time,
             i,
             latest_first(&k.stages),
             k.until(),

@@ -20,7 +20,14 @@ use rustc_hash::FxHashMap;
 /// texts are [`CompactString`]s, held inline up to 24 bytes: most keys
 /// (entity ids, host ids, addresses, ports) are short, and every event a
 /// sequence step matches builds its keys.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Serialized as a one-key map naming the kind (`{"str": "abc"}`,
+/// `{"num": "5"}`, `{"bool": true}`, `{"date": 1704067200000000000}`), so
+/// that `"5"` and `5` stay apart on the wire too.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyValue {
     /// A keyword value.
     Str(CompactString),
