@@ -1,7 +1,7 @@
 //! Compilation: everything about a rule that can be prepared once before
 //! events are read. Queries lower into the predicate IR ([`ir`]); literals
 //! become prepared matchers (wildcard patterns, Lucene regular expressions,
-//! CIDR sets); [`test`] says what value passes a term test of the IR.
+//! CIDR sets); [`test`](mod@test) says what value passes a term test of the IR.
 //!
 //! Layer: below evaluation. Compilation imports the syntax, the mapping and
 //! the event layer's field table and values; it never imports `crate::eval`,

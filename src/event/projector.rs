@@ -1,8 +1,8 @@
 //! The [`Projector`]: makes [`Record`]s from events' bytes and takes them
 //! back ([`Projector::recycle`]) so that the vectors behind them are reused
 //! from one event to the next. It reads an event with the fast scanner
-//! ([`super::scan`]) and falls back on the serde projection
-//! ([`super::project`]) for what the scanner gives up on.
+//! (`scan`) and falls back on the serde projection (`project`) for what
+//! the scanner gives up on.
 //!
 //! Layer: the top of projection. It imports the record types
 //! ([`super::record`]), the field table and both readers; none of them
