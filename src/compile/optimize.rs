@@ -16,8 +16,12 @@
 //! and `or` are commutative and associative, and "some value passes a
 //! test, or some value passes another" is "some value passes one of the
 //! tests".
+//!
+//! Layer: a compile pass. It imports the IR, its matchers and
+//! [`super::test`] (a literal's text as a term); not `crate::eval`.
 
 use super::ir::{FieldId, FieldTable, Filter, Test};
+use super::test::lit_text;
 use super::wildcard::{Anchor, Wildcard};
 use aho_corasick::AhoCorasick;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -91,9 +95,9 @@ impl TestSet {
         for t in &tests {
             match t {
                 // A string equals a literal as a term when it is the
-                // literal's text (see `eval::passes`).
+                // literal's text (see `test::passes`).
                 Test::Eq(lit) => {
-                    set.exact.insert(crate::eval::lit_text(lit).into());
+                    set.exact.insert(lit_text(lit).into());
                 }
                 Test::EqFold(lower) => {
                     set.folded.insert(lower.to_ascii_lowercase().into());
@@ -412,6 +416,7 @@ fn merge_or(children: Vec<Filter>) -> Filter {
 mod tests {
     use super::*;
     use crate::compile::ir::{FieldTable, Lit};
+    use crate::compile::test::passes;
 
     fn set(tests: Vec<Test>) -> TestSet {
         TestSet::new(tests)
@@ -445,7 +450,7 @@ mod tests {
         ] {
             let one_by_one = tests
                 .iter()
-                .any(|t| crate::eval::passes(t, &crate::event::Value::Str(text)));
+                .any(|t| passes(t, &crate::event::Value::Str(text)));
             assert_eq!(s.matches_str(text), one_by_one, "{text:?}");
         }
         assert!(s.matches_str("Cmd.exe") && !s.matches_str("cmd.exe"));
@@ -537,7 +542,7 @@ mod tests {
                     .collect();
                 let one_by_one = tests
                     .iter()
-                    .any(|t| crate::eval::passes(t, &crate::event::Value::Str(&text)));
+                    .any(|t| passes(t, &crate::event::Value::Str(&text)));
                 assert_eq!(s.matches_str(&text), one_by_one, "{text:?} in {tests:?}");
             }
             // Long lists were matched through their automaton, built on use.

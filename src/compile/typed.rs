@@ -11,15 +11,20 @@
 //!   not versions sort after every version.
 //! * `null_value`: an explicit JSON `null` is indexed as that value, so it
 //!   passes the tests the value passes and counts as present.
+//!
+//! Layer: a compile pass. It imports the IR, [`super::test`] (what a test
+//! accepts), the mapping and the event layer's values; not `crate::eval`.
 
 use super::cidr::CidrSet;
 use super::date::{self, DateFormat, Instant};
 use super::ir::{FieldId, FieldTable, Filter, Lit, Test};
-use crate::eval::passes;
+use super::test::passes;
 use crate::event::Value;
 use crate::mapping::{FieldType, Mapping};
 use crate::syntax::eql::CompareOp;
-use std::cmp::Ordering;
+
+// Where the engine reads a date key (moved to `test` with the comparisons).
+pub use super::test::date_value;
 
 /// Rebuilds a filter with every leaf (tests, exists) replaced by `leaf`,
 /// the boolean structure and nested queries kept.
@@ -147,114 +152,4 @@ fn version_test(test: Test) -> Option<Test> {
         Test::Range(op, Lit::Str(s)) => Test::Version(op, s),
         other => other,
     })
-}
-
-/// Whether a date value (as read from the event) satisfies `value OP bound`,
-/// with Elasticsearch's rounding: `<` and `>=` use the bound's first
-/// instant, `<=` and `>` its last, `==` the whole span.
-pub fn date_holds(value: i64, op: CompareOp, bound: Instant) -> bool {
-    match op {
-        CompareOp::Eq => bound.lo <= value && value <= bound.hi,
-        CompareOp::Ne => !(bound.lo <= value && value <= bound.hi),
-        CompareOp::Lt => value < bound.lo,
-        CompareOp::Le => value <= bound.hi,
-        CompareOp::Gt => value > bound.hi,
-        CompareOp::Ge => value >= bound.lo,
-    }
-}
-
-/// Reads a date field's value: numbers are epoch milliseconds (exact to the
-/// nanosecond), strings are read with the field's formats.
-pub fn date_value(value: &Value, format: &DateFormat) -> Option<i64> {
-    match value {
-        // Read from the number's text: nanoseconds do not survive an f64.
-        Value::Number(n) => date::epoch_millis_number(n.text()),
-        Value::Str(s) => format.read(s).map(|t| t.lo),
-        _ => None,
-    }
-}
-
-/// A parsed semantic version: numeric core, then pre-release identifiers.
-fn semver(s: &str) -> Option<(Vec<u64>, Vec<&str>)> {
-    let s = s.split('+').next()?;
-    let (core, pre) = match s.split_once('-') {
-        Some((c, p)) => (c, p.split('.').collect()),
-        None => (s, Vec::new()),
-    };
-    let nums = core
-        .split('.')
-        .map(|p| {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                None
-            } else {
-                p.parse().ok()
-            }
-        })
-        .collect::<Option<Vec<u64>>>()?;
-    if nums.is_empty() || nums.len() > 3 {
-        return None;
-    }
-    Some((nums, pre))
-}
-
-/// Orders two values of a `version` field: semantic-version precedence
-/// (a pre-release sorts before its release), strings that are not versions
-/// after all versions, in byte order among themselves.
-pub fn version_cmp(a: &str, b: &str) -> Ordering {
-    match (semver(a), semver(b)) {
-        (Some((na, pa)), Some((nb, pb))) => {
-            na.cmp(&nb)
-                .then_with(|| match (pa.is_empty(), pb.is_empty()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => Ordering::Greater,
-                    (false, true) => Ordering::Less,
-                    (false, false) => {
-                        for (x, y) in pa.iter().zip(&pb) {
-                            let o = match (x.parse::<u64>(), y.parse::<u64>()) {
-                                (Ok(i), Ok(j)) => i.cmp(&j),
-                                (Ok(_), Err(_)) => Ordering::Less,
-                                (Err(_), Ok(_)) => Ordering::Greater,
-                                (Err(_), Err(_)) => x.cmp(y),
-                            };
-                            if o != Ordering::Equal {
-                                return o;
-                            }
-                        }
-                        pa.len().cmp(&pb.len())
-                    }
-                })
-        }
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.as_bytes().cmp(b.as_bytes()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_order_semantically() {
-        assert_eq!(version_cmp("1.11.3", "1.5.0"), Ordering::Greater);
-        assert_eq!(version_cmp("1.2.4-SNAPSHOT", "1.5.0"), Ordering::Less);
-        assert_eq!(version_cmp("1.2.4-SNAPSHOT", "1.2.4"), Ordering::Less);
-        assert_eq!(
-            version_cmp("1.0.0-alpha.1", "1.0.0-alpha.beta"),
-            Ordering::Less
-        );
-        assert_eq!(version_cmp("bad", "99.0.0"), Ordering::Greater);
-        assert_eq!(version_cmp("bad", "bad"), Ordering::Equal);
-    }
-
-    #[test]
-    fn date_rounding() {
-        let second = date::parse_iso("2017-08-30T20:47:33Z").unwrap();
-        let inside = second.lo + 500_000_000;
-        assert!(date_holds(inside, CompareOp::Eq, second));
-        assert!(date_holds(inside, CompareOp::Le, second));
-        assert!(!date_holds(inside, CompareOp::Gt, second));
-        assert!(!date_holds(inside, CompareOp::Lt, second));
-        assert!(date_holds(second.lo - 1, CompareOp::Lt, second));
-    }
 }

@@ -14,9 +14,14 @@
 //! evaluated. The verdicts are those of [`matches`](fn@matches): leaves the
 //! flat form does not spell out (nested queries, free text, scripts) are
 //! evaluated by it.
+//!
+//! Layer: evaluation. It imports the compiled IR and
+//! [`crate::compile::test`], and the rest of [`crate::eval`]; compilation
+//! does not import it.
 
-use super::{matches, passes, Document};
+use super::{matches, Document};
 use crate::compile::ir::{FieldId, Filter, Test};
+use crate::compile::test::passes;
 
 /// Where evaluation goes after a condition: another condition (its place
 /// in [`Program::code`]), or one of the two verdicts.

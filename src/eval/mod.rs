@@ -5,19 +5,20 @@
 //! projected [`Record`]) decodes only the fields a plan uses. [`matches`](fn@matches)
 //! runs a [`Filter`] with index-query semantics; scripts run three-valued in
 //! [`script`]. An explicit JSON `null` is no value, like a missing field.
+//!
+//! Layer: above compilation and the event layer. Evaluation imports the
+//! compiled IR and what its tests accept ([`crate::compile::test`]) and the
+//! event layer's records and values; neither imports it back.
 
 pub mod flat;
 pub mod script;
 pub mod sequence;
 
-use crate::compile::cidr::parse_ip;
-use crate::compile::ir::{FieldId, Filter, Lit, Test};
-use crate::compile::typed;
+use crate::compile::ir::{FieldId, Filter, Test};
+use crate::compile::test::passes;
 use crate::compile::wildcard::Wildcard;
-use crate::event::{ElemId, NodeId, Num, Number, Record, Value};
-use crate::syntax::eql::CompareOp;
+use crate::event::{ElemId, NodeId, Number, Record, Value};
 use std::cell::Cell;
-use std::cmp::Ordering;
 
 /// Field access for the evaluator.
 pub trait Document {
@@ -235,115 +236,5 @@ pub fn matches(filter: &Filter, doc: &impl Document) -> bool {
         Filter::Test { field, test } => doc.present(*field).any(|v| passes(test, &v)),
         Filter::Script(s) => script::eval(s, doc) == script::Value::Bool(true),
         Filter::Shared(id, inner) => doc.shared(*id, || matches(inner, doc)),
-    }
-}
-
-/// Whether one (non-null) value passes a term-level test.
-pub fn passes(test: &Test, value: &Value) -> bool {
-    match test {
-        Test::Eq(lit) => term_eq(value, lit),
-        Test::EqFold(lower) => match value {
-            Value::Str(s) => s.eq_ignore_ascii_case(lower),
-            other => term_eq(other, &Lit::Str(lower.clone())),
-        },
-        Test::Range(op, lit) => term_cmp(value, lit).is_some_and(|o| op_holds(*op, o)),
-        Test::Wildcard(w) => matches!(value, Value::Str(s) if w.matches(s)),
-        Test::Regex(r) => matches!(value, Value::Str(s) if r.matches(s)),
-        Test::Cidr(set) => match value {
-            Value::Str(s) => parse_ip(s).is_some_and(|a| set.contains(a)),
-            _ => false,
-        },
-        Test::Date { op, bound, format } => {
-            typed::date_value(value, format).is_some_and(|v| typed::date_holds(v, *op, *bound))
-        }
-        Test::Text { terms, phrase } => match value {
-            Value::Str(s) => {
-                let tokens = crate::compile::ir::analyze(s);
-                if *phrase {
-                    !terms.is_empty() && tokens.windows(terms.len()).any(|w| w == terms.as_slice())
-                } else {
-                    terms.iter().any(|t| tokens.contains(t))
-                }
-            }
-            _ => false,
-        },
-        Test::Version(op, bound) => match value {
-            Value::Str(s) => op_holds(*op, typed::version_cmp(s, bound)),
-            _ => false,
-        },
-        Test::AnyOf(set) => match value {
-            Value::Str(s) => set.matches_str(s),
-            other => set.tests.iter().any(|t| passes(t, other)),
-        },
-    }
-}
-
-/// Whether a comparison outcome satisfies an operator.
-pub fn op_holds(op: CompareOp, o: Ordering) -> bool {
-    match op {
-        CompareOp::Eq => o == Ordering::Equal,
-        CompareOp::Ne => o != Ordering::Equal,
-        CompareOp::Lt => o == Ordering::Less,
-        CompareOp::Le => o != Ordering::Greater,
-        CompareOp::Gt => o == Ordering::Greater,
-        CompareOp::Ge => o != Ordering::Less,
-    }
-}
-
-fn lit_number(lit: &Lit) -> Option<f64> {
-    match lit {
-        Lit::Int(i) => Some(*i as f64),
-        Lit::Float(f) => Some(*f),
-        Lit::Str(s) => s.trim().parse().ok(),
-        Lit::Bool(_) => None,
-    }
-}
-
-/// The text a string value must have to equal `lit` as a term.
-pub(crate) fn lit_text(lit: &Lit) -> String {
-    match lit {
-        Lit::Str(s) => s.clone(),
-        Lit::Int(i) => i.to_string(),
-        Lit::Float(f) => script::java_double(*f),
-        Lit::Bool(b) => b.to_string(),
-    }
-}
-
-/// Term equality the way a term query on a dynamically mapped field
-/// behaves: strings are keywords (the literal is compared as text), numbers
-/// compare numerically (a numeric string literal is converted), booleans
-/// accept `true`/`false` and their strings.
-fn term_eq(value: &Value, lit: &Lit) -> bool {
-    match (value, lit) {
-        (Value::Str(s), Lit::Str(l)) => s == l,
-        (Value::Str(s), other) => *s == lit_text(other),
-        (Value::Number(n), Lit::Int(l)) => match n.value() {
-            Num::Int(i) => i == *l,
-            _ => n.as_f64() == *l as f64,
-        },
-        (Value::Number(n), other) => lit_number(other).is_some_and(|x| x == n.as_f64()),
-        (Value::Bool(b), Lit::Bool(l)) => b == l,
-        (Value::Bool(b), Lit::Str(l)) => l == if *b { "true" } else { "false" },
-        (Value::Bool(_), _) | (Value::Null, _) => false,
-    }
-}
-
-/// Ordering of a value against a range bound: keywords compare as bytes,
-/// numbers numerically.
-fn term_cmp(value: &Value, lit: &Lit) -> Option<Ordering> {
-    match value {
-        Value::Str(s) => Some(match lit {
-            Lit::Str(l) => s.as_bytes().cmp(l.as_bytes()),
-            other => s.as_bytes().cmp(lit_text(other).as_bytes()),
-        }),
-        Value::Number(n) => match (n.value(), lit) {
-            (Num::Int(i), Lit::Int(l)) => Some(i.cmp(l)),
-            (_, other) => n.as_f64().partial_cmp(&lit_number(other)?),
-        },
-        Value::Bool(b) => match lit {
-            Lit::Bool(l) => Some(b.cmp(l)),
-            _ => None,
-        },
-        Value::Null => None,
     }
 }

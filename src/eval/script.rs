@@ -5,10 +5,17 @@
 //! true); `not null` is null. A multi-valued field contributes its first
 //! value. Strings are measured and indexed in UTF-16 code units, as the Java
 //! implementation does.
+//!
+//! Layer: evaluation. It imports the compiled IR ([`crate::compile::ir`],
+//! [`crate::compile::test`]), the event layer's values and the syntax's
+//! operators; compilation does not import it.
 
-use super::{op_holds, Document};
+use super::Document;
 use crate::compile::cidr::{parse_ip, CidrSet};
 use crate::compile::ir::{Script, ScriptLit};
+use crate::compile::test::op_holds;
+// Java's `Double.toString`, here for the engine's callers.
+pub use crate::compile::test::java_double;
 use crate::event::{self, Num};
 use crate::syntax::eql::{ArithOp, Function};
 use std::borrow::Cow;
@@ -62,28 +69,6 @@ impl Value<'_> {
             Value::Str(s) => Some(s.to_string()),
         }
     }
-}
-
-/// Java's `Double.toString`: `1.0`, `0.5`, `1.0E20`, `1.0E-5`.
-pub fn java_double(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = f.abs();
-    if a == 0.0 || (1e-3..1e7).contains(&a) {
-        return format!("{f:?}");
-    }
-    let s = format!("{f:e}");
-    let (mantissa, exp) = s.split_once('e').expect("{:e} always has an exponent");
-    let mantissa = if mantissa.contains('.') {
-        mantissa.to_string()
-    } else {
-        format!("{mantissa}.0")
-    };
-    format!("{mantissa}E{exp}")
 }
 
 fn from_event(v: event::Value<'_>) -> Value<'_> {
@@ -457,15 +442,6 @@ mod tests {
 
     fn s(x: &str) -> Value<'static> {
         Value::Str(Cow::Owned(x.to_string()))
-    }
-
-    #[test]
-    fn java_double_formatting() {
-        assert_eq!(java_double(1.0), "1.0");
-        assert_eq!(java_double(0.5), "0.5");
-        assert_eq!(java_double(1e20), "1.0E20");
-        assert_eq!(java_double(1.5e-5), "1.5E-5");
-        assert_eq!(java_double(-2.0), "-2.0");
     }
 
     #[test]

@@ -7,10 +7,14 @@
 //! up at anything else, deep nesting included. The caller then runs the
 //! serde projection, which either reads what the scanner was too strict
 //! for or reports serde_json's error, so results and messages are serde's.
+//!
+//! Layer: a reader. It imports the record types, the field table and the
+//! string helpers of [`super::text`]; not the serde projection (the
+//! projector above both runs one after the other).
 
 use super::fields::{prefix_of, FieldTable, NodeId};
-use super::project::{raw_string, unescape};
 use super::record::{Elem, Number, Raw, Record};
+use super::text::{raw_string, unescape, MAX_EVENT_DEPTH};
 
 /// The scanner gave up: run the serde projection instead.
 #[derive(Debug)]
@@ -20,7 +24,7 @@ type Scan<T = ()> = Result<T, GiveUp>;
 
 /// Nesting the scanner follows: an event's limit. Deeper documents go to
 /// serde, which reports them.
-const MAX_DEPTH: u32 = super::project::MAX_EVENT_DEPTH;
+const MAX_DEPTH: u32 = MAX_EVENT_DEPTH;
 
 /// Reads `text` (one event, valid UTF-8) into `rec`.
 pub(crate) fn project<'a>(table: &FieldTable, text: &'a str, rec: &mut Record<'a>) -> Scan {
