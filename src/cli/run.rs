@@ -264,18 +264,7 @@ fn report_selection(selection: &Selection, quiet: bool) {
     if quiet {
         return;
     }
-    // Once per reason, with the first rules it concerns.
-    let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (why, name) in &selection.not_run {
-        reasons.entry(why).or_default().push(name);
-    }
-    for (why, names) in &reasons {
-        eprintln!(
-            "note: not run: {} {why}: {}",
-            names.len(),
-            some_names(names)
-        );
-    }
+    report_reasons("not run", &selection.not_run);
     // Settings Kibana applies that this run does not, once per setting.
     for (what, names) in selection.unapplied() {
         let count = names.len();
@@ -358,16 +347,18 @@ fn report_replay(replay: &Replay) {
             replay.capped_rules.join(", ")
         );
     }
+    report_reasons("not run under --schedule", &replay.unscheduled);
+}
+
+/// Rules that did not run, as `(why, name)`: a note on stderr once per
+/// reason, with the first rules it concerns.
+fn report_reasons(what: &str, rules: &[(String, String)]) {
     let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (why, name) in &replay.unscheduled {
+    for (why, name) in rules {
         reasons.entry(why).or_default().push(name);
     }
     for (why, names) in &reasons {
-        eprintln!(
-            "note: not run under --schedule: {} {why}: {}",
-            names.len(),
-            some_names(names)
-        );
+        eprintln!("note: {what}: {} {why}: {}", names.len(), some_names(names));
     }
 }
 
