@@ -7,7 +7,7 @@ use ruleq::alert::{lookup, Alert};
 use ruleq::check::output;
 use ruleq::detect::schedule::Replay;
 use ruleq::detect::{
-    load_rules, rule_name, Alerts, Config, Detector, Feedback, Outcome, Selection,
+    load_rules, rule_name, Alerts, Config, Detector, Executions, Feedback, Outcome, Selection,
 };
 use ruleq::engine::{now_nanos, MAX_PARTIALS, REORDER};
 use ruleq::event::{EventSource, FileNames, Input};
@@ -244,7 +244,12 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         now,
         mapping,
         max_partials: args.max_partials,
-        schedule: args.schedule,
+        executions: if args.schedule {
+            Executions::Schedule
+        } else {
+            Executions::Single
+        },
+        bound_by_look_back: true,
         threads,
         default_index: args.index.clone(),
     };

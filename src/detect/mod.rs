@@ -86,10 +86,13 @@ pub struct Config {
     pub mapping: Option<Mapping>,
     /// The partial sequences one rule holds at most.
     pub max_partials: usize,
-    /// Replay Kibana's schedule (an execution every rule `interval`, each
-    /// over its window, each capped at `max_signals`) rather than one
-    /// execution over all the input.
-    pub schedule: bool,
+    /// Which executions run.
+    pub executions: Executions,
+    /// Whether a sequence without `maxspan` is bounded by the rule's
+    /// look-back window (`from`..`to`), as no execution of the rule sees a
+    /// longer one whole. `ruleq run` bounds it; `ruleq test`'s
+    /// `execution = "all"` does not.
+    pub bound_by_look_back: bool,
     /// Threads evaluating rules (1: all on the calling thread). The output
     /// is the same whatever the count.
     pub threads: usize,
@@ -103,10 +106,34 @@ impl Default for Config {
             now: crate::engine::now_nanos(),
             mapping: None,
             max_partials: MAX_PARTIALS,
-            schedule: false,
+            executions: Executions::Single,
+            bound_by_look_back: true,
             threads: 1,
             default_index: None,
         }
+    }
+}
+
+/// Which executions of each rule a run makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executions {
+    /// One execution over all the input, without a window or a cap (what
+    /// `ruleq run` does by default).
+    Single,
+    /// Kibana's schedule replayed (`ruleq run --schedule`): an execution
+    /// every rule `interval` (at whole multiples of it since the epoch)
+    /// whose window holds a match, each capped at `max_signals`, results an
+    /// earlier execution wrote not written again.
+    Schedule,
+    /// One execution at this time (nanoseconds since the epoch), over the
+    /// rule's window around it, capped at `max_signals`.
+    At(i64),
+}
+
+impl Executions {
+    /// Whether results are kept for executions over time windows.
+    fn windowed(self) -> bool {
+        self != Executions::Single
     }
 }
 
@@ -140,7 +167,12 @@ impl Detector {
             max_partials: config.max_partials,
             ..QueryOptions::default()
         };
-        let selection = Selection::new(files, config.mapping.as_ref(), &options);
+        let selection = Selection::new(
+            files,
+            config.mapping.as_ref(),
+            &options,
+            config.bound_by_look_back,
+        );
         let constants = config
             .mapping
             .iter()
@@ -216,7 +248,7 @@ impl Detector {
                 stored = store(&mut alerts, rule.id().unwrap_or(""), time, docs, shared[i]);
             }
         };
-        let collect = if self.config.schedule {
+        let collect = if self.config.executions.windowed() {
             pass::Collect::Keep
         } else {
             pass::Collect::Stream {
@@ -353,7 +385,7 @@ impl<'d> Passed<'d> {
             .filter(|(_, n)| *n > 0)
             .collect();
         let mut over_cap = Vec::new();
-        let mut replay = detector.config.schedule.then(Replay::default);
+        let mut replay = detector.config.executions.windowed().then(Replay::default);
         for (i, s) in selection.selected.iter().enumerate() {
             let cap = max_signals(selection.rule(s));
             let (Some(matches), Some(replay)) = (pass.matches.get(s.query), replay.as_mut()) else {
@@ -411,7 +443,11 @@ impl Detector {
         let cap = max_signals(rule);
         let mut state = RuleState::default();
         let mut written = 0;
-        for t in schedule.executions(&matches.times()) {
+        let times = match self.config.executions {
+            Executions::At(t) => vec![t],
+            _ => schedule.executions(&matches.times()),
+        };
+        for t in times {
             let ctx = self.context(s, format_iso(t, false));
             let mut fixed = None;
             replay.executions += 1;

@@ -54,8 +54,14 @@ impl Selection {
 
     /// Checks `files` and compiles the rules that run, each with `options`
     /// adjusted to the rule (its timestamp, category and tiebreaker
-    /// fields, its look-back as the longest sequence).
-    pub fn new(files: Vec<RuleFile>, mapping: Option<&Mapping>, options: &QueryOptions) -> Self {
+    /// fields, and, when `bound_by_look_back`, its look-back as the
+    /// longest sequence).
+    pub fn new(
+        files: Vec<RuleFile>,
+        mapping: Option<&Mapping>,
+        options: &QueryOptions,
+        bound_by_look_back: bool,
+    ) -> Self {
         // The checks decide which rules load: a rule with an error does not run.
         let (report, checked) = check::check_parsed(files, mapping);
         let errors: Vec<_> = report
@@ -132,8 +138,13 @@ impl Selection {
                         continue;
                     }
                 };
-                let added = parsed
-                    .and_then(|q| executor.compile(&q, &mut builder, &rule_options(rule, options)));
+                let added = parsed.and_then(|q| {
+                    executor.compile(
+                        &q,
+                        &mut builder,
+                        &rule_options(rule, options, bound_by_look_back),
+                    )
+                });
                 match added {
                     Ok(index) => {
                         builder.set_filters(index, filters);
@@ -202,8 +213,8 @@ pub fn rule_name(rule: &Rule) -> &str {
 
 /// The options `rule`'s query compiles with: its timestamp field (and
 /// Kibana's fallback to `@timestamp`), category and tiebreaker fields, and
-/// its look-back window as the longest sequence.
-fn rule_options(rule: &Rule, options: &QueryOptions) -> QueryOptions {
+/// (when `bound`) its look-back window as the longest sequence.
+fn rule_options(rule: &Rule, options: &QueryOptions, bound: bool) -> QueryOptions {
     let mut opts = options.clone();
     if let Some(t) = &rule.timestamp_override {
         opts.timestamp_field = t.value.clone();
@@ -223,7 +234,9 @@ fn rule_options(rule: &Rule, options: &QueryOptions) -> QueryOptions {
     }
     // No execution of the rule sees a sequence longer than its look-back
     // window whole: partial sequences expire after it.
-    opts.default_maxspan = Schedule::of(rule).ok().map(|s| s.to - s.from);
+    if bound {
+        opts.default_maxspan = Schedule::of(rule).ok().map(|s| s.to - s.from);
+    }
     opts
 }
 
