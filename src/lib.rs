@@ -25,6 +25,8 @@
 //!   type, the schedule's executions, de-duplication and `max_signals`,
 //!   the pass over the events and the alerts in output order. Its
 //!   [`detect::Detector`] is the library's entry point for running rules.
+//! * [`ruletest`]: rule tests (`ruleq test`): test files, their cases run
+//!   through [`detect`], and the expectations.
 //! * [`diag`]: located diagnostics (code, message, span, hint) and their
 //!   rendering as code frames.
 //! * [`par`]: an order-keeping parallel map (rule files load and are
@@ -44,4 +46,5 @@ pub mod gen;
 pub mod mapping;
 pub mod par;
 pub mod rule;
+pub mod ruletest;
 pub mod syntax;

@@ -9,6 +9,7 @@ mod inputs;
 mod parse;
 mod query;
 mod run;
+mod test;
 
 /// Offline interpreter for Elastic Security detection rules (EQL and KQL).
 #[derive(Parser)]
@@ -30,6 +31,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Run rules over event files and write the alerts Kibana would write.
     Run(run::RunArgs),
+    /// Run the rules' test cases (under rule_tests/) and report what failed.
+    Test(test::TestArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -41,5 +44,6 @@ pub fn run() -> i32 {
         Command::Check(args) => check::check(args),
         Command::Query(args) => query::query(args),
         Command::Run(args) => run::run(args),
+        Command::Test(args) => test::test(args),
     }
 }

@@ -1,0 +1,174 @@
+//! Rule tests (`ruleq test`): test files beside the rules, each case one
+//! run of one rule through the executors `ruleq run` uses, its alerts held
+//! to what the case expects.
+//!
+//! - [`file`]: the test file schema (strict: unknown keys are errors);
+//! - [`case`]: a case's events (defaults, times, identities) and its run;
+//! - this module: the expectations, and what a failure says.
+
+pub mod case;
+pub mod file;
+
+use crate::alert::lookup;
+use file::Case;
+use serde_json::{Map, Value as Json};
+
+/// An alert as a case sees it: one per result (a sequence's shell stands
+/// for its building blocks), with the ids of its events in step order.
+#[derive(Debug, Clone)]
+pub struct SeenAlert {
+    /// The ids of its source events, in step order.
+    pub events: Vec<String>,
+    /// The alert document (a sequence's shell alert for a sequence).
+    pub document: Map<String, Json>,
+}
+
+/// The id of the event an alert document stands on: its depth-0 ancestor.
+fn source_id(doc: &Map<String, Json>) -> Option<String> {
+    doc.get("kibana.alert.ancestors")?
+        .as_array()?
+        .iter()
+        .find(|a| a.get("depth").and_then(Json::as_i64) == Some(0))
+        .and_then(|a| a.get("id")?.as_str().map(str::to_string))
+}
+
+/// The alerts of a run's documents: building blocks folded into their
+/// shell, in output order.
+pub fn seen_alerts(documents: &[Map<String, Json>]) -> Vec<SeenAlert> {
+    let block = |d: &Map<String, Json>| d.contains_key("kibana.alert.building_block_type");
+    let group = |d: &Map<String, Json>| d.get("kibana.alert.group.id").cloned();
+    documents
+        .iter()
+        .filter(|d| !block(d))
+        .map(|doc| {
+            let events = match group(doc) {
+                Some(g) => {
+                    let mut blocks: Vec<(i64, String)> = documents
+                        .iter()
+                        .filter(|d| block(d) && group(d).as_ref() == Some(&g))
+                        .filter_map(|d| {
+                            let i = d.get("kibana.alert.group.index").and_then(Json::as_i64)?;
+                            Some((i, source_id(d)?))
+                        })
+                        .collect();
+                    blocks.sort();
+                    blocks.into_iter().map(|(_, id)| id).collect()
+                }
+                None => source_id(doc).into_iter().collect(),
+            };
+            SeenAlert {
+                events,
+                document: doc.clone(),
+            }
+        })
+        .collect()
+}
+
+/// What kind of expectation failed (JUnit's failure `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The number of alerts.
+    AlertCount,
+    /// An alert's events.
+    AlertEvents,
+    /// An alert's field.
+    AlertField,
+}
+
+impl FailureKind {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::AlertCount => "alert_count",
+            FailureKind::AlertEvents => "alert_events",
+            FailureKind::AlertField => "alert_field",
+        }
+    }
+}
+
+/// One expectation not met.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What kind.
+    pub kind: FailureKind,
+    /// What was expected, as text (JSON for values).
+    pub expected: String,
+    /// What came, as text.
+    pub actual: String,
+    /// Which alert, counting from 1, when it is about one.
+    pub alert: Option<usize>,
+    /// The field, for a field failure.
+    pub field: Option<String>,
+}
+
+/// Holds `alerts` to what `case` expects.
+pub fn expectations(case: &Case, alerts: &[SeenAlert]) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    let n = alerts.len() as u64;
+    let count = |expected: String| Failure {
+        kind: FailureKind::AlertCount,
+        expected,
+        actual: n.to_string(),
+        alert: None,
+        field: None,
+    };
+    if let Some(exact) = case.exact() {
+        if n != exact {
+            failures.push(count(exact.to_string()));
+        }
+    }
+    if let Some(min) = case.min_alerts {
+        if n < min {
+            failures.push(count(format!("at least {min}")));
+        }
+    }
+    if let Some(max) = case.max_alerts {
+        if n > max {
+            failures.push(count(format!("at most {max}")));
+        }
+    }
+    for (i, (want, got)) in case.expected.iter().zip(alerts).enumerate() {
+        if let Some(events) = &want.events {
+            if *events != got.events {
+                failures.push(Failure {
+                    kind: FailureKind::AlertEvents,
+                    expected: events.join(", "),
+                    actual: got.events.join(", "),
+                    alert: Some(i + 1),
+                    field: None,
+                });
+            }
+        }
+        for (field, value) in &want.fields {
+            let actual = got
+                .document
+                .get(field)
+                .or_else(|| lookup(&got.document, field));
+            if actual != Some(value) {
+                failures.push(Failure {
+                    kind: FailureKind::AlertField,
+                    expected: value.to_string(),
+                    actual: actual.map_or_else(|| "(absent)".to_string(), Json::to_string),
+                    alert: Some(i + 1),
+                    field: Some(field.clone()),
+                });
+            }
+        }
+        for field in &want.absent {
+            let actual = got
+                .document
+                .get(field)
+                .or_else(|| lookup(&got.document, field));
+            if let Some(v) = actual {
+                failures.push(Failure {
+                    kind: FailureKind::AlertField,
+                    expected: "(absent)".into(),
+                    actual: v.to_string(),
+                    alert: Some(i + 1),
+                    field: Some(field.clone()),
+                });
+            }
+        }
+    }
+    failures
+}
