@@ -63,6 +63,11 @@ pub struct TestArgs {
     /// Fail on skipped cases (rule types ruleq cannot evaluate).
     #[arg(long)]
     fail_on_skip: bool,
+    /// Fail on vacuous cases: a case that must not alert, none of whose
+    /// events reaches the rule (its index patterns, filters, event
+    /// category, or any step of a sequence).
+    #[arg(long)]
+    strict: bool,
     /// An Elasticsearch index mapping (repeatable; merged), as for `ruleq run`.
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
@@ -79,6 +84,9 @@ enum Status {
 /// One case's result and what it saw.
 struct CaseResult {
     status: Status,
+    /// A passing case that must not alert, none of whose events reaches
+    /// the rule.
+    vacuous: bool,
     alerts: Vec<SeenAlert>,
     /// A note for a failing case: the result under `execution = "all"`.
     hint: Option<String>,
@@ -279,6 +287,7 @@ pub fn test(args: TestArgs) -> i32 {
             Some(&(file, rule)) => run_case(t, &t.cases[c], file, rule, now, mapping.as_ref()),
             None => CaseResult {
                 status: Status::Error(format!("no rule has rule_id {}", t.rule_id)),
+                vacuous: false,
                 alerts: Vec::new(),
                 hint: None,
             },
@@ -327,6 +336,7 @@ pub fn test(args: TestArgs) -> i32 {
     } else if summary.failed > 0
         || (args.require_tests && !untested.is_empty())
         || (args.fail_on_skip && summary.skipped > 0)
+        || (args.strict && summary.vacuous > 0)
     {
         1
     } else {
@@ -353,6 +363,7 @@ fn run_case(
 ) -> CaseResult {
     let error = |why: String| CaseResult {
         status: Status::Error(why),
+        vacuous: false,
         alerts: Vec::new(),
         hint: None,
     };
@@ -374,6 +385,7 @@ fn run_case(
         Err(NotRun::Skipped(why)) => {
             return CaseResult {
                 status: Status::Skipped(why),
+                vacuous: false,
                 alerts: Vec::new(),
                 hint: None,
             }
@@ -382,8 +394,10 @@ fn run_case(
     };
     let failures = expectations(case, &alerts);
     if failures.is_empty() {
+        let vacuous = case.is_negative() && !case::reaches(file, rule, &events, mapping);
         return CaseResult {
             status: Status::Passed,
+            vacuous,
             alerts,
             hint: None,
         };
@@ -404,6 +418,7 @@ fn run_case(
     };
     CaseResult {
         status: Status::Failed(failures),
+        vacuous: false,
         alerts,
         hint,
     }
@@ -418,6 +433,7 @@ struct Summary {
     failed: usize,
     skipped: usize,
     errors: usize,
+    vacuous: usize,
     load_errors: usize,
     rules_without_tests: usize,
 }
@@ -432,6 +448,7 @@ impl Summary {
         };
         for r in results.iter().flat_map(|f| &f.results) {
             s.cases += 1;
+            s.vacuous += usize::from(r.vacuous);
             match r.status {
                 Status::Passed => s.passed += 1,
                 Status::Failed(_) => s.failed += 1,
@@ -469,6 +486,11 @@ fn human(
         for (case, r) in f.test.cases.iter().zip(&f.results) {
             let at = line(&f.test.source, case.span.start);
             match &r.status {
+                Status::Passed if r.vacuous => lines.push(format!(
+                    "  {} {}  :{at}\n      vacuous: none of its events reaches the rule (its index patterns, filters, event category, or a step of its sequence), so it tests nothing",
+                    if args.strict { "✗" } else { "⚠" },
+                    case.name
+                )),
                 Status::Passed if args.verbose => lines.push(format!("  ✓ {}", case.name)),
                 Status::Passed => {}
                 Status::Skipped(why) => lines.push(format!("  - {}: skipped ({why})", case.name)),
@@ -526,6 +548,9 @@ fn human(
     }
     if s.errors > 0 {
         tail.push(format!("{} errors", s.errors));
+    }
+    if s.vacuous > 0 {
+        tail.push(format!("{} vacuous", s.vacuous));
     }
     out.push_str(&format!(
         "{} test files, {} cases: {} passed, {} failed{}{}\n",
@@ -603,13 +628,16 @@ fn json_report(results: &[FileResult], s: &Summary) -> String {
             if let Some(hint) = &r.hint {
                 result["hint"] = Json::String(hint.clone());
             }
+            if r.vacuous {
+                result["vacuous"] = Json::Bool(true);
+            }
             cases.push(result);
         }
     }
     json!({
         "summary": {
             "test_files": s.test_files, "cases": s.cases, "passed": s.passed, "failed": s.failed,
-            "skipped": s.skipped, "errors": s.errors, "load_errors": s.load_errors,
+            "skipped": s.skipped, "errors": s.errors, "vacuous": s.vacuous, "load_errors": s.load_errors,
             "rules_without_tests": s.rules_without_tests,
         },
         "results": cases,

@@ -260,3 +260,78 @@ pub fn latest(events: &[CaseEvent]) -> Option<i64> {
         })
         .max()
 }
+
+/// The EQL event queries that say whether an event reaches `rule` at all:
+/// for an EQL event query, its category; for a sequence or a sample, each
+/// step (category and condition); for a KQL query, every event (only the
+/// rule's index patterns and filters decide).
+fn probes(rule: &Rule) -> Vec<String> {
+    use crate::syntax::eql::{self, EventFilter, Expr, Query, QueryBody};
+    let any = |category: Option<String>, condition: Option<Expr>| {
+        let span = crate::syntax::Span::new(0, 0);
+        let condition = condition.unwrap_or(Expr::Literal(eql::Literal {
+            value: eql::Value::Boolean(true),
+            span,
+        }));
+        eql::print(&Query {
+            body: QueryBody::Event {
+                filter: EventFilter {
+                    category,
+                    condition,
+                    span,
+                },
+            },
+            pipes: Vec::new(),
+            span,
+        })
+    };
+    let text = rule.query.as_ref().map(|q| q.text.as_str()).unwrap_or("");
+    let kind = rule.rule_type.as_ref().map(|t| t.value);
+    if kind != Some(crate::rule::RuleType::Eql) {
+        return vec![any(None, None)];
+    }
+    match eql::parse(text).map(|q| q.body) {
+        Ok(QueryBody::Event { filter }) => vec![any(filter.category, None)],
+        Ok(QueryBody::Sequence(s)) => s
+            .steps
+            .into_iter()
+            .map(|st| any(st.filter.category, Some(st.filter.condition)))
+            .collect(),
+        Ok(QueryBody::Sample(s)) => s
+            .steps
+            .into_iter()
+            .map(|st| any(st.filter.category, Some(st.filter.condition)))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Whether any of the case's events reaches `rule`: it lies in an index
+/// the rule searches, passes the rule's filters, and is of an event
+/// category the rule queries (for a sequence or a sample: matches one of
+/// its steps). A case that must not alert, none of whose events reaches
+/// the rule, tests nothing.
+pub fn reaches(
+    file: &RuleFile,
+    rule: &Rule,
+    events: &[CaseEvent],
+    mapping: Option<&Mapping>,
+) -> bool {
+    probes(rule).into_iter().any(|probe| {
+        let mut probe_rule = rule.clone();
+        if let Some(q) = &mut probe_rule.query {
+            q.text = probe;
+        }
+        let span = crate::syntax::Span::new(0, 0);
+        probe_rule.rule_type = Some(crate::rule::Spanned {
+            value: crate::rule::RuleType::Eql,
+            span,
+        });
+        probe_rule.language = Some(crate::rule::Spanned {
+            value: crate::rule::Language::Eql,
+            span,
+        });
+        run(file, &probe_rule, events, Execution::All, 0, mapping)
+            .is_ok_and(|r| !r.documents.is_empty())
+    })
+}

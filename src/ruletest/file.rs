@@ -463,9 +463,10 @@ fn case(node: &Node) -> Result<Case> {
             "alert" => {
                 let Value::Array(items) = &v.value else {
                     return Err(error(
-                        "write expected alerts as [[case.alert]] tables",
-                        v.span,
-                    ));
+                        "`alert = ...` is not a count of alerts: `alert` holds the expected alerts, as [[case.alert]] tables",
+                        e.key_span,
+                    )
+                    .with_help("did you mean `alerts`? (alerts = 0 for a case that must not alert)"));
                 };
                 case.expected = items.iter().map(expected_alert).collect::<Result<_>>()?;
             }
