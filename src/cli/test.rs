@@ -90,6 +90,8 @@ struct CaseResult {
     alerts: Vec<SeenAlert>,
     /// A note for a failing case: the result under `execution = "all"`.
     hint: Option<String>,
+    /// A setting the case's execution ignores.
+    ignored: Option<String>,
 }
 
 /// One test file, its rule, its cases' results.
@@ -290,6 +292,7 @@ pub fn test(args: TestArgs) -> i32 {
                 vacuous: false,
                 alerts: Vec::new(),
                 hint: None,
+                ignored: None,
             },
         }
     });
@@ -327,6 +330,18 @@ pub fn test(args: TestArgs) -> i32 {
         }
     }
     let summary = Summary::of(&results, load_errors, untested.len());
+    if now.is_some() {
+        let scheduled = selected
+            .iter()
+            .flat_map(|t| t.cases.iter().map(|c| c.execution.or(t.execution)))
+            .filter(|e| e.unwrap_or(Execution::Schedule) == Execution::Schedule)
+            .count();
+        if scheduled > 0 {
+            eprintln!(
+                "note: --now is ignored by the {scheduled} cases that run under execution = \"schedule\": each execution runs at its own time"
+            );
+        }
+    }
     match args.format {
         TestFormat::Human => print!("{}", human(&results, &summary, &untested, &args)),
         TestFormat::Json => println!("{}", json_report(&results, &summary)),
@@ -366,6 +381,7 @@ fn run_case(
         vacuous: false,
         alerts: Vec::new(),
         hint: None,
+        ignored: None,
     };
     let events = match case::events(test, case) {
         Ok(e) => e,
@@ -375,6 +391,11 @@ fn run_case(
         .execution
         .or(test.execution)
         .unwrap_or(Execution::Schedule);
+    // Each execution of a schedule has its own time.
+    let ignored = (execution == Execution::Schedule && case.now.is_some()).then(|| {
+        "`now` is ignored under execution = \"schedule\": each execution runs at its own time"
+            .to_string()
+    });
     let now = now
         .or(case.now)
         .or_else(|| case::latest(&events))
@@ -388,6 +409,7 @@ fn run_case(
                 vacuous: false,
                 alerts: Vec::new(),
                 hint: None,
+                ignored: None,
             }
         }
         Err(NotRun::Error(why)) => return error(why),
@@ -400,6 +422,7 @@ fn run_case(
             vacuous,
             alerts,
             hint: None,
+            ignored,
         };
     }
     // Would the case pass without Kibana's windows? Say so.
@@ -421,6 +444,7 @@ fn run_case(
         vacuous: false,
         alerts,
         hint,
+        ignored,
     }
 }
 
@@ -485,6 +509,9 @@ fn human(
         let mut lines = Vec::new();
         for (case, r) in f.test.cases.iter().zip(&f.results) {
             let at = line(&f.test.source, case.span.start);
+            if let Some(note) = &r.ignored {
+                lines.push(format!("  note: {}: {note}", case.name));
+            }
             match &r.status {
                 Status::Passed if r.vacuous => lines.push(format!(
                     "  {} {}  :{at}\n      vacuous: none of its events reaches the rule (its index patterns, filters, event category, or a step of its sequence), so it tests nothing",
