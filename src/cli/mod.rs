@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod explain;
 mod inputs;
 mod parse;
 mod query;
@@ -30,6 +31,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Run rules over event files and write the alerts Kibana would write.
     Run(run::RunArgs),
+    /// Explain why a rule did or did not fire on each event, clause by clause.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -41,5 +44,6 @@ pub fn run() -> i32 {
         Command::Check(args) => check::check(args),
         Command::Query(args) => query::query(args),
         Command::Run(args) => run::run(args),
+        Command::Explain(args) => explain::explain_cmd(args),
     }
 }
