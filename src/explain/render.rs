@@ -92,7 +92,7 @@ fn event(e: &EventExplanation, out: &mut String) {
         if s.matched {
             line.push_str("matched");
             match s.join_keys.as_slice() {
-                [] => {}
+                [] => line.push_str(", but a join-key field has no value: it joins no sequence"),
                 [one] => {
                     let _ = write!(line, ", join key {}", Value::Array(one.clone()));
                 }

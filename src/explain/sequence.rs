@@ -92,8 +92,24 @@ pub(crate) fn replay(
                         if !keep {
                             let r = &mut records[p.record];
                             r.status = "maxspan";
+                            let last = *p.events.last().unwrap_or(&0);
+                            let own = c.kept.stages.iter().any(|(st, keys)| {
+                                *st == s + 1 && keys.iter().any(|k| *k == p.key)
+                            });
+                            if own {
+                                r.reason = format!(
+                                    "maxspan {} exceeded: {} matched step {} {} after the first event",
+                                    span_text(m),
+                                    name(pos),
+                                    step(s + 1),
+                                    span_text(ts - p.start)
+                                );
+                                return false;
+                            }
+                            let hint = other_key(&events[..pos], last, s + 1, &p.key, render_key)
+                                .map_or(String::new(), |h| format!("; {h}"));
                             r.reason = format!(
-                                "maxspan {} exceeded: no event matched step {} with this key within it (expired when {} came, {} after the first event)",
+                                "maxspan {} exceeded: no event matched step {} with this key within it (expired when {} came, {} after the first event){hint}",
                                 span_text(m),
                                 step(s + 1),
                                 name(pos),
@@ -175,32 +191,14 @@ pub(crate) fn replay(
     for (s, stage) in pending.iter().enumerate() {
         for p in stage.values() {
             let last = *p.events.last().unwrap_or(&0);
-            let other = events[last + 1..].iter().find(|c| {
-                c.kept
-                    .stages
-                    .iter()
-                    .any(|(st, keys)| *st == s + 1 && !keys.iter().any(|k| *k == p.key))
-            });
             let r = &mut records[p.record];
             r.status = "incomplete";
-            r.reason = match other {
-                Some(c) => {
-                    let keys = c
-                        .kept
-                        .stages
-                        .iter()
-                        .find(|(st, _)| *st == s + 1)
-                        .and_then(|(_, k)| k.first())
-                        .map(|k| serde_json::Value::Array(render_key(k)).to_string())
-                        .unwrap_or_default();
-                    format!(
-                        "incomplete: no later event matched step {} with this key ({} matched it with key {keys})",
-                        step(s + 1),
-                        c.name,
-                    )
-                }
-                None => format!("incomplete: no later event matched step {}", step(s + 1)),
-            };
+            let hint = other_key(events, last, s + 1, &p.key, render_key)
+                .map_or(String::new(), |h| format!(" ({h})"));
+            r.reason = format!(
+                "incomplete: no later event matched step {} with this key{hint}",
+                step(s + 1)
+            );
         }
     }
     // Missing-event steps cancel completed sequences, as the engine decides.
@@ -239,6 +237,31 @@ pub(crate) fn replay(
         done.push(p.events);
     }
     (records, done)
+}
+
+/// The first event after position `after` that matched positive stage
+/// `stage` with another key than `key`, as a hint: `X matched step N with
+/// key [..]`.
+fn other_key(
+    events: &[Candidate],
+    after: usize,
+    stage: usize,
+    key: &Key,
+    render_key: &dyn Fn(&Key) -> Vec<serde_json::Value>,
+) -> Option<String> {
+    events[after + 1..].iter().find_map(|c| {
+        let (_, keys) = c.kept.stages.iter().find(|(st, _)| *st == stage)?;
+        if keys.iter().any(|k| k == key) {
+            return None;
+        }
+        let shown = keys
+            .first()
+            .map(|k| serde_json::Value::Array(render_key(k)).to_string())?;
+        Some(format!(
+            "{} matched that step with another key {shown}",
+            c.name
+        ))
+    })
 }
 
 /// A duration in nanoseconds as `1m 30s`, `2h`, `1.5s`.
