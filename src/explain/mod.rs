@@ -307,14 +307,18 @@ impl Subject<'_> {
             options: &self.qopts,
         };
         let (kind, text, shape) = match &self.query {
-            ParsedQuery::Kql(q) => ("kql", kql::print(q), Shape::Event(compiler.kql(q))),
+            ParsedQuery::Kql(q) => (
+                "kql",
+                kql::print(q),
+                Shape::Event(Box::new(compiler.kql(q))),
+            ),
             ParsedQuery::Eql(q) => {
                 let text = eql::print(q);
                 match &q.body {
                     eql::QueryBody::Event { filter } => (
                         "eql event query",
                         text,
-                        Shape::Event(compiler.eql_filter(filter)),
+                        Shape::Event(Box::new(compiler.eql_filter(filter))),
                     ),
                     eql::QueryBody::Sequence(seq) => {
                         let mut steps = Vec::new();
@@ -612,7 +616,7 @@ impl Gates {
 }
 
 enum Shape {
-    Event(Template),
+    Event(Box<Template>),
     Steps(Vec<StepTemplate>),
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn replay(
                             r.status = "maxspan";
                             let last = *p.events.last().unwrap_or(&0);
                             let own = c.kept.stages.iter().any(|(st, keys)| {
-                                *st == s + 1 && keys.iter().any(|k| *k == p.key)
+                                *st == s + 1 && keys.contains(&p.key)
                             });
                             if own {
                                 r.reason = format!(
@@ -251,7 +251,7 @@ fn other_key(
 ) -> Option<String> {
     events[after + 1..].iter().find_map(|c| {
         let (_, keys) = c.kept.stages.iter().find(|(st, _)| *st == stage)?;
-        if keys.iter().any(|k| k == key) {
+        if keys.contains(key) {
             return None;
         }
         let shown = keys
