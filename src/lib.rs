@@ -21,6 +21,8 @@
 //!   event (the stateless stage), candidate records collected in time
 //!   order into results (the stateful stage).
 //! * [`alert`]: alert documents as Kibana writes them.
+//! * [`explain`]: why a rule did or did not fire on some events, clause
+//!   by clause and partial sequence by partial sequence.
 //! * [`detect`]: rule execution: which rules run, one executor per rule
 //!   type, the schedule's executions, de-duplication and `max_signals`,
 //!   the pass over the events and the alerts in output order. Its
@@ -42,6 +44,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod event;
+pub mod explain;
 pub mod gen;
 pub mod mapping;
 pub mod par;

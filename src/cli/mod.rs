@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod explain;
 mod inputs;
 mod parse;
 mod query;
@@ -33,6 +34,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run the rules' test cases (under rule_tests/) and report what failed.
     Test(test::TestArgs),
+    /// Explain why a rule did or did not fire on each event, clause by clause.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parses the arguments, runs the subcommand and returns the exit code.
@@ -45,5 +48,6 @@ pub fn run() -> i32 {
         Command::Query(args) => query::query(args),
         Command::Run(args) => run::run(args),
         Command::Test(args) => test::test(args),
+        Command::Explain(args) => explain::explain_cmd(args),
     }
 }

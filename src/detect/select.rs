@@ -214,7 +214,7 @@ pub fn rule_name(rule: &Rule) -> &str {
 /// The options `rule`'s query compiles with: its timestamp field (and
 /// Kibana's fallback to `@timestamp`), category and tiebreaker fields, and
 /// (when `bound`) its look-back window as the longest sequence.
-fn rule_options(rule: &Rule, options: &QueryOptions, bound: bool) -> QueryOptions {
+pub fn rule_options(rule: &Rule, options: &QueryOptions, bound: bool) -> QueryOptions {
     let mut opts = options.clone();
     if let Some(t) = &rule.timestamp_override {
         opts.timestamp_field = t.value.clone();
