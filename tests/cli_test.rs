@@ -105,6 +105,13 @@ fn an_edited_port_fails_its_cases_by_name_and_line() {
     );
     let (code, out, _) = p.test(&[]);
     assert_eq!(code, 1, "{out}");
+    // The case is named with its line, and the explanation of its event
+    // points at the clause that failed.
+    assert!(out.contains("✗ tcp/23  :6\n      expected 1 alerts, got 0"), "{out}");
+    assert!(
+        out.contains("false  destination.port:2323   <-- first failing clause"),
+        "{out}"
+    );
     insta::assert_snapshot!("failing_run", out);
 }
 

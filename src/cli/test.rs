@@ -4,6 +4,7 @@
 use clap::{Args, ValueEnum};
 use ruleq::detect::{load_rules, rule_name};
 use ruleq::diag::Diagnostic;
+use ruleq::explain::{ExplainEvent, ExplainOptions};
 use ruleq::mapping::Mapping;
 use ruleq::rule::{Rule, RuleFile};
 use ruleq::ruletest::case::{self, NotRun};
@@ -92,6 +93,8 @@ struct CaseResult {
     hint: Option<String>,
     /// A setting the case's execution ignores.
     ignored: Option<String>,
+    /// For a failing case: why each of its events did or did not match.
+    explanation: Option<String>,
 }
 
 /// One test file, its rule, its cases' results.
@@ -293,6 +296,7 @@ pub fn test(args: TestArgs) -> i32 {
                 alerts: Vec::new(),
                 hint: None,
                 ignored: None,
+                explanation: None,
             },
         }
     });
@@ -382,6 +386,7 @@ fn run_case(
         alerts: Vec::new(),
         hint: None,
         ignored: None,
+        explanation: None,
     };
     let events = match case::events(test, case) {
         Ok(e) => e,
@@ -410,6 +415,7 @@ fn run_case(
                 alerts: Vec::new(),
                 hint: None,
                 ignored: None,
+                explanation: None,
             }
         }
         Err(NotRun::Error(why)) => return error(why),
@@ -423,6 +429,7 @@ fn run_case(
             alerts,
             hint: None,
             ignored,
+            explanation: None,
         };
     }
     // Would the case pass without Kibana's windows? Say so.
@@ -439,12 +446,30 @@ fn run_case(
             })
         }
     };
+    // Why each event did or did not match, as `ruleq explain` says it.
+    let explained: Vec<ExplainEvent> = events
+        .iter()
+        .map(|e| ExplainEvent {
+            name: e.id.clone(),
+            bytes: e.text.clone().into_bytes(),
+        })
+        .collect();
+    let options = ExplainOptions {
+        now: (execution == Execution::Once).then_some(now),
+        schedule: execution == Execution::Schedule,
+        index: None,
+        mapping: mapping.cloned(),
+    };
+    let explanation = ruleq::explain::explain(rule, &explained, &options)
+        .map(|e| e.human())
+        .ok();
     CaseResult {
         status: Status::Failed(failures),
         vacuous: false,
         alerts,
         hint,
         ignored,
+        explanation,
     }
 }
 
@@ -555,6 +580,12 @@ fn human(
                     if let Some(hint) = &r.hint {
                         lines.push(format!("      note: {hint}"));
                     }
+                    if let Some(explanation) = &r.explanation {
+                        lines.push("      why:".to_string());
+                        for l in explanation.lines() {
+                            lines.push(format!("        {l}"));
+                        }
+                    }
                 }
             }
         }
@@ -657,6 +688,9 @@ fn json_report(results: &[FileResult], s: &Summary) -> String {
             }
             if r.vacuous {
                 result["vacuous"] = Json::Bool(true);
+            }
+            if let Some(explanation) = &r.explanation {
+                result["explanation"] = Json::String(explanation.clone());
             }
             cases.push(result);
         }
