@@ -145,9 +145,7 @@ pub fn diff(failures: &[Failure], alerts: &[SeenAlert], hint: Option<&str>) -> S
     if let Some(hint) = hint {
         lines.push(format!("note: {hint}"));
     }
-    let mut text = lines.join("\n");
-    text.push('\n');
-    text
+    lines.join("\n")
 }
 
 fn testcase(
@@ -297,7 +295,7 @@ mod tests {
         }];
         assert_eq!(
             diff(&failures, &alerts, Some("look")),
-            "expected 0 alerts, got 1\n+ alert 1  events: a, b   reason: \"\"\nnote: look\n"
+            "expected 0 alerts, got 1\n+ alert 1  events: a, b   reason: \"\"\nnote: look"
         );
         assert_eq!(headline(&failures[0]), "expected 0 alerts, got 1");
     }
