@@ -9,7 +9,7 @@ use ruleq::mapping::Mapping;
 use ruleq::rule::{Rule, RuleFile};
 use ruleq::ruletest::case::{self, NotRun};
 use ruleq::ruletest::file::{Case, Execution, TestFile};
-use ruleq::ruletest::{expectations, seen_alerts, Failure, SeenAlert};
+use ruleq::ruletest::{expectations, junit, scaffold, seen_alerts, Failure, SeenAlert};
 use serde_json::{json, Value as Json};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -72,6 +72,13 @@ pub struct TestArgs {
     /// An Elasticsearch index mapping (repeatable; merged), as for `ruleq run`.
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a test file to fill in for RULE_FILE, at its mirrored path
+    /// under the tests folder, and run nothing.
+    #[arg(long = "new", value_name = "RULE_FILE", conflicts_with = "paths")]
+    new: Option<PathBuf>,
 }
 
 /// A case's result.
@@ -143,6 +150,9 @@ fn within(path: &Path, under: &Path) -> bool {
 
 /// Runs `ruleq test`.
 pub fn test(args: TestArgs) -> i32 {
+    if let Some(rule) = &args.new {
+        return new_test_file(rule, &args.tests);
+    }
     let now = match &args.now {
         None => None,
         Some(text) => {
@@ -198,6 +208,7 @@ pub fn test(args: TestArgs) -> i32 {
     }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut load_errors = 0usize;
+    let mut load_problems = Vec::new();
     let mut tests = Vec::new();
     for path in &paths {
         let source = match std::fs::read_to_string(path) {
@@ -211,6 +222,7 @@ pub fn test(args: TestArgs) -> i32 {
             Ok(t) => tests.push(t),
             Err(d) => {
                 eprint!("{}", d.render(&path.display().to_string(), &source, color));
+                load_problems.push(load_problem(path, &source, &d));
                 load_errors += 1;
             }
         }
@@ -229,6 +241,7 @@ pub fn test(args: TestArgs) -> i32 {
                     "{}",
                     d.render(&t.path.display().to_string(), &t.source, color)
                 );
+                load_problems.push(load_problem(&t.path, &t.source, &d));
                 load_errors += 1;
             }
             Some((file, rule)) => {
@@ -288,7 +301,8 @@ pub fn test(args: TestArgs) -> i32 {
         .collect();
     let ran = ruleq::par::map(&jobs, |&(i, c)| {
         let t = selected[i];
-        match by_id.get(t.rule_id.as_str()) {
+        let started = std::time::Instant::now();
+        let result = match by_id.get(t.rule_id.as_str()) {
             Some(&(file, rule)) => run_case(t, &t.cases[c], file, rule, now, mapping.as_ref()),
             None => CaseResult {
                 status: Status::Error(format!("no rule has rule_id {}", t.rule_id)),
@@ -298,8 +312,10 @@ pub fn test(args: TestArgs) -> i32 {
                 ignored: None,
                 explanation: None,
             },
-        }
+        };
+        (result, started.elapsed())
     });
+    let (ran, times): (Vec<CaseResult>, Vec<_>) = ran.into_iter().unzip();
     let mut ran = ran.into_iter();
     let results: Vec<FileResult> = selected
         .iter()
@@ -349,6 +365,12 @@ pub fn test(args: TestArgs) -> i32 {
     match args.format {
         TestFormat::Human => print!("{}", human(&results, &summary, &untested, &args)),
         TestFormat::Json => println!("{}", json_report(&results, &summary)),
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = write_junit(path, &results, &times, &load_problems) {
+            eprintln!("error: --junit {}: {e}", path.display());
+            return 2;
+        }
     }
     if load_errors > 0 || summary.errors > 0 {
         3
@@ -704,4 +726,63 @@ fn json_report(results: &[FileResult], s: &Summary) -> String {
         "results": cases,
     })
     .to_string()
+}
+
+/// A test file's load problem, for the JUnit report.
+fn load_problem(path: &Path, source: &str, d: &Diagnostic) -> junit::LoadProblem {
+    junit::LoadProblem {
+        path: path.to_path_buf(),
+        line: line(source, d.span.start),
+        message: d.message.clone(),
+        detail: d.render(&path.display().to_string(), source, false),
+    }
+}
+
+/// Writes the JUnit report; `times` are the cases' times in run order.
+fn write_junit(
+    path: &Path,
+    results: &[FileResult],
+    times: &[std::time::Duration],
+    problems: &[junit::LoadProblem],
+) -> std::io::Result<()> {
+    let mut times = times.iter();
+    let suites: Vec<junit::SuiteReport> = results
+        .iter()
+        .map(|f| junit::SuiteReport {
+            test: f.test,
+            rule: f.rule,
+            cases: f
+                .results
+                .iter()
+                .map(|r| junit::CaseReport {
+                    outcome: match &r.status {
+                        Status::Passed => junit::Outcome::Passed,
+                        Status::Failed(failures) => junit::Outcome::Failed {
+                            failures,
+                            alerts: &r.alerts,
+                            hint: r.hint.as_deref(),
+                        },
+                        Status::Skipped(why) => junit::Outcome::Skipped(why),
+                        Status::Error(why) => junit::Outcome::Error(why),
+                    },
+                    time: times.next().copied().unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    junit::write(path, &junit::report(&suites, problems))
+}
+
+/// `ruleq test --new RULE_FILE`: writes the scaffold test file.
+fn new_test_file(rule: &Path, tests: &Path) -> i32 {
+    match scaffold::write_new(rule, tests) {
+        Ok(path) => {
+            println!("{}", path.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }

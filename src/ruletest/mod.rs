@@ -2,12 +2,16 @@
 //! run of one rule through the executors `ruleq run` uses, its alerts held
 //! to what the case expects.
 //!
-//! - [`file`]: the test file schema (strict: unknown keys are errors);
+//! - [`file`](mod@file): the test file schema (strict: unknown keys are errors);
 //! - [`case`]: a case's events (defaults, times, identities) and its run;
+//! - [`junit`]: the results as JUnit XML (`--junit`);
+//! - [`scaffold`]: a new test file to fill in (`--new`);
 //! - this module: the expectations, and what a failure says.
 
 pub mod case;
 pub mod file;
+pub mod junit;
+pub mod scaffold;
 
 use crate::alert::lookup;
 use file::Case;
