@@ -4,10 +4,12 @@
 //!
 //! - [`file`]: the test file schema (strict: unknown keys are errors);
 //! - [`case`]: a case's events (defaults, times, identities) and its run;
+//! - [`snapshot`]: alert and AST snapshots, their update modes and review;
 //! - this module: the expectations, and what a failure says.
 
 pub mod case;
 pub mod file;
+pub mod snapshot;
 
 use crate::alert::lookup;
 use file::Case;
@@ -73,6 +75,8 @@ pub enum FailureKind {
     AlertEvents,
     /// An alert's field.
     AlertField,
+    /// A snapshot missing or changed (when nothing may be written).
+    Snapshot,
 }
 
 impl FailureKind {
@@ -82,6 +86,7 @@ impl FailureKind {
             FailureKind::AlertCount => "alert_count",
             FailureKind::AlertEvents => "alert_events",
             FailureKind::AlertField => "alert_field",
+            FailureKind::Snapshot => "snapshot",
         }
     }
 }
