@@ -751,8 +751,15 @@ fn alert_line(n: usize, alert: &SeenAlert) -> String {
 /// saying (`what` names it: "snapshot", "AST snapshot").
 fn snapshot_lines(what: &str, path: &Path, outcome: &Outcome, verbose: bool) -> Vec<String> {
     let mut lines = Vec::new();
+    // A long diff (a new snapshot is all additions) is cut short: the
+    // `.snap.new` file holds it all.
+    const SHOWN: usize = 60;
     let diff = |d: &str, lines: &mut Vec<String>| {
-        lines.extend(d.lines().map(|l| format!("        {l}")));
+        lines.extend(d.lines().take(SHOWN).map(|l| format!("        {l}")));
+        let more = d.lines().count().saturating_sub(SHOWN);
+        if more > 0 {
+            lines.push(format!("        … {more} more lines"));
+        }
     };
     match outcome {
         Outcome::Matched if verbose => {

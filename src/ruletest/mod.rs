@@ -4,11 +4,13 @@
 //!
 //! - [`file`]: the test file schema (strict: unknown keys are errors);
 //! - [`case`]: a case's events (defaults, times, identities) and its run;
+//! - [`lint`]: test files checked without running them (`ruleq check`);
 //! - [`snapshot`]: alert and AST snapshots, their update modes and review;
 //! - this module: the expectations, and what a failure says.
 
 pub mod case;
 pub mod file;
+pub mod lint;
 pub mod snapshot;
 
 use crate::alert::lookup;

@@ -455,12 +455,12 @@ pub fn diff(old: &str, new: &str) -> String {
                 ops.push((' ', a[i]));
                 i += 1;
                 j += 1;
-            } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-                ops.push(('+', b[j]));
-                j += 1;
-            } else {
+            } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
                 ops.push(('-', a[i]));
                 i += 1;
+            } else {
+                ops.push(('+', b[j]));
+                j += 1;
             }
         }
         ops
