@@ -421,7 +421,9 @@ pub fn settle(path: &Path, contents: &str, mode: Mode) -> io::Result<Outcome> {
             });
         }
     };
-    remove_if_present(&pending)?;
+    if mode != Mode::No {
+        remove_if_present(&pending)?;
+    }
     Ok(outcome)
 }
 
