@@ -2,7 +2,7 @@
 //! run of one rule through the executors `ruleq run` uses, its alerts held
 //! to what the case expects.
 //!
-//! - [`file`]: the test file schema (strict: unknown keys are errors);
+//! - [`file`](mod@file): the test file schema (strict: unknown keys are errors);
 //! - [`case`]: a case's events (defaults, times, identities) and its run;
 //! - [`lint`]: test files checked without running them (`ruleq check`);
 //! - [`snapshot`]: alert and AST snapshots, their update modes and review;
