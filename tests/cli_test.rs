@@ -44,6 +44,13 @@ impl Project {
             let text = std::fs::read_to_string(root.join("rule_tests/rules").join(name)).unwrap();
             p.write(&format!("rule_tests/rules/{name}"), &text);
         }
+        let snapshots = root.join("rule_tests/rules/__snapshots__");
+        for entry in std::fs::read_dir(&snapshots).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            p.write(&format!("rule_tests/rules/__snapshots__/{name}"), &text);
+        }
         p
     }
 
@@ -60,10 +67,17 @@ impl Project {
         std::fs::write(file, text.replace(from, to)).unwrap();
     }
 
+    /// Runs `ruleq test` as CI would (snapshots are compared, never
+    /// written), whatever the environment of the test run.
     fn test(&self, args: &[&str]) -> (i32, String, String) {
-        let mut all = vec!["test"];
-        all.extend(args);
-        let out = common::ruleq_in(&self.dir, &all, "");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ruleq"))
+            .current_dir(&self.dir)
+            .arg("test")
+            .args(args)
+            .env("CI", "true")
+            .env_remove("RULEQ_UPDATE")
+            .output()
+            .unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -107,7 +121,10 @@ fn an_edited_port_fails_its_cases_by_name_and_line() {
     assert_eq!(code, 1, "{out}");
     // The case is named with its line, and the explanation of its event
     // points at the clause that failed.
-    assert!(out.contains("✗ tcp/23  :6\n      expected 1 alerts, got 0"), "{out}");
+    assert!(
+        out.contains("✗ tcp/23  :9\n      expected 1 alerts, got 0"),
+        "{out}"
+    );
     assert!(
         out.contains("false  destination.port:2323   <-- first failing clause"),
         "{out}"

@@ -98,6 +98,22 @@ pub const CODES: &[(&str, &str)] = &[
         "mitre::reference",
         "A reference URL does not match its ATT&CK id.",
     ),
+    (
+        "test::schema",
+        "A rule test file breaks the test-file schema.",
+    ),
+    (
+        "test::orphan",
+        "A rule test file names a rule_id no checked rule has.",
+    ),
+    (
+        "test::rule-name",
+        "A rule test file's rule_name is not its rule's name.",
+    ),
+    (
+        "test::events-file",
+        "A test case's events_file does not exist.",
+    ),
 ];
 
 /// A one-line description of a code.

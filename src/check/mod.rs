@@ -35,6 +35,9 @@ pub struct Report {
     pub files: Vec<RuleFile>,
     /// Findings, by file and then by position in the file.
     pub findings: Vec<Finding>,
+    /// How many of `files` (the last ones) are rule test files, which hold
+    /// no rules (see [`crate::ruletest::lint`]).
+    pub test_files: usize,
 }
 
 impl Report {
@@ -110,7 +113,14 @@ pub fn check_parsed(
     }
     duplicates(&files, &mut findings);
     findings.sort_by_key(|f| (f.file, f.diagnostic.span.start, f.diagnostic.span.end));
-    (Report { files, findings }, queries)
+    (
+        Report {
+            files,
+            findings,
+            test_files: 0,
+        },
+        queries,
+    )
 }
 
 /// Duplicate `rule_id` (an error: Kibana keys rules by it) and duplicate

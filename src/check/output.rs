@@ -31,9 +31,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// The line that ends the human output.
 pub fn summary(report: &Report) -> String {
+    let tests = match report.test_files {
+        0 => String::new(),
+        n => format!(" and {}", plural(n, "test file", "test files")),
+    };
     format!(
-        "checked {} ({}): {}, {}, {}",
-        plural(report.files.len(), "file", "files"),
+        "checked {} ({}){tests}: {}, {}, {}",
+        plural(report.files.len() - report.test_files, "file", "files"),
         plural(report.rule_count(), "rule", "rules"),
         plural(report.count(Severity::Error), "error", "errors"),
         plural(report.count(Severity::Warning), "warning", "warnings"),
@@ -78,7 +82,8 @@ pub fn json(report: &Report) -> Value {
         })
         .collect();
     json!({
-        "files": report.files.len(),
+        "files": report.files.len() - report.test_files,
+        "test_files": report.test_files,
         "rules": report.rule_count(),
         "errors": report.count(Severity::Error),
         "warnings": report.count(Severity::Warning),

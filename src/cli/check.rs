@@ -8,7 +8,7 @@ use ruleq::diag::Severity;
 use ruleq::mapping::Mapping;
 use ruleq::rule;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How the report is printed.
 #[derive(Clone, Copy, ValueEnum)]
@@ -37,24 +37,87 @@ pub struct CheckArgs {
     /// checked against it (unknown fields, operators on the wrong type).
     #[arg(long = "mapping", value_name = "FILE")]
     mappings: Vec<PathBuf>,
+    /// A folder of rule test files to check too (schema, rule_id,
+    /// events_file), without running them. Default: `rule_tests` when it
+    /// exists and the paths are the default or hold it.
+    #[arg(short = 't', long = "tests", value_name = "DIR")]
+    tests: Option<PathBuf>,
+}
+
+/// A file found under the paths: a rule file, or a rule test file.
+enum Loaded {
+    Rules(rule::RuleFile),
+    Test(PathBuf, String),
+}
+
+/// Whether `path` is `under` or lies below it.
+fn within(path: &Path, under: &Path) -> bool {
+    let clean = |p: &Path| {
+        p.components()
+            .filter(|c| c.as_os_str() != ".")
+            .collect::<PathBuf>()
+    };
+    clean(path).starts_with(clean(under))
 }
 
 /// Runs `ruleq check`: exit 0 clean, 1 findings that fail, 2 usage or I/O.
 pub fn check(args: CheckArgs) -> i32 {
-    let paths = match rule::collect_paths(&args.paths) {
+    let tests_dir = match &args.tests {
+        Some(dir) if !dir.is_dir() => {
+            eprintln!("error: {}: no such folder of test files", dir.display());
+            return 2;
+        }
+        Some(dir) => Some(dir.clone()),
+        None => {
+            let dir = Path::new("rule_tests");
+            let default = args.paths == [PathBuf::from("rules")];
+            (dir.is_dir() && (default || args.paths.iter().any(|p| within(dir, p))))
+                .then(|| dir.to_path_buf())
+        }
+    };
+    let mut paths = match rule::collect_paths(&args.paths) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
+    // The test folder's files are test files (or their events), not rules.
+    if let Some(dir) = &tests_dir {
+        paths.retain(|p| !within(p, dir));
+        match ruleq::ruletest::lint::test_files(dir) {
+            Ok(found) => paths.extend(found),
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.display());
+                return 2;
+            }
+        }
+    }
     let mut files = Vec::with_capacity(paths.len());
+    let mut tests = Vec::new();
     let mut io_failed = false;
-    // Files load on all cores, and are taken in path order.
-    let loaded = ruleq::par::map(&paths, |p| rule::load_file(p));
+    // Files load on all cores, and are taken in path order. A TOML file
+    // that is a test file is checked as one.
+    let loaded = ruleq::par::map(&paths, |p| {
+        let bytes = std::fs::read(p)?;
+        let format = rule::files::format_of(p).unwrap_or(rule::Format::Toml);
+        if format == rule::Format::Toml {
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                if ruleq::ruletest::lint::looks_like_test_file(text) {
+                    return Ok(Loaded::Test(p.clone(), text.to_string()));
+                }
+            }
+        }
+        Ok::<_, std::io::Error>(Loaded::Rules(rule::files::load_bytes(
+            p.clone(),
+            format,
+            bytes,
+        )))
+    });
     for (path, file) in paths.iter().zip(loaded) {
         match file {
-            Ok(f) => files.push(f),
+            Ok(Loaded::Rules(f)) => files.push(f),
+            Ok(Loaded::Test(path, source)) => tests.push((path, source)),
             Err(e) => {
                 eprintln!("error: {}: {e}", path.display());
                 io_failed = true;
@@ -68,7 +131,8 @@ pub fn check(args: CheckArgs) -> i32 {
             return 2;
         }
     };
-    let report = check::check(files, mapping.as_ref());
+    let mut report = check::check(files, mapping.as_ref());
+    add_test_files(&mut report, tests);
     let text = match args.format {
         OutputFormat::Human => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -88,4 +152,44 @@ pub fn check(args: CheckArgs) -> i32 {
             0
         };
     i32::from(failing > 0)
+}
+
+/// Checks the test files against the checked rules and adds them, and
+/// what they break, to the report.
+fn add_test_files(report: &mut check::Report, tests: Vec<(PathBuf, String)>) {
+    let mut names: std::collections::HashMap<&str, Option<&str>> = Default::default();
+    for rule in report.files.iter().flat_map(|f| &f.rules) {
+        if let Some(id) = rule.id() {
+            names
+                .entry(id)
+                .or_insert(rule.name.as_ref().map(|n| n.value.as_str()));
+        }
+    }
+    let found: Vec<Vec<ruleq::diag::Diagnostic>> = tests
+        .iter()
+        .map(|(path, source)| {
+            let mut d =
+                ruleq::ruletest::lint::check_test_file(path, source, |id| names.get(id).copied());
+            d.sort_by_key(|d| (d.span.start, d.span.end));
+            d
+        })
+        .collect();
+    for ((path, source), diags) in tests.into_iter().zip(found) {
+        let file = report.files.len();
+        report
+            .findings
+            .extend(diags.into_iter().map(|diagnostic| check::Finding {
+                file,
+                rule: None,
+                diagnostic,
+            }));
+        report.files.push(rule::RuleFile {
+            path,
+            source,
+            format: rule::Format::Toml,
+            rules: Vec::new(),
+            diagnostics: Vec::new(),
+        });
+        report.test_files += 1;
+    }
 }

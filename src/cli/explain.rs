@@ -137,6 +137,7 @@ pub fn explain_cmd(args: ExplainArgs) -> i32 {
                 let errors = Report {
                     files: report.files.clone(),
                     findings: errors,
+                    test_files: 0,
                 };
                 eprint!("{}", output::human(&errors, color));
                 return 3;

@@ -9,8 +9,9 @@ use ruleq::mapping::Mapping;
 use ruleq::rule::{Rule, RuleFile};
 use ruleq::ruletest::case::{self, NotRun};
 use ruleq::ruletest::file::{Case, Execution, TestFile};
+use ruleq::ruletest::snapshot::{self, Outcome};
 use ruleq::ruletest::{expectations, junit, scaffold, seen_alerts, Failure, SeenAlert};
-use serde_json::{json, Value as Json};
+use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -79,6 +80,38 @@ pub struct TestArgs {
     /// under the tests folder, and run nothing.
     #[arg(long = "new", value_name = "RULE_FILE", conflicts_with = "paths")]
     new: Option<PathBuf>,
+    /// Write snapshots directly, without review (`RULEQ_UPDATE=always`).
+    #[arg(long)]
+    update: bool,
+    /// Accept the pending snapshots (`.snap.new`) of the selected tests,
+    /// without running cases.
+    #[arg(long, conflicts_with_all = ["reject", "review", "update"])]
+    accept: bool,
+    /// Delete the pending snapshots of the selected tests, without running
+    /// cases.
+    #[arg(long, conflicts_with_all = ["review", "update"])]
+    reject: bool,
+    /// Review the pending snapshots of the selected tests one by one
+    /// (accept, reject or skip), on a terminal.
+    #[arg(long, conflicts_with = "update")]
+    review: bool,
+    /// What to do with snapshots no case records any more (default: warn,
+    /// or reject when `CI` is set).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    unreferenced: Option<UnreferencedArg>,
+}
+
+/// `--unreferenced`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UnreferencedArg {
+    /// Say so.
+    Warn,
+    /// Say so and fail.
+    Reject,
+    /// Delete them.
+    Delete,
+    /// Say nothing.
+    Ignore,
 }
 
 /// A case's result.
@@ -87,6 +120,8 @@ enum Status {
     Failed(Vec<Failure>),
     Skipped(String),
     Error(String),
+    /// Its expectations held; its snapshot waits for review.
+    Pending,
 }
 
 /// One case's result and what it saw.
@@ -102,6 +137,10 @@ struct CaseResult {
     ignored: Option<String>,
     /// For a failing case: why each of its events did or did not match.
     explanation: Option<String>,
+    /// The alert documents, in output order (for its snapshot).
+    documents: Vec<Map<String, Json>>,
+    /// What became of its snapshot, when it has one.
+    snapshot: Option<Outcome>,
 }
 
 /// One test file, its rule, its cases' results.
@@ -109,6 +148,8 @@ struct FileResult<'a> {
     test: &'a TestFile,
     rule: Option<(&'a RuleFile, &'a Rule)>,
     results: Vec<CaseResult>,
+    /// Its AST snapshot, when `[snapshots] ast = true`.
+    ast: Option<Result<Outcome, String>>,
 }
 
 /// The 1-based line of a byte offset.
@@ -165,6 +206,15 @@ pub fn test(args: TestArgs) -> i32 {
             }
         }
     };
+    let ci = snapshot::is_ci();
+    let env = std::env::var("RULEQ_UPDATE").ok();
+    let mode = match snapshot::Mode::resolve(args.update, env.as_deref(), ci) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     let mapping = match Mapping::from_files(&args.mappings) {
         Ok(m) => m,
         Err(e) => {
@@ -209,6 +259,7 @@ pub fn test(args: TestArgs) -> i32 {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut load_errors = 0usize;
     let mut load_problems = Vec::new();
+    let mut unloaded = Vec::new();
     let mut tests = Vec::new();
     for path in &paths {
         let source = match std::fs::read_to_string(path) {
@@ -224,6 +275,7 @@ pub fn test(args: TestArgs) -> i32 {
                 eprint!("{}", d.render(&path.display().to_string(), &source, color));
                 load_problems.push(load_problem(path, &source, &d));
                 load_errors += 1;
+                unloaded.push(path.clone());
             }
         }
     }
@@ -294,6 +346,25 @@ pub fn test(args: TestArgs) -> i32 {
                 })
         })
         .collect();
+    // The snapshot folders this run looks at: all of them, or those of the
+    // selected test files.
+    let narrowed: Option<Vec<PathBuf>> =
+        (!args.paths.is_empty()).then(|| selected.iter().map(|t| t.path.clone()).collect());
+    let snap_dirs: Vec<PathBuf> = match &narrowed {
+        None => snapshot::dirs_below(&args.tests),
+        Some(paths) => {
+            let mut d: Vec<PathBuf> = paths.iter().map(|p| snapshot::dir(p)).collect();
+            d.dedup();
+            d
+        }
+    };
+    let pending: Vec<PathBuf> = snapshot::files_in(&snap_dirs, true)
+        .into_iter()
+        .filter(|p| narrowed.as_ref().is_none_or(|n| snapshot::owned_by(p, n)))
+        .collect();
+    if args.accept || args.reject || args.review {
+        return review(&args, &pending);
+    }
     let jobs: Vec<(usize, usize)> = selected
         .iter()
         .enumerate()
@@ -311,18 +382,21 @@ pub fn test(args: TestArgs) -> i32 {
                 hint: None,
                 ignored: None,
                 explanation: None,
+                documents: Vec::new(),
+                snapshot: None,
             },
         };
         (result, started.elapsed())
     });
     let (ran, times): (Vec<CaseResult>, Vec<_>) = ran.into_iter().unzip();
     let mut ran = ran.into_iter();
-    let results: Vec<FileResult> = selected
+    let mut results: Vec<FileResult> = selected
         .iter()
         .map(|t| FileResult {
             test: t,
             rule: by_id.get(t.rule_id.as_str()).copied(),
             results: ran.by_ref().take(t.cases.len()).collect(),
+            ast: None,
         })
         .collect();
     // Which rules lack a positive or a negative case.
@@ -349,7 +423,25 @@ pub fn test(args: TestArgs) -> i32 {
             }
         }
     }
-    let summary = Summary::of(&results, load_errors, untested.len());
+    let snaps = match settle_snapshots(&mut results, &args, mode) {
+        Ok(()) => {
+            let all: Vec<&TestFile> = tests.iter().collect();
+            Snapshots::after(
+                &results,
+                &args,
+                &snap_dirs,
+                &all,
+                &unloaded,
+                narrowed.as_deref(),
+                ci,
+            )
+        }
+        Err(e) => {
+            eprintln!("error: writing snapshots: {e}");
+            return 2;
+        }
+    };
+    let summary = Summary::of(&results, load_errors, untested.len(), &snaps);
     if now.is_some() {
         let scheduled = selected
             .iter()
@@ -363,8 +455,8 @@ pub fn test(args: TestArgs) -> i32 {
         }
     }
     match args.format {
-        TestFormat::Human => print!("{}", human(&results, &summary, &untested, &args)),
-        TestFormat::Json => println!("{}", json_report(&results, &summary)),
+        TestFormat::Human => print!("{}", human(&results, &summary, &untested, &args, &snaps)),
+        TestFormat::Json => println!("{}", json_report(&results, &summary, &snaps)),
     }
     if let Some(path) = &args.junit {
         if let Err(e) = write_junit(path, &results, &times, &load_problems) {
@@ -375,6 +467,9 @@ pub fn test(args: TestArgs) -> i32 {
     if load_errors > 0 || summary.errors > 0 {
         3
     } else if summary.failed > 0
+        || summary.snapshots_pending > 0
+        || snaps.failed > 0
+        || snaps.fail
         || (args.require_tests && !untested.is_empty())
         || (args.fail_on_skip && summary.skipped > 0)
         || (args.strict && summary.vacuous > 0)
@@ -409,6 +504,8 @@ fn run_case(
         hint: None,
         ignored: None,
         explanation: None,
+        documents: Vec::new(),
+        snapshot: None,
     };
     let events = match case::events(test, case) {
         Ok(e) => e,
@@ -428,8 +525,8 @@ fn run_case(
         .or_else(|| case::latest(&events))
         .unwrap_or(0);
     let run = |execution| case::run(file, rule, &events, execution, now, mapping);
-    let alerts = match run(execution) {
-        Ok(r) => seen_alerts(&r.documents),
+    let (alerts, documents) = match run(execution) {
+        Ok(r) => (seen_alerts(&r.documents), r.documents),
         Err(NotRun::Skipped(why)) => {
             return CaseResult {
                 status: Status::Skipped(why),
@@ -438,6 +535,8 @@ fn run_case(
                 hint: None,
                 ignored: None,
                 explanation: None,
+                documents: Vec::new(),
+                snapshot: None,
             }
         }
         Err(NotRun::Error(why)) => return error(why),
@@ -452,6 +551,8 @@ fn run_case(
             hint: None,
             ignored,
             explanation: None,
+            documents,
+            snapshot: None,
         };
     }
     // Would the case pass without Kibana's windows? Say so.
@@ -492,6 +593,185 @@ fn run_case(
         hint,
         ignored,
         explanation,
+        documents,
+        snapshot: None,
+    }
+}
+
+/// Accepts, rejects or reviews the pending snapshots, without running
+/// cases.
+fn review(args: &TestArgs, pending: &[PathBuf]) -> i32 {
+    if args.review && !std::io::stdin().is_terminal() {
+        eprintln!("error: --review asks about each pending snapshot and needs a terminal; use --accept or --reject in scripts");
+        return 2;
+    }
+    if pending.is_empty() {
+        println!("no pending snapshots");
+        return 0;
+    }
+    if args.review {
+        let stdin = std::io::stdin();
+        return match snapshot::review(pending, stdin.lock(), std::io::stdout()) {
+            Ok(done) => {
+                println!(
+                    "{} accepted, {} rejected, {} skipped",
+                    done.accepted, done.rejected, done.skipped
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        };
+    }
+    for p in pending {
+        let done = if args.accept {
+            snapshot::accept(p).map(|to| println!("accepted {}", to.display()))
+        } else {
+            snapshot::reject(p).map(|()| println!("rejected {}", p.display()))
+        };
+        if let Err(e) = done {
+            eprintln!("error: {}: {e}", p.display());
+            return 2;
+        }
+    }
+    0
+}
+
+/// Compares (and writes, as `mode` says) the snapshots of the cases that
+/// ran and the AST snapshots; a snapshot that fails fails its case, a
+/// pending one makes a passing case pending.
+fn settle_snapshots(
+    results: &mut [FileResult],
+    args: &TestArgs,
+    mode: snapshot::Mode,
+) -> std::io::Result<()> {
+    for f in results {
+        let source = snapshot::source_name(&f.test.path, &args.tests);
+        let rule_id = f.test.rule_id.as_str();
+        for (case, r) in f.test.cases.iter().zip(&mut f.results) {
+            if !case.snapshot || !matches!(r.status, Status::Passed | Status::Failed(_)) {
+                continue;
+            }
+            let path = snapshot::case_path(&f.test.path, case);
+            let text = snapshot::case_contents(&source, case, rule_id, &r.documents);
+            let outcome = snapshot::settle(&path, &text, mode)?;
+            if outcome.fails() {
+                let failure = Failure {
+                    kind: ruleq::ruletest::FailureKind::Snapshot,
+                    expected: path.display().to_string(),
+                    actual: if outcome == Outcome::Missing {
+                        "missing"
+                    } else {
+                        "changed"
+                    }
+                    .into(),
+                    alert: None,
+                    field: None,
+                };
+                match &mut r.status {
+                    Status::Failed(failures) => failures.push(failure),
+                    status => *status = Status::Failed(vec![failure]),
+                }
+            } else if matches!(outcome, Outcome::Pending { .. })
+                && matches!(r.status, Status::Passed)
+            {
+                r.status = Status::Pending;
+            }
+            r.snapshot = Some(outcome);
+        }
+        if let (true, Some((_, rule))) = (f.test.ast_snapshot, f.rule) {
+            f.ast = Some(match snapshot::ast_contents(&source, rule_id, rule) {
+                Ok(text) => Ok(snapshot::settle(
+                    &snapshot::ast_path(&f.test.path),
+                    &text,
+                    mode,
+                )?),
+                Err(e) => Err(e),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What became of the snapshots of a run.
+#[derive(Default)]
+struct Snapshots {
+    matched: usize,
+    written: usize,
+    /// Pending: of cases, of AST snapshots, and left from earlier runs.
+    pending: usize,
+    /// Missing or changed where nothing may be written, or not made.
+    failed: usize,
+    /// Pending files no case of this run wrote.
+    stray: Vec<PathBuf>,
+    /// Snapshots nothing records any more.
+    unreferenced: Vec<PathBuf>,
+    /// What `--unreferenced` said to do with them.
+    policy: Option<UnreferencedArg>,
+    /// Whether they fail the run (`--unreferenced=reject`).
+    fail: bool,
+    /// Whether anything was said about snapshots at all.
+    any: bool,
+}
+
+impl Snapshots {
+    #[allow(clippy::too_many_arguments)]
+    fn after(
+        results: &[FileResult],
+        args: &TestArgs,
+        dirs: &[PathBuf],
+        tests: &[&TestFile],
+        unloaded: &[PathBuf],
+        narrowed: Option<&[PathBuf]>,
+        ci: bool,
+    ) -> Snapshots {
+        let mut s = Snapshots::default();
+        let mut written_pending = Vec::new();
+        let outcomes = results.iter().flat_map(|f| {
+            f.results
+                .iter()
+                .filter_map(|r| r.snapshot.as_ref().map(Ok))
+                .chain(f.ast.as_ref().map(|a| a.as_ref()))
+        });
+        for o in outcomes {
+            s.any = true;
+            match o {
+                Ok(Outcome::Matched) => s.matched += 1,
+                Ok(Outcome::Written) => s.written += 1,
+                Ok(Outcome::Pending { path, .. }) => {
+                    s.pending += 1;
+                    written_pending.push(path.clone());
+                }
+                Ok(Outcome::Missing | Outcome::Changed { .. }) | Err(_) => s.failed += 1,
+            }
+        }
+        s.stray = snapshot::files_in(dirs, true)
+            .into_iter()
+            .filter(|p| narrowed.is_none_or(|n| snapshot::owned_by(p, n)))
+            .filter(|p| !written_pending.contains(p))
+            .collect();
+        s.pending += s.stray.len();
+        let policy = args.unreferenced.unwrap_or(if ci {
+            UnreferencedArg::Reject
+        } else {
+            UnreferencedArg::Warn
+        });
+        if !matches!(policy, UnreferencedArg::Ignore) {
+            s.unreferenced = snapshot::unreferenced(dirs, tests, unloaded, narrowed);
+        }
+        if matches!(policy, UnreferencedArg::Delete) {
+            for p in &s.unreferenced {
+                if let Err(e) = std::fs::remove_file(p) {
+                    eprintln!("error: {}: {e}", p.display());
+                }
+            }
+        }
+        s.fail = matches!(policy, UnreferencedArg::Reject) && !s.unreferenced.is_empty();
+        s.any |= s.pending > 0 || !s.unreferenced.is_empty();
+        s.policy = Some(policy);
+        s
     }
 }
 
@@ -505,16 +785,26 @@ struct Summary {
     skipped: usize,
     errors: usize,
     vacuous: usize,
+    /// Cases whose expectations held, with a snapshot pending review.
+    pending: usize,
     load_errors: usize,
     rules_without_tests: usize,
+    /// Pending snapshots of all kinds (they fail the run).
+    snapshots_pending: usize,
 }
 
 impl Summary {
-    fn of(results: &[FileResult], load_errors: usize, untested: usize) -> Summary {
+    fn of(
+        results: &[FileResult],
+        load_errors: usize,
+        untested: usize,
+        snaps: &Snapshots,
+    ) -> Summary {
         let mut s = Summary {
             test_files: results.len(),
             load_errors,
             rules_without_tests: untested,
+            snapshots_pending: snaps.pending,
             ..Summary::default()
         };
         for r in results.iter().flat_map(|f| &f.results) {
@@ -525,6 +815,7 @@ impl Summary {
                 Status::Failed(_) => s.failed += 1,
                 Status::Skipped(_) => s.skipped += 1,
                 Status::Error(_) => s.errors += 1,
+                Status::Pending => s.pending += 1,
             }
         }
         s
@@ -544,11 +835,48 @@ fn alert_line(n: usize, alert: &SeenAlert) -> String {
     )
 }
 
+/// The lines that say what became of a snapshot, when anything is worth
+/// saying (`what` names it: "snapshot", "AST snapshot").
+fn snapshot_lines(what: &str, path: &Path, outcome: &Outcome, verbose: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    // A long diff (a new snapshot is all additions) is cut short: the
+    // `.snap.new` file holds it all.
+    const SHOWN: usize = 60;
+    let diff = |d: &str, lines: &mut Vec<String>| {
+        lines.extend(d.lines().take(SHOWN).map(|l| format!("        {l}")));
+        let more = d.lines().count().saturating_sub(SHOWN);
+        if more > 0 {
+            lines.push(format!("        … {more} more lines"));
+        }
+    };
+    match outcome {
+        Outcome::Matched if verbose => {
+            lines.push(format!("      {what} matches {}", path.display()))
+        }
+        Outcome::Matched => {}
+        Outcome::Written => lines.push(format!("      {what} written: {}", path.display())),
+        Outcome::Pending { path, diff: d } => {
+            lines.push(format!("      {what} pending review ({})", path.display()));
+            diff(d, &mut lines);
+        }
+        Outcome::Missing => lines.push(format!(
+            "      {what} missing: {} (nothing is written with CI set or RULEQ_UPDATE=no)",
+            path.display()
+        )),
+        Outcome::Changed { diff: d } => {
+            lines.push(format!("      {what} changed: {}", path.display()));
+            diff(d, &mut lines);
+        }
+    }
+    lines
+}
+
 fn human(
     results: &[FileResult],
     s: &Summary,
     untested: &[(PathBuf, String, bool, bool)],
     args: &TestArgs,
+    snaps: &Snapshots,
 ) -> String {
     let mut out = String::new();
     for f in results {
@@ -559,14 +887,25 @@ fn human(
             if let Some(note) = &r.ignored {
                 lines.push(format!("  note: {}: {note}", case.name));
             }
+            let snap = r.snapshot.as_ref().map_or(Vec::new(), |o| {
+                let path = snapshot::case_path(&f.test.path, case);
+                snapshot_lines("snapshot", &path, o, args.verbose)
+            });
             match &r.status {
                 Status::Passed if r.vacuous => lines.push(format!(
                     "  {} {}  :{at}\n      vacuous: none of its events reaches the rule (its index patterns, filters, event category, or a step of its sequence), so it tests nothing",
                     if args.strict { "✗" } else { "⚠" },
                     case.name
                 )),
-                Status::Passed if args.verbose => lines.push(format!("  ✓ {}", case.name)),
+                Status::Passed if args.verbose || !snap.is_empty() => {
+                    lines.push(format!("  ✓ {}", case.name));
+                    lines.extend(snap);
+                }
                 Status::Passed => {}
+                Status::Pending => {
+                    lines.push(format!("  ● {}  :{at}", case.name));
+                    lines.extend(snap);
+                }
                 Status::Skipped(why) => lines.push(format!("  - {}: skipped ({why})", case.name)),
                 Status::Error(why) => {
                     lines.push(format!("  ! {}  :{at}", case.name));
@@ -577,6 +916,9 @@ fn human(
                 Status::Failed(failures) => {
                     lines.push(format!("  ✗ {}  :{at}", case.name));
                     for fail in failures {
+                        if fail.kind == ruleq::ruletest::FailureKind::Snapshot {
+                            continue;
+                        }
                         match (fail.alert, &fail.field) {
                             (None, _) => {
                                 lines.push(format!(
@@ -599,6 +941,7 @@ fn human(
                             }
                         }
                     }
+                    lines.extend(snap);
                     if let Some(hint) = &r.hint {
                         lines.push(format!("      note: {hint}"));
                     }
@@ -610,6 +953,27 @@ fn human(
                     }
                 }
             }
+        }
+        match &f.ast {
+            Some(Ok(o)) => {
+                let more = snapshot_lines(
+                    "AST snapshot",
+                    &snapshot::ast_path(&f.test.path),
+                    o,
+                    args.verbose,
+                );
+                if !more.is_empty() {
+                    let mark = match o {
+                        Outcome::Pending { .. } => "●",
+                        Outcome::Missing | Outcome::Changed { .. } => "✗",
+                        _ => "✓",
+                    };
+                    lines.push(format!("  {mark} [snapshots] ast"));
+                    lines.extend(more);
+                }
+            }
+            Some(Err(why)) => lines.push(format!("  ! [snapshots] ast: {why}")),
+            None => {}
         }
         if !lines.is_empty() {
             out.push_str(&format!("{}  {name}\n", f.test.path.display()));
@@ -626,6 +990,9 @@ fn human(
     if s.skipped > 0 {
         tail.push(format!("{} skipped", s.skipped));
     }
+    if s.pending > 0 {
+        tail.push(format!("{} pending", s.pending));
+    }
     if s.errors > 0 {
         tail.push(format!("{} errors", s.errors));
     }
@@ -641,6 +1008,7 @@ fn human(
         if tail.is_empty() { "" } else { ", " },
         tail.join(", ")
     ));
+    out.push_str(&snapshot_summary(snaps));
     if s.load_errors > 0 {
         out.push_str(&format!(
             "{} test files could not be loaded or name no loaded rule\n",
@@ -667,7 +1035,63 @@ fn human(
     out
 }
 
-fn json_report(results: &[FileResult], s: &Summary) -> String {
+/// The snapshot lines of the human summary: pending files no case wrote,
+/// unreferenced snapshots, the counts and what to do next.
+fn snapshot_summary(snaps: &Snapshots) -> String {
+    let mut out = String::new();
+    if !snaps.any {
+        return out;
+    }
+    for p in &snaps.stray {
+        out.push_str(&format!(
+            "pending snapshot no case of this run wrote: {}\n",
+            p.display()
+        ));
+    }
+    let (verb, fix) = match snaps.policy {
+        Some(UnreferencedArg::Delete) => ("deleted", ""),
+        Some(UnreferencedArg::Reject) => ("rejected", " (--unreferenced=delete removes it)"),
+        _ => ("warning", " (--unreferenced=delete removes it)"),
+    };
+    for p in &snaps.unreferenced {
+        out.push_str(&format!(
+            "{verb}: unreferenced snapshot {}{fix}\n",
+            p.display()
+        ));
+    }
+    out.push_str(&format!(
+        "snapshots: {} matched, {} written, {} pending, {} failed, {} unreferenced\n",
+        snaps.matched,
+        snaps.written,
+        snaps.pending,
+        snaps.failed,
+        snaps.unreferenced.len()
+    ));
+    if snaps.pending > 0 {
+        out.push_str(
+            "review pending snapshots with `ruleq test --review` (or --accept, --reject)\n",
+        );
+    }
+    out
+}
+
+/// A snapshot outcome as JSON.
+fn outcome_json(path: &Path, o: &Outcome) -> Json {
+    let (status, diff, path) = match o {
+        Outcome::Matched => ("matched", None, path.to_path_buf()),
+        Outcome::Written => ("written", None, path.to_path_buf()),
+        Outcome::Pending { path, diff } => ("pending", Some(diff), path.clone()),
+        Outcome::Missing => ("missing", None, path.to_path_buf()),
+        Outcome::Changed { diff } => ("changed", Some(diff), path.to_path_buf()),
+    };
+    let mut out = json!({"path": path.display().to_string(), "status": status});
+    if let Some(d) = diff {
+        out["diff"] = Json::String(d.clone());
+    }
+    out
+}
+
+fn json_report(results: &[FileResult], s: &Summary, snaps: &Snapshots) -> String {
     let mut cases = Vec::new();
     for f in results {
         for (case, r) in f.test.cases.iter().zip(&f.results) {
@@ -687,6 +1111,7 @@ fn json_report(results: &[FileResult], s: &Summary) -> String {
                 ),
                 Status::Skipped(why) => ("skipped", Json::String(why.clone())),
                 Status::Error(why) => ("error", Json::String(why.clone())),
+                Status::Pending => ("pending", Json::Null),
             };
             let mut result = json!({
                 "file": f.test.path.display().to_string(),
@@ -714,16 +1139,34 @@ fn json_report(results: &[FileResult], s: &Summary) -> String {
             if let Some(explanation) = &r.explanation {
                 result["explanation"] = Json::String(explanation.clone());
             }
+            if let Some(o) = &r.snapshot {
+                result["snapshot"] = outcome_json(&snapshot::case_path(&f.test.path, case), o);
+            }
             cases.push(result);
         }
     }
     json!({
         "summary": {
             "test_files": s.test_files, "cases": s.cases, "passed": s.passed, "failed": s.failed,
-            "skipped": s.skipped, "errors": s.errors, "vacuous": s.vacuous, "load_errors": s.load_errors,
+            "skipped": s.skipped, "errors": s.errors, "vacuous": s.vacuous, "pending": s.pending, "load_errors": s.load_errors,
             "rules_without_tests": s.rules_without_tests,
+            "snapshots": {
+                "matched": snaps.matched, "written": snaps.written, "pending": snaps.pending,
+                "failed": snaps.failed, "unreferenced": snaps.unreferenced.len(),
+            },
         },
         "results": cases,
+        "ast_snapshots": results.iter().filter_map(|f| {
+            let path = snapshot::ast_path(&f.test.path);
+            let mut out = match f.ast.as_ref()? {
+                Ok(o) => outcome_json(&path, o),
+                Err(why) => json!({"path": path.display().to_string(), "status": "error", "reason": why}),
+            };
+            out["file"] = Json::String(f.test.path.display().to_string());
+            Some(out)
+        }).collect::<Vec<_>>(),
+        "pending_snapshots": snaps.stray.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "unreferenced_snapshots": snaps.unreferenced.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -746,6 +1189,14 @@ fn write_junit(
     problems: &[junit::LoadProblem],
 ) -> std::io::Result<()> {
     let mut times = times.iter();
+    // A snapshot pending review fails its case in CI's eyes.
+    let pending = Failure {
+        kind: ruleq::ruletest::FailureKind::Snapshot,
+        expected: "a reviewed snapshot".into(),
+        actual: "a snapshot pending review (.snap.new)".into(),
+        alert: None,
+        field: None,
+    };
     let suites: Vec<junit::SuiteReport> = results
         .iter()
         .map(|f| junit::SuiteReport {
@@ -761,6 +1212,11 @@ fn write_junit(
                             failures,
                             alerts: &r.alerts,
                             hint: r.hint.as_deref(),
+                        },
+                        Status::Pending => junit::Outcome::Failed {
+                            failures: std::slice::from_ref(&pending),
+                            alerts: &r.alerts,
+                            hint: None,
                         },
                         Status::Skipped(why) => junit::Outcome::Skipped(why),
                         Status::Error(why) => junit::Outcome::Error(why),

@@ -83,6 +83,7 @@ impl Selection {
                 report.files.clone()
             },
             findings: errors,
+            test_files: 0,
         };
         let rules: Vec<&Rule> = report.files.iter().flat_map(|f| &f.rules).collect();
         // The checks parsed most queries already; the rest parse on all cores.

@@ -6,12 +6,16 @@
 //! - [`case`]: a case's events (defaults, times, identities) and its run;
 //! - [`junit`]: the results as JUnit XML (`--junit`);
 //! - [`scaffold`]: a new test file to fill in (`--new`);
+//! - [`lint`]: test files checked without running them (`ruleq check`);
+//! - [`snapshot`]: alert and AST snapshots, their update modes and review;
 //! - this module: the expectations, and what a failure says.
 
 pub mod case;
 pub mod file;
 pub mod junit;
+pub mod lint;
 pub mod scaffold;
+pub mod snapshot;
 
 use crate::alert::lookup;
 use file::Case;
@@ -77,6 +81,8 @@ pub enum FailureKind {
     AlertEvents,
     /// An alert's field.
     AlertField,
+    /// A snapshot missing or changed (when nothing may be written).
+    Snapshot,
 }
 
 impl FailureKind {
@@ -86,6 +92,7 @@ impl FailureKind {
             FailureKind::AlertCount => "alert_count",
             FailureKind::AlertEvents => "alert_events",
             FailureKind::AlertField => "alert_field",
+            FailureKind::Snapshot => "snapshot",
         }
     }
 }
