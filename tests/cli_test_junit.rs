@@ -322,6 +322,9 @@ fn the_report_is_written_beside_json_output_and_when_all_pass() {
         &format!("rule_tests/{PORT_RULE}"),
         &repo(&format!("rule_tests/{PORT_RULE}")),
     );
+    // Its AST snapshot, which the test file asks for.
+    let ast = "rule_tests/rules/__snapshots__/command_and_control_telnet_port_activity.ast.snap";
+    s.write(ast, &repo(ast));
     let out = ruleq(
         &s.0,
         &["test", "--format", "json", "--junit", "reports/junit.xml"],
