@@ -10,7 +10,9 @@ use ruleq::rule::{Rule, RuleFile};
 use ruleq::ruletest::case::{self, NotRun};
 use ruleq::ruletest::file::{Case, Execution, TestFile};
 use ruleq::ruletest::snapshot::{self, Outcome};
-use ruleq::ruletest::{expectations, junit, scaffold, seen_alerts, Failure, SeenAlert};
+use ruleq::ruletest::{
+    expectations, failure_lines, junit, scaffold, seen_alerts, Failure, SeenAlert,
+};
 use serde_json::{json, Map, Value as Json};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -822,19 +824,6 @@ impl Summary {
     }
 }
 
-/// An alert in one line: its events and its reason.
-fn alert_line(n: usize, alert: &SeenAlert) -> String {
-    let reason = alert
-        .document
-        .get("kibana.alert.reason")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    format!(
-        "alert {n}  events: {}   reason: {reason:?}",
-        alert.events.join(", ")
-    )
-}
-
 /// The lines that say what became of a snapshot, when anything is worth
 /// saying (`what` names it: "snapshot", "AST snapshot").
 fn snapshot_lines(what: &str, path: &Path, outcome: &Outcome, verbose: bool) -> Vec<String> {
@@ -915,31 +904,8 @@ fn human(
                 }
                 Status::Failed(failures) => {
                     lines.push(format!("  ✗ {}  :{at}", case.name));
-                    for fail in failures {
-                        if fail.kind == ruleq::ruletest::FailureKind::Snapshot {
-                            continue;
-                        }
-                        match (fail.alert, &fail.field) {
-                            (None, _) => {
-                                lines.push(format!(
-                                    "      expected {} alerts, got {}",
-                                    fail.expected, fail.actual
-                                ));
-                                for (n, a) in r.alerts.iter().enumerate() {
-                                    lines.push(format!("      + {}", alert_line(n + 1, a)));
-                                }
-                            }
-                            (Some(n), Some(field)) => {
-                                lines.push(format!("      alert {n}: {field}"));
-                                lines.push(format!("        - {}", fail.expected));
-                                lines.push(format!("        + {}", fail.actual));
-                            }
-                            (Some(n), None) => {
-                                lines.push(format!("      alert {n}: events"));
-                                lines.push(format!("        - {}", fail.expected));
-                                lines.push(format!("        + {}", fail.actual));
-                            }
-                        }
+                    for line in failure_lines(failures, &r.alerts) {
+                        lines.push(format!("      {line}"));
                     }
                     lines.extend(snap);
                     if let Some(hint) = &r.hint {

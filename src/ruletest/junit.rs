@@ -19,7 +19,6 @@ use super::file::TestFile;
 use super::{Failure, FailureKind, SeenAlert};
 use crate::rule::{Rule, RuleFile};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-use serde_json::Value as Json;
 use std::path::{Component, Path};
 use std::time::Duration;
 
@@ -93,19 +92,6 @@ pub fn classname(path: &Path) -> String {
         .join(".")
 }
 
-/// An alert in one line: its events and its reason.
-fn alert_line(n: usize, alert: &SeenAlert) -> String {
-    let reason = alert
-        .document
-        .get("kibana.alert.reason")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    format!(
-        "alert {n}  events: {}   reason: {reason:?}",
-        alert.events.join(", ")
-    )
-}
-
 /// One failure in one line (a failure element's `message`).
 fn headline(f: &Failure) -> String {
     match (f.alert, &f.field) {
@@ -123,25 +109,7 @@ fn headline(f: &Failure) -> String {
 
 /// The diff of a failed case, as `ruleq test` prints it.
 pub fn diff(failures: &[Failure], alerts: &[SeenAlert], hint: Option<&str>) -> String {
-    let mut lines = Vec::new();
-    for f in failures {
-        match (f.alert, &f.field) {
-            (None, _) => {
-                lines.push(format!("expected {} alerts, got {}", f.expected, f.actual));
-                for (n, a) in alerts.iter().enumerate() {
-                    lines.push(format!("+ {}", alert_line(n + 1, a)));
-                }
-            }
-            (Some(n), field) => {
-                lines.push(format!(
-                    "alert {n}: {}",
-                    field.as_deref().unwrap_or("events")
-                ));
-                lines.push(format!("  - {}", f.expected));
-                lines.push(format!("  + {}", f.actual));
-            }
-        }
-    }
+    let mut lines = super::failure_lines(failures, alerts);
     if let Some(hint) = hint {
         lines.push(format!("note: {hint}"));
     }

@@ -31,6 +31,47 @@ pub struct SeenAlert {
     pub document: Map<String, Json>,
 }
 
+impl SeenAlert {
+    /// The alert in one line, numbered `n`: its events and its reason.
+    pub fn line(&self, n: usize) -> String {
+        let reason = self
+            .document
+            .get("kibana.alert.reason")
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        format!(
+            "alert {n}  events: {}   reason: {reason:?}",
+            self.events.join(", ")
+        )
+    }
+}
+
+/// What a failed case's expectations say, as a diff of lines: each count
+/// with the alerts that came, each field or event list expected (`-`)
+/// against what came (`+`). Snapshot failures say theirs apart.
+pub fn failure_lines(failures: &[Failure], alerts: &[SeenAlert]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for f in failures.iter().filter(|f| f.kind != FailureKind::Snapshot) {
+        match f.alert {
+            None => {
+                lines.push(format!("expected {} alerts, got {}", f.expected, f.actual));
+                for (n, a) in alerts.iter().enumerate() {
+                    lines.push(format!("+ {}", a.line(n + 1)));
+                }
+            }
+            Some(n) => {
+                lines.push(format!(
+                    "alert {n}: {}",
+                    f.field.as_deref().unwrap_or("events")
+                ));
+                lines.push(format!("  - {}", f.expected));
+                lines.push(format!("  + {}", f.actual));
+            }
+        }
+    }
+    lines
+}
+
 /// The id of the event an alert document stands on: its depth-0 ancestor.
 fn source_id(doc: &Map<String, Json>) -> Option<String> {
     doc.get("kibana.alert.ancestors")?
