@@ -116,7 +116,7 @@ fn an_eql_sequence_gets_an_event_per_step_with_its_category() {
 }
 
 #[test]
-fn a_fresh_scaffold_loads_and_its_alerting_case_fails_until_filled_in() {
+fn a_fresh_scaffold_loads_and_its_cases_fail_until_filled_in() {
     let s = Scratch::new("fails");
     for rule in [KQL_RULE, EQL_RULE] {
         assert_eq!(s.ruleq(&["test", "--new", rule]).status.code(), Some(0));
@@ -128,22 +128,37 @@ fn a_fresh_scaffold_loads_and_its_alerting_case_fails_until_filled_in() {
     let text = stdout(&out);
     assert!(
         text.contains(
-            "✗ TODO: events the rule must alert on  :11\n      expected 1 alerts, got 0\n"
+            "✗ TODO: events the rule must alert on  :11\n      placeholder events: fill them in with real values, then remove `_placeholder`\n"
         ),
         "{text}"
     );
     assert!(
         text.contains(
-            "✗ TODO: a sequence the rule must alert on  :11\n      expected 1 alerts, got 0\n"
+            "✗ TODO: a sequence the rule must alert on  :11\n      placeholder events: fill them in with real values, then remove `_placeholder`\n"
         ),
         "{text}"
     );
+    // The case that must not alert fails too: its placeholder events would
+    // pass it while testing nothing.
     assert!(
-        text.contains("✓ TODO: a near miss the rule must not alert on"),
+        text.contains("✗ TODO: a near miss the rule must not alert on"),
         "{text}"
     );
     assert!(
-        text.contains("2 test files, 4 cases: 2 passed, 2 failed"),
+        text.contains("2 test files, 4 cases: 0 passed, 4 failed"),
+        "{text}"
+    );
+    // Filled in (the marker removed), the cases run.
+    let path = format!("rule_tests/{KQL_RULE}");
+    let filled = std::fs::read_to_string(s.0.join(&path))
+        .unwrap()
+        .replace("  _placeholder = true\n", "");
+    s.write(&path, &filled);
+    let text = stdout(&s.ruleq(&["test", "-v"]));
+    assert!(
+        text.contains(
+            "✗ TODO: events the rule must alert on  :11\n      expected 1 alerts, got 0\n"
+        ),
         "{text}"
     );
 

@@ -509,6 +509,19 @@ fn run_case(
         documents: Vec::new(),
         snapshot: None,
     };
+    if case.has_placeholders() {
+        // `ruleq test --new` wrote these events: nothing is tested yet.
+        return CaseResult {
+            status: Status::Failed(vec![Failure {
+                kind: ruleq::ruletest::FailureKind::Placeholder,
+                expected: "fill them in with real values, then remove `_placeholder`".into(),
+                actual: "placeholder events".into(),
+                alert: None,
+                field: None,
+            }]),
+            ..error(String::new())
+        };
+    }
     let events = match case::events(test, case) {
         Ok(e) => e,
         Err(why) => return error(why),

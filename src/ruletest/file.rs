@@ -68,6 +68,9 @@ pub struct InlineEvent {
     pub fields: Map<String, Json>,
     /// `_at`: its time after the case's start, in nanoseconds.
     pub at: Option<i64>,
+    /// `_placeholder = true`: an event `ruleq test --new` wrote, not filled
+    /// in yet; its case fails until the key is removed.
+    pub placeholder: bool,
     /// Where it is written.
     pub span: Span,
 }
@@ -108,6 +111,14 @@ pub struct Case {
 }
 
 impl Case {
+    /// Whether some inline event is still a placeholder (`_placeholder`).
+    pub fn has_placeholders(&self) -> bool {
+        self.events
+            .iter()
+            .chain(&self.events_json)
+            .any(|e| e.placeholder)
+    }
+
     /// Whether the case states what must happen.
     pub fn asserts(&self) -> bool {
         self.alerts.is_some()
@@ -322,6 +333,16 @@ fn json(node: &Node) -> Result<Json> {
 
 /// An event from its fields: `_at` taken out as a duration.
 pub fn inline_event(mut fields: Map<String, Json>, span: Span) -> Result<InlineEvent> {
+    let placeholder = match fields.shift_remove("_placeholder") {
+        None | Some(Json::Bool(false)) => false,
+        Some(Json::Bool(true)) => true,
+        Some(other) => {
+            return Err(error(
+                format!("`_placeholder` must be true or false, found {other}"),
+                span,
+            ))
+        }
+    };
     let at = match fields.shift_remove("_at") {
         None => None,
         Some(Json::String(s)) => Some(duration(&s).ok_or_else(|| {
@@ -335,7 +356,12 @@ pub fn inline_event(mut fields: Map<String, Json>, span: Span) -> Result<InlineE
             ))
         }
     };
-    Ok(InlineEvent { fields, at, span })
+    Ok(InlineEvent {
+        fields,
+        at,
+        placeholder,
+        span,
+    })
 }
 
 /// Events pasted as NDJSON or a JSON array.

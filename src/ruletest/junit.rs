@@ -94,6 +94,9 @@ pub fn classname(path: &Path) -> String {
 
 /// One failure in one line (a failure element's `message`).
 fn headline(f: &Failure) -> String {
+    if f.kind == FailureKind::Placeholder {
+        return format!("{}: {}", f.actual, f.expected);
+    }
     match (f.alert, &f.field) {
         (None, _) => format!("expected {} alerts, got {}", f.expected, f.actual),
         (Some(n), Some(field)) => format!(

@@ -220,6 +220,8 @@ fn field_key(field: &str, all: &[&str]) -> String {
 fn write_events(out: &mut String, events: &[Placeholder], gap: Option<u64>) {
     for (n, event) in events.iter().enumerate() {
         out.push_str("  [[case.event]]\n");
+        // The case fails while this stays: remove it once the event is real.
+        out.push_str("  _placeholder = true\n");
         if let (Some(gap), true) = (gap, n > 0) {
             let at = gap * n as u64;
             let at = if at % 1000 == 0 {
@@ -260,9 +262,9 @@ pub fn scaffold(file: &RuleFile, rule: &Rule) -> Result<String, String> {
     out.push_str("# (written by `ruleq test --new`; run them with `ruleq test`).\n#\n");
     out.push_str(
         "# TODO: fill in the placeholder events. Each \"TODO\" value stands for a value\n\
-         # the rule's query reads; until they are filled in, the case that must alert\n\
-         # fails (expected 1 alert, got 0). Make the case that must not alert a near\n\
-         # miss: the alerting case's events with one value changed.\n",
+         # the rule's query reads. Both cases fail while an event keeps its\n\
+         # `_placeholder = true`: remove it once the event is real. Make the case that\n\
+         # must not alert a near miss: the alerting case's events with one value changed.\n",
     );
     if let Err(why) = crate::detect::executor::executor(rule) {
         let _ = writeln!(
