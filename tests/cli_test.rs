@@ -266,9 +266,13 @@ fn a_negative_case_no_event_of_which_reaches_the_rule_is_vacuous() {
         !out.contains("⚠ udp"),
         "the udp event reaches the rule: {out}"
     );
-    let (code, out, _) = p.test(&["--strict"]);
+    let (code, out, _) = p.test(&["--strict", "--junit", "junit.xml"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("✗ wrong index"), "{out}");
+    // The JUnit report agrees: the vacuous case failed.
+    let xml = std::fs::read_to_string(p.dir.join("junit.xml")).unwrap();
+    assert!(xml.contains("type=\"vacuous\""), "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
 }
 
 const SEQUENCE_ID: &str = "e19e64ee-130e-4c07-961f-8a339f0b8362";

@@ -461,7 +461,7 @@ pub fn test(args: TestArgs) -> i32 {
         TestFormat::Json => println!("{}", json_report(&results, &summary, &snaps)),
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = write_junit(path, &results, &times, &load_problems) {
+        if let Err(e) = write_junit(path, &results, &times, &load_problems, args.strict) {
             eprintln!("error: --junit {}: {e}", path.display());
             return 2;
         }
@@ -1166,8 +1166,17 @@ fn write_junit(
     results: &[FileResult],
     times: &[std::time::Duration],
     problems: &[junit::LoadProblem],
+    strict: bool,
 ) -> std::io::Result<()> {
     let mut times = times.iter();
+    // Under --strict a vacuous case fails the run, and its testcase.
+    let vacuous = Failure {
+        kind: ruleq::ruletest::FailureKind::Vacuous,
+        expected: "an event that reaches the rule".into(),
+        actual: "vacuous: none of its events reaches the rule".into(),
+        alert: None,
+        field: None,
+    };
     // A snapshot pending review fails its case in CI's eyes.
     let pending = Failure {
         kind: ruleq::ruletest::FailureKind::Snapshot,
@@ -1186,6 +1195,11 @@ fn write_junit(
                 .iter()
                 .map(|r| junit::CaseReport {
                     outcome: match &r.status {
+                        Status::Passed if strict && r.vacuous => junit::Outcome::Failed {
+                            failures: std::slice::from_ref(&vacuous),
+                            alerts: &r.alerts,
+                            hint: None,
+                        },
                         Status::Passed => junit::Outcome::Passed,
                         Status::Failed(failures) => junit::Outcome::Failed {
                             failures,

@@ -94,7 +94,7 @@ pub fn classname(path: &Path) -> String {
 
 /// One failure in one line (a failure element's `message`).
 fn headline(f: &Failure) -> String {
-    if f.kind == FailureKind::Placeholder {
+    if matches!(f.kind, FailureKind::Placeholder | FailureKind::Vacuous) {
         return format!("{}: {}", f.actual, f.expected);
     }
     match (f.alert, &f.field) {

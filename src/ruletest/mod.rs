@@ -52,7 +52,7 @@ impl SeenAlert {
 pub fn failure_lines(failures: &[Failure], alerts: &[SeenAlert]) -> Vec<String> {
     let mut lines = Vec::new();
     for f in failures.iter().filter(|f| f.kind != FailureKind::Snapshot) {
-        if f.kind == FailureKind::Placeholder {
+        if matches!(f.kind, FailureKind::Placeholder | FailureKind::Vacuous) {
             lines.push(format!("{}: {}", f.actual, f.expected));
             continue;
         }
@@ -130,6 +130,9 @@ pub enum FailureKind {
     Snapshot,
     /// Events not filled in yet (`_placeholder = true`).
     Placeholder,
+    /// A case that must not alert, none of whose events reaches the rule
+    /// (a failure under `--strict`).
+    Vacuous,
 }
 
 impl FailureKind {
@@ -140,6 +143,7 @@ impl FailureKind {
             FailureKind::AlertEvents => "alert_events",
             FailureKind::AlertField => "alert_field",
             FailureKind::Placeholder => "placeholder",
+            FailureKind::Vacuous => "vacuous",
             FailureKind::Snapshot => "snapshot",
         }
     }
