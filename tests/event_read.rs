@@ -6,12 +6,28 @@ use std::path::{Path, PathBuf};
 
 use ruleq::event::{EventSource, FieldTable, Input, Item, Malformed, Position, Projector};
 
-/// A fresh empty folder for one test.
-fn temp_dir(name: &str) -> PathBuf {
+/// A fresh empty folder for one test, removed with everything in it when
+/// dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("ruleq-event-read-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
 /// What a run over a source saw: events as (file name, position, `id`
@@ -314,7 +330,7 @@ fn corrupt_compressed_file_is_an_io_error_and_reading_goes_on() {
     std::fs::write(dir.join("a.ndjson.gz"), &broken).unwrap();
     std::fs::write(dir.join("b.ndjson.zst"), b"not zstd at all").unwrap();
     std::fs::write(dir.join("c.ndjson"), EVENTS).unwrap();
-    let (mut r, _) = run(EventSource::new(&[Input::Path(dir.clone())]).unwrap());
+    let (mut r, _) = run(EventSource::new(&[Input::Path(dir.to_path_buf())]).unwrap());
     // The files are read merged, so each error comes when its file is
     // read that far: b's at once, a's at its broken end.
     r.errors.sort();
@@ -343,7 +359,7 @@ fn folders_are_walked_in_sorted_order() {
     std::fs::write(dir.join(".y.ndjson"), "{\"id\": \"hidden\"}\n").unwrap();
     let extra = dir.join("README.md");
     let (r, stats) =
-        run(EventSource::new(&[Input::Path(dir.clone()), Input::Path(extra)]).unwrap());
+        run(EventSource::new(&[Input::Path(dir.to_path_buf()), Input::Path(extra)]).unwrap());
     let got: Vec<_> = r
         .events
         .iter()
@@ -784,7 +800,7 @@ fn files_are_merged_by_time_up_to_the_open_file_limit() {
             );
             std::fs::write(dir.join(format!("f{i:03}.ndjson")), text).unwrap();
         }
-        let (run, stats) = run(EventSource::new(&[Input::Path(dir.clone())]).unwrap());
+        let (run, stats) = run(EventSource::new(&[Input::Path(dir.to_path_buf())]).unwrap());
         let order: Vec<usize> = run
             .events
             .iter()
@@ -794,6 +810,6 @@ fn files_are_merged_by_time_up_to_the_open_file_limit() {
         want.extend(MAX_OPEN..files);
         assert_eq!(order, want, "{files} files");
         assert_eq!(stats.files, files as u64);
-        std::fs::remove_dir_all(&dir).unwrap();
+        drop(dir);
     }
 }
