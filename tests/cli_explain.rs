@@ -41,13 +41,31 @@ fn json_lines(o: &Output) -> Vec<Value> {
         .collect()
 }
 
-/// A file in a temporary folder of this test run.
-fn temp_file(tag: &str, name: &str, text: &str) -> PathBuf {
+/// A file in a temporary folder of this test run; the folder goes when
+/// it is dropped.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_file(tag: &str, name: &str, text: &str) -> TempFile {
     let dir = std::env::temp_dir().join(format!("ruleq-explain-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    TempFile(path)
 }
 
 fn seed(path: &str) -> String {

@@ -77,12 +77,23 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(stderr(&out).contains("nests more than"));
 }
 
-fn fixture_rule(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ruleq-cli-parse-{}", std::process::id()));
+/// A rule file in a temporary folder of its own, removed when dropped.
+struct Fixture(std::path::PathBuf);
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn fixture_rule(name: &str, text: &str) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("ruleq-cli-parse-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    path
+    Fixture(path)
 }
 
 #[test]
@@ -113,7 +124,7 @@ fn a_query_error_in_a_rule_file_points_into_the_file() {
         "bad.toml",
         "[metadata]\nmaturity = \"production\"\n\n[rule]\nlanguage = \"eql\"\ntype = \"eql\"\nquery = '''\nprocess where\n  process.name = \"x\"\n'''\n",
     );
-    let out = ruleq(&["parse", path.to_str().unwrap()]);
+    let out = ruleq(&["parse", path.0.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("bad.toml:9:16"), "{err}");
