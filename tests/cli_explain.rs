@@ -2,26 +2,19 @@
 //! rules that decided them, rule-level exclusions, partial sequences and
 //! their fates, JSON output, rule selection and exit codes.
 
+mod common;
+
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 const SEED_KQL: &str = "rules/command_and_control_telnet_port_activity.toml";
 const SEED_EQL: &str = "rules/lateral_movement_telnet_network_activity_external.toml";
 const EXAMPLE: &str = "examples/telnet-events.ndjson";
 
+/// The binary in the project's folder, `stdin` on its standard input.
 fn ruleq(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    common::ruleq_stdin(args, stdin)
 }
 
 fn stdout(o: &Output) -> String {

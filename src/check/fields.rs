@@ -105,23 +105,8 @@ fn eql_fields(q: &eql::Query, query: &QueryText, mapping: &Mapping, diags: &mut 
     let mut stack = exprs;
     while let Some(e) = stack.pop() {
         match e {
-            eql::Expr::Field(f) => {
-                if !f.optional && !mapping.contains(mapping.resolve(&f.name)) {
-                    diags.push(unknown(&f.name, f.span, query, true));
-                }
-            }
-            eql::Expr::Literal(_) => {}
-            eql::Expr::Logical { operands, .. } => stack.extend(operands),
-            eql::Expr::Not { operand, .. } | eql::Expr::Negate { operand, .. } => {
-                stack.push(operand)
-            }
-            eql::Expr::Compare { left, right, .. } | eql::Expr::Arithmetic { left, right, .. } => {
-                stack.push(left);
-                stack.push(right);
-            }
-            eql::Expr::In { value, list, .. } => {
-                stack.push(value);
-                stack.extend(list);
+            eql::Expr::Field(f) if !f.optional && !mapping.contains(mapping.resolve(&f.name)) => {
+                diags.push(unknown(&f.name, f.span, query, true));
             }
             eql::Expr::Match {
                 value,
@@ -150,30 +135,28 @@ fn eql_fields(q: &eql::Query, query: &QueryText, mapping: &Mapping, diags: &mut 
                         }
                     }
                 }
-                stack.push(value);
             }
-            eql::Expr::Call { function, args, .. } => {
-                if *function == eql::Function::CidrMatch {
-                    if let Some(eql::Expr::Field(f)) = args.first() {
-                        if let Some(ty) = type_of(mapping, &f.name) {
-                            if *ty != FieldType::Ip {
-                                diags.push(misuse(
-                                    format!(
-                                        "cidrMatch needs an ip field; [{}] is a [{}] field",
-                                        f.name,
-                                        ty.name()
-                                    ),
-                                    f.span,
-                                    query,
-                                    true,
-                                ));
-                            }
+            eql::Expr::Call { function, args, .. } if *function == eql::Function::CidrMatch => {
+                if let Some(eql::Expr::Field(f)) = args.first() {
+                    if let Some(ty) = type_of(mapping, &f.name) {
+                        if *ty != FieldType::Ip {
+                            diags.push(misuse(
+                                format!(
+                                    "cidrMatch needs an ip field; [{}] is a [{}] field",
+                                    f.name,
+                                    ty.name()
+                                ),
+                                f.span,
+                                query,
+                                true,
+                            ));
                         }
                     }
                 }
-                stack.extend(args);
             }
+            _ => {}
         }
+        stack.extend(e.children());
     }
 }
 

@@ -34,26 +34,10 @@ pub struct Placeholder {
 fn eql_expr_fields<'a>(e: &'a eql::Expr, out: &mut BTreeSet<&'a str>) {
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
-        match e {
-            eql::Expr::Field(f) => {
-                out.insert(&f.name);
-            }
-            eql::Expr::Literal(_) => {}
-            eql::Expr::Logical { operands, .. } => stack.extend(operands),
-            eql::Expr::Not { operand, .. } | eql::Expr::Negate { operand, .. } => {
-                stack.push(operand)
-            }
-            eql::Expr::Compare { left, right, .. } | eql::Expr::Arithmetic { left, right, .. } => {
-                stack.push(left);
-                stack.push(right);
-            }
-            eql::Expr::In { value, list, .. } => {
-                stack.push(value);
-                stack.extend(list);
-            }
-            eql::Expr::Match { value, .. } => stack.push(value),
-            eql::Expr::Call { args, .. } => stack.extend(args),
+        if let eql::Expr::Field(f) = e {
+            out.insert(&f.name);
         }
+        stack.extend(e.children());
     }
 }
 

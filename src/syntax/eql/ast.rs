@@ -262,6 +262,22 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// The expressions directly inside this one, in written order (a
+    /// match's patterns and literals have none).
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Field(_) | Expr::Literal(_) => Vec::new(),
+            Expr::Logical { operands, .. } => operands.iter().collect(),
+            Expr::Not { operand, .. } | Expr::Negate { operand, .. } => vec![operand],
+            Expr::Compare { left, right, .. } | Expr::Arithmetic { left, right, .. } => {
+                vec![left, right]
+            }
+            Expr::In { value, list, .. } => std::iter::once(&**value).chain(list).collect(),
+            Expr::Match { value, .. } => vec![value],
+            Expr::Call { args, .. } => args.iter().collect(),
+        }
+    }
+
     /// The expression's span.
     pub fn span(&self) -> Span {
         match self {
