@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 mod raw;
 mod result;
+pub mod threshold;
 
 pub use result::{event_alert, result_alerts, result_key, Naming};
 

@@ -82,6 +82,11 @@ pub struct RunArgs {
     /// execution's time.
     #[arg(long)]
     schedule: bool,
+    /// The rule's Kibana saved-object id, for a run of a single rule whose
+    /// file does not carry one (a rule from a Kibana export carries its
+    /// `id`): with it, threshold alerts get Kibana's own ids.
+    #[arg(long, value_name = "ID")]
+    saved_object_id: Option<String>,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -210,6 +215,17 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
     if let Some(replay) = &outcome.replay {
         report_replay(replay);
     }
+    if let Some(windowed) = &outcome.windowed {
+        let rules = selection
+            .selected
+            .iter()
+            .filter(|s| s.executor.windowed())
+            .count();
+        eprintln!(
+            "note: {rules} threshold rules ran their schedule's executions, as --schedule does (their results mean nothing outside an execution's window; --now does not apply to them)"
+        );
+        report_replay(windowed);
+    }
     if !outcome.over_cap.is_empty() {
         let rules: Vec<String> = outcome
             .over_cap
@@ -252,8 +268,16 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         bound_by_look_back: true,
         threads,
         default_index: args.index.clone(),
+        saved_object_id: args.saved_object_id.clone(),
     };
-    Ok((Detector::new(files, config), inputs))
+    let detector = Detector::new(files, config);
+    if args.saved_object_id.is_some() && detector.selection().selected.len() > 1 {
+        return Err(format!(
+            "--saved-object-id names one rule's saved object, but {} rules run",
+            detector.selection().selected.len()
+        ));
+    }
+    Ok((detector, inputs))
 }
 
 /// What kept rules from loading or running, and the settings not applied,

@@ -65,6 +65,7 @@ use crate::engine::{Hit, Matches, Origin, QueryOptions, MAX_PARTIALS};
 use crate::event::{EventSource, FileNames};
 use crate::mapping::Mapping;
 use crate::rule::{self, RuleFile};
+use executor::Execution;
 use persist::{Persist, RuleState};
 use schedule::{Replay, Schedule};
 use sorter::Order;
@@ -98,6 +99,9 @@ pub struct Config {
     pub threads: usize,
     /// The index of events without `_index`.
     pub default_index: Option<String>,
+    /// The saved-object id of rules that do not carry one (`--saved-object-id`
+    /// for a single rule): with it, threshold alerts get Kibana's own ids.
+    pub saved_object_id: Option<String>,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Default for Config {
             bound_by_look_back: true,
             threads: 1,
             default_index: None,
+            saved_object_id: None,
         }
     }
 }
@@ -227,8 +232,13 @@ impl Detector {
             .collect();
         // An event query's match becomes its alert on the worker thread that
         // found it; other results on this one, as they become final.
+        // Windowed rule types' events are kept for their executions.
+        let keep: Vec<bool> = by_query
+            .iter()
+            .map(|i| i.is_some_and(|i| selected[i].executor.windowed()))
+            .collect();
         let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
-            let i = by_query[q]?;
+            let i = by_query[q].filter(|_| !keep[q])?;
             let naming = Naming::new(files, names, default_index);
             Some((hit.timestamp, vec![event_alert(&contexts[i], hit, &naming)]))
         };
@@ -252,6 +262,7 @@ impl Detector {
             pass::Collect::Keep
         } else {
             pass::Collect::Stream {
+                keep: keep.clone(),
                 prepare: &prepare,
                 sink: &mut sink,
             }
@@ -337,6 +348,9 @@ pub struct Outcome<'d> {
     pub over_cap: Vec<(usize, usize, usize)>,
     /// With a schedule: what its replay did.
     pub replay: Option<Replay>,
+    /// Without one: what the replay of the rules whose types always run
+    /// their schedule (threshold) did, when there were any.
+    pub windowed: Option<Replay>,
     _retained: Retained<'d>,
 }
 
@@ -386,9 +400,16 @@ impl<'d> Passed<'d> {
             .collect();
         let mut over_cap = Vec::new();
         let mut replay = detector.config.executions.windowed().then(Replay::default);
+        let mut windowed: Option<Replay> = None;
         for (i, s) in selection.selected.iter().enumerate() {
             let cap = max_signals(selection.rule(s));
-            let (Some(matches), Some(replay)) = (pass.matches.get(s.query), replay.as_mut()) else {
+            let matches = pass.matches.get(s.query).and_then(Option::as_ref);
+            let replay = match replay.as_mut() {
+                Some(r) => Some(r),
+                None if s.executor.windowed() => Some(windowed.get_or_insert_with(Replay::default)),
+                None => None,
+            };
+            let (Some(matches), Some(replay)) = (matches, replay) else {
                 // One execution over all the input has no cap: say which
                 // rules Kibana would have cut at max_signals.
                 if counts[i] > cap {
@@ -412,6 +433,7 @@ impl<'d> Passed<'d> {
             partials_dropped,
             over_cap,
             replay,
+            windowed,
             _retained: Retained {
                 _pass: pass,
                 _contexts: contexts,
@@ -447,10 +469,36 @@ impl Detector {
             Executions::At(t) => vec![t],
             _ => schedule.executions(&matches.times()),
         };
+        let saved_object = rule.extra("id");
+        let saved_object = saved_object
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .or(self.config.saved_object_id.as_deref());
         for t in times {
             let ctx = self.context(s, format_iso(t, false));
             let mut fixed = None;
             replay.executions += 1;
+            if s.executor.windowed() {
+                let execution = Execution {
+                    ctx: &ctx,
+                    from: t + schedule.from,
+                    events: matches.within(t + schedule.from, t + schedule.to),
+                    naming,
+                    max_signals: cap,
+                    saved_object,
+                };
+                let executed = s.executor.execute(&execution, &mut state);
+                state.add_never_written(executed.cut);
+                replay.capped_executions += usize::from(executed.cut > 0);
+                for (time, docs) in executed.alerts {
+                    written += 1;
+                    let fixed = *fixed.get_or_insert_with(|| alerts.share(ctx.fixed().to_string()));
+                    if stored.is_ok() {
+                        *stored = store(alerts, rule.id().unwrap_or(""), time, docs, fixed);
+                    }
+                }
+                continue;
+            }
             let mut persist = Persist::new(&mut state, cap, s.executor.cap());
             for out in matches.within(t + schedule.from, t + schedule.to) {
                 let (time, docs) = s.executor.alerts(&ctx, &out, naming);

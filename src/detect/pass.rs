@@ -43,8 +43,12 @@ pub enum Collect<'f> {
     Keep,
     /// Hand each result, as soon as it is final, to `sink`, with the event
     /// files; event queries' matches are first prepared on the
-    /// worker threads.
+    /// worker threads. The queries `keep` marks are kept instead (as
+    /// [`Collect::Keep`] keeps them all: see [`Pass::matches`]).
     Stream {
+        /// Per query of the set: whether its events are kept rather than
+        /// streamed (empty: none are).
+        keep: Vec<bool>,
         /// Runs on the workers, for each match of an event query.
         prepare: Prepare<'f>,
         /// Takes every result.
@@ -54,8 +58,9 @@ pub enum Collect<'f> {
 
 /// What one pass produced.
 pub struct Pass<'s> {
-    /// Per query of the set: its evaluated events (when kept).
-    pub matches: Vec<Matches<'s>>,
+    /// Per query of the set: its evaluated events, when kept (every query's
+    /// with [`Collect::Keep`], the marked ones' when streaming).
+    pub matches: Vec<Option<Matches<'s>>>,
     /// Per streaming query that met events too late to put in time order:
     /// (query, how many, where the first came from).
     pub late: Vec<(usize, u64, Origin)>,
@@ -473,11 +478,16 @@ pub fn run<'s, 'f>(
     };
     let streaming = matches!(collect, Collect::Stream { .. });
     // With workers, this thread's runner only collects what they keep.
-    let runner = match (threads <= 1, streaming) {
+    let mut runner = match (threads <= 1, streaming) {
         (true, true) => Runner::streaming(set),
         (true, false) => Runner::new(set),
         (false, streaming) => Runner::collecting(set, streaming),
     };
+    if let Collect::Stream { keep, .. } = &collect {
+        for (q, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+            runner.keep_all(q);
+        }
+    }
     let mut merger = Merger {
         runner,
         collect,
@@ -551,14 +561,20 @@ pub fn run<'s, 'f>(
     merger.reporter.finish();
     let late = merger.runner.late();
     let matches = match merger.collect {
-        Collect::Keep => merger.runner.finish_matches(),
-        Collect::Stream { sink, .. } => {
-            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
+        Collect::Keep => merger
+            .runner
+            .finish_matches()
+            .into_iter()
+            .map(Some)
+            .collect(),
+        Collect::Stream { sink, keep, .. } => {
+            let (results, matches) = merger.runner.finish_split(&keep);
+            for (q, outputs) in results.into_iter().enumerate() {
                 for out in outputs {
                     sink(q, Ready::Output(out), &merger.files);
                 }
             }
-            Vec::new()
+            matches
         }
     };
     Pass {

@@ -4,7 +4,7 @@
 //! from one execution of a rule to the next.
 
 use super::executor::Cap;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// What a rule carries from one execution to the next.
 #[derive(Debug, Default)]
@@ -14,13 +14,27 @@ pub struct RuleState {
     written: HashSet<String>,
     /// The ids of every result an execution found, written or not.
     seen: HashSet<String>,
+    /// Results a windowed executor found and cut at `max_signals` itself.
+    unwritten: usize,
+    /// A threshold rule's signal history (Kibana's `signalHistory`): per
+    /// group alerted (keyed by its terms' JSON text), its terms (field,
+    /// value) and the time of the latest event of its latest alert, in
+    /// nanoseconds.
+    pub signal_history: BTreeMap<String, (Vec<(String, serde_json::Value)>, i64)>,
 }
 
 impl RuleState {
     /// Results found by some execution that none wrote, because every
     /// execution that found them was cut at `max_signals`.
     pub fn never_written(&self) -> usize {
-        self.seen.len() - self.written.len()
+        self.seen.len() - self.written.len() + self.unwritten
+    }
+
+    /// Counts results an execution found but could not write (a windowed
+    /// executor's own `max_signals` cut: see
+    /// [`super::executor::Executor::execute`]).
+    pub fn add_never_written(&mut self, n: usize) {
+        self.unwritten += n;
     }
 }
 

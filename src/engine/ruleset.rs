@@ -953,6 +953,32 @@ impl<'s> Runner<'s> {
         self.collectors.into_iter().map(Collector::finish).collect()
     }
 
+    /// Makes query `query` keep every event it evaluates, as
+    /// [`Runner::new`]'s queries do, whatever this runner's other queries
+    /// do: its events then come from [`Runner::finish_split`] as
+    /// [`Matches`] (for results over time windows) rather than as results.
+    pub fn keep_all(&mut self, query: usize) {
+        self.collectors[query] = Collector::new(self.collectors[query].query);
+    }
+
+    /// Every query's results ([`Runner::finish`]), except for the queries
+    /// `kept` marks, whose evaluated events come as [`Matches`] instead;
+    /// both in the order the queries were added.
+    pub fn finish_split(self, kept: &[bool]) -> (Vec<Vec<Output>>, Vec<Option<Matches<'s>>>) {
+        let mut results = Vec::with_capacity(self.collectors.len());
+        let mut matches = Vec::with_capacity(self.collectors.len());
+        for (q, c) in self.collectors.into_iter().enumerate() {
+            if kept.get(q).copied().unwrap_or(false) {
+                results.push(Vec::new());
+                matches.push(Some(c.into_matches()));
+            } else {
+                results.push(c.finish());
+                matches.push(None);
+            }
+        }
+        (results, matches)
+    }
+
     /// Every query's evaluated events, for results over time ranges (see
     /// [`Matches`]), in the order the queries were added.
     pub fn finish_matches(self) -> Vec<Matches<'s>> {

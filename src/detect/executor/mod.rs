@@ -6,12 +6,14 @@
 
 use crate::alert::{Alert, Context, Naming};
 use crate::check::query::ParsedQuery;
+use crate::detect::persist::RuleState;
 use crate::diag::Diagnostic;
 use crate::engine::{Output, QueryOptions, RuleSetBuilder};
 use crate::rule::{Language, Rule, RuleType};
 
 mod eql;
 mod query;
+mod threshold;
 
 /// How `max_signals` bounds one execution's alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,49 @@ pub trait Executor: Sync {
 
     /// The alert documents of one result, and its original time.
     fn alerts(&self, ctx: &Context, result: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>);
+
+    /// Whether the type's results mean something only within an
+    /// execution's window (aggregations over it): its rules then always
+    /// run their schedule's executions, whatever the run's mode, and each
+    /// execution's alerts come from [`Executor::execute`] rather than from
+    /// [`Executor::alerts`] per result.
+    fn windowed(&self) -> bool {
+        false
+    }
+
+    /// The alerts of one execution of a [windowed](Executor::windowed)
+    /// type: from the events of its window that match the rule, and the
+    /// state the rule carries from one execution to the next.
+    fn execute(&self, _execution: &Execution, _state: &mut RuleState) -> Executed {
+        Executed::default()
+    }
+}
+
+/// One execution of a windowed rule: what [`Executor::execute`] reads.
+pub struct Execution<'a> {
+    /// The alert context (the rule, the execution time rendered).
+    pub ctx: &'a Context<'a>,
+    /// The window's start, in nanoseconds since the epoch.
+    pub from: i64,
+    /// The events of the window that match the rule's query and filters,
+    /// in time order.
+    pub events: Vec<Output>,
+    /// How alert sources are named.
+    pub naming: &'a Naming<'a>,
+    /// The rule's `max_signals`.
+    pub max_signals: usize,
+    /// The rule's saved-object id, when known (for Kibana's alert ids).
+    pub saved_object: Option<&'a str>,
+}
+
+/// What one windowed execution wrote.
+#[derive(Default)]
+pub struct Executed {
+    /// Its results' alert documents, in output order, each with its
+    /// original time, and the events it stands for (in time order).
+    pub alerts: Vec<(Option<i64>, Vec<Alert>)>,
+    /// Results found but not written (`max_signals`).
+    pub cut: usize,
 }
 
 /// The executor that runs `rule`, or why none does (as the run's notes
@@ -68,6 +113,8 @@ pub fn executor(rule: &Rule) -> Result<&'static dyn Executor, String> {
     match (kind, language) {
         (Some(RuleType::Eql), _) => Ok(&eql::Eql),
         (Some(RuleType::Query), Some(Language::Kuery) | None) => Ok(&query::Query),
+        (Some(RuleType::Threshold), Some(Language::Kuery) | None) => Ok(&threshold::Threshold),
+        (Some(RuleType::Threshold), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
         (Some(RuleType::Query), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
         (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
             Err(format!("{} rules cannot be evaluated offline", keyword(k)))
