@@ -229,11 +229,11 @@ fn require_tests_names_rules_without_both_kinds_of_case() {
 fn cases_of_rules_ruleq_cannot_evaluate_are_skipped_with_the_reason() {
     let p = Project::new("skip");
     let rule = "rules/command_and_control_telnet_port_activity.toml";
-    p.edit(rule, "type = \"query\"", "type = \"threshold\"");
+    p.edit(rule, "type = \"query\"", "type = \"new_terms\"");
     let text = std::fs::read_to_string(p.dir.join(rule)).unwrap();
     p.write(
         rule,
-        &format!("{text}\n[rule.threshold]\nfield = [\"source.ip\"]\nvalue = 2\n"),
+        &format!("{text}\n[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"source.ip\"]\n[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-7d\"\n"),
     );
     p.write(
         PORT_RULE,
@@ -242,7 +242,7 @@ fn cases_of_rules_ruleq_cannot_evaluate_are_skipped_with_the_reason() {
     let (code, out, err) = p.test(&[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("- counted: skipped (threshold rules are not evaluated yet)"),
+        out.contains("- counted: skipped (new_terms rules are not evaluated yet)"),
         "{out}"
     );
     assert!(out.contains("1 skipped"), "{out}");

@@ -218,6 +218,13 @@ pub fn run(
         }
         return Err(NotRun::Error(why));
     }
+    if execution == Execution::All && selection.selected[0].executor.windowed() {
+        return Err(NotRun::Error(
+            "execution = \"all\" cannot run a threshold rule: its results mean nothing \
+             outside an execution's window (use \"schedule\" or \"once\")"
+                .into(),
+        ));
+    }
     let mut text = String::new();
     for e in events {
         text.push_str(&e.text);
