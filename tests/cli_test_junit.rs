@@ -88,15 +88,18 @@ alerts = 0
   event.category = "network"
 "#;
 
-/// The seed KQL rule made a threshold rule, which ruleq does not evaluate.
-fn threshold_rule() -> String {
+/// The seed KQL rule made a new_terms rule, which ruleq does not evaluate
+/// yet.
+fn unevaluated_rule() -> String {
     let rule = repo(PORT_RULE);
     let rule = rule
         .replace(PORT_ID, "0000aaaa-0000-4000-8000-000000000001")
         .replace("name = \"Telnet Port Activity\"", "name = \"Many telnets\"")
-        .replace("type = \"query\"", "type = \"threshold\"");
-    assert!(rule.contains("type = \"threshold\""));
-    format!("{rule}\n[rule.threshold]\nfield = [\"source.ip\"]\nvalue = 10\n")
+        .replace("type = \"query\"", "type = \"new_terms\"");
+    assert!(rule.contains("type = \"new_terms\""));
+    format!(
+        "{rule}\n[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"source.ip\"]\n[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-7d\"\n"
+    )
 }
 
 const THRESHOLD_TESTS: &str = r#"rule_id = "0000aaaa-0000-4000-8000-000000000001"
@@ -128,7 +131,7 @@ alets = 0
 fn tree(tag: &str) -> Scratch {
     let s = Scratch::new(tag);
     s.write(PORT_RULE, &repo(PORT_RULE));
-    s.write("rules/threshold.toml", &threshold_rule());
+    s.write("rules/threshold.toml", &unevaluated_rule());
     s.write(&format!("rule_tests/{PORT_RULE}"), PORT_TESTS);
     s.write("rule_tests/rules/threshold.toml", THRESHOLD_TESTS);
     s.write("rule_tests/rules/deleted.toml", ORPHAN_TESTS);
@@ -273,7 +276,7 @@ fn the_report_has_a_suite_per_test_file_and_a_testcase_per_case() {
     match &skipped.status {
         TestCaseStatus::Skipped { message, .. } => assert_eq!(
             message.as_deref(),
-            Some("threshold rules are not evaluated yet")
+            Some("new_terms rules are not evaluated yet")
         ),
         other => panic!("the threshold case is {other:?}"),
     }

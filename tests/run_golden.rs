@@ -114,14 +114,14 @@ fn corpus_rules_over_generated_events() {
         &rules,
         events,
         &[],
-        "7a6c7328fb9712ed4b94ce4555ebd4560dddcd5b4b9274f221e9cb024e03121a",
-        "20000 events read (0 malformed), 639 alert documents",
+        "81d0586963a5ee972bd54be0c5737085b8972144c3fbe766bcbbb5b6c92d1dca",
+        "20000 events read (0 malformed), 640 alert documents",
     );
     check(
         &rules,
         events,
         &["--schedule"],
-        "04ac499f75c02a046877466fc081017d1bd3bc8889755a6017b9b62c30a27bc2",
-        "20000 events read (0 malformed), 583 alert documents",
+        "821520ad0f86dd2b3fedbe5c19d12f07aaa91496ded51d46c67359f1498646c0",
+        "20000 events read (0 malformed), 584 alert documents",
     );
 }
