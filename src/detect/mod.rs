@@ -54,6 +54,7 @@ pub mod persist;
 pub mod schedule;
 pub mod select;
 mod sorter;
+pub mod window;
 
 pub use pass::Feedback;
 pub use select::{rule_name, Selected, Selection};
@@ -61,17 +62,17 @@ pub use sorter::Alerts;
 
 use crate::alert::{event_alert, result_key, Alert, Context, Naming};
 use crate::compile::date::format_iso;
-use crate::engine::{Hit, Matches, Origin, QueryOptions, MAX_PARTIALS};
+use crate::engine::{Kept, Matches, Origin, QueryOptions, MAX_PARTIALS};
 use crate::event::{EventSource, FileNames};
 use crate::mapping::Mapping;
 use crate::rule::{self, RuleFile};
-use executor::Execution;
 use persist::{Persist, RuleState};
 use schedule::{Replay, Schedule};
 use sorter::Order;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use window::{Ran, Windows, Written};
 
 /// Serialized alert documents held before output, in bytes: beyond it they
 /// go to sorted temporary files.
@@ -231,30 +232,63 @@ impl Detector {
             .map(|c| alerts.share(c.fixed().to_string()))
             .collect();
         // An event query's match becomes its alert on the worker thread that
-        // found it; other results on this one, as they become final.
-        // Windowed rule types' events are kept for their executions.
-        let keep: Vec<bool> = by_query
+        // found it; other results on this one, as they become final. A
+        // windowed rule's match becomes its record there, and its
+        // executions run here as the records pass them.
+        let single = !self.config.executions.windowed();
+        let mut unscheduled = Vec::new();
+        let mut windows: Vec<Option<Windows>> = selected
             .iter()
-            .map(|i| i.is_some_and(|i| selected[i].executor.windowed()))
+            .map(|s| match self.windows(s) {
+                Some(Ok(w)) if single => Some(w),
+                Some(Err(why)) => {
+                    let name = rule_name(self.selection.rule(s)).to_string();
+                    unscheduled.push((why, name));
+                    None
+                }
+                _ => None,
+            })
             .collect();
-        let prepare = |q: usize, hit: &Hit, files: &[PathBuf]| -> Option<pass::Prepared> {
-            let i = by_query[q].filter(|_| !keep[q])?;
+        let prepare = |q: usize, kept: &Kept, files: &[PathBuf]| -> Option<pass::Prepared> {
+            let i = by_query[q]?;
+            let s = &selected[i];
+            if s.executor.windowed() {
+                let record = s.executor.record(self.selection.rule(s), kept);
+                return Some(pass::Prepared::Record(record.map(Box::new)));
+            }
+            let hit = kept.hit();
             let naming = Naming::new(files, names, default_index);
-            Some((hit.timestamp, vec![event_alert(&contexts[i], hit, &naming)]))
+            let alert = event_alert(&contexts[i], hit, &naming);
+            Some(pass::Prepared::Alerts(hit.timestamp, vec![alert]))
         };
         let mut sink = |q: usize, ready: pass::Ready, files: &[PathBuf]| {
             let Some(i) = by_query[q] else { return };
+            let rule = self.selection.rule(&selected[i]);
+            let naming = Naming::new(files, names, default_index);
             let (time, docs) = match ready {
-                pass::Ready::Prepared(p) => p,
-                pass::Ready::Output(out) => selected[i].executor.alerts(
-                    &contexts[i],
-                    &out,
-                    &Naming::new(files, names, default_index),
-                ),
+                pass::Ready::Prepared(pass::Prepared::Alerts(time, docs)) => (time, docs),
+                pass::Ready::Prepared(pass::Prepared::Record(record)) => {
+                    let (Some(record), Some(w)) = (record, windows[i].as_mut()) else {
+                        return;
+                    };
+                    let context = |t: i64| self.context(&selected[i], format_iso(t, false));
+                    let mut emit = |ctx: &Context, results: Vec<Written>| {
+                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
+                    };
+                    let mut env = window::Env {
+                        naming: &naming,
+                        context: &context,
+                        emit: &mut emit,
+                    };
+                    w.push(*record, &mut env);
+                    return;
+                }
+                pass::Ready::Output(out) => {
+                    selected[i].executor.alerts(&contexts[i], &out, &naming)
+                }
             };
             counts[i] += 1;
             if stored.is_ok() {
-                let rule = self.selection.rule(&selected[i]);
                 stored = store(&mut alerts, rule.id().unwrap_or(""), time, docs, shared[i]);
             }
         };
@@ -262,7 +296,6 @@ impl Detector {
             pass::Collect::Keep
         } else {
             pass::Collect::Stream {
-                keep: keep.clone(),
                 prepare: &prepare,
                 sink: &mut sink,
             }
@@ -284,6 +317,8 @@ impl Detector {
             counts,
             contexts,
             by_query,
+            windows,
+            unscheduled,
         }
     }
 }
@@ -300,6 +335,10 @@ pub struct Passed<'d> {
     /// The alert contexts of the single execution (unused by a replay).
     contexts: Vec<Context<'d>>,
     by_query: Vec<Option<usize>>,
+    /// Per rule: a windowed rule's executions still running (streamed).
+    windows: Vec<Option<Windows>>,
+    /// (why, rule name) for windowed rules whose schedule cannot be replayed.
+    unscheduled: Vec<(String, String)>,
 }
 
 /// Events that came too late to be put in time order for a streaming
@@ -378,6 +417,8 @@ impl<'d> Passed<'d> {
             mut counts,
             contexts,
             by_query,
+            mut windows,
+            unscheduled,
         } = self;
         let selection = &detector.selection;
         let late = pass
@@ -399,17 +440,60 @@ impl<'d> Passed<'d> {
             .filter(|(_, n)| *n > 0)
             .collect();
         let mut over_cap = Vec::new();
+        let mut late: Vec<Late> = late;
         let mut replay = detector.config.executions.windowed().then(Replay::default);
         let mut windowed: Option<Replay> = None;
+        let naming = Naming::new(&pass.files, names, detector.config.default_index.as_deref());
         for (i, s) in selection.selected.iter().enumerate() {
+            let matches = pass.matches.get(s.query);
+            if s.executor.windowed() {
+                let summary = match replay.as_mut() {
+                    Some(r) => r,
+                    None => windowed.get_or_insert_with(Replay::default),
+                };
+                let rule = selection.rule(s);
+                let w = match (windows[i].take(), matches) {
+                    (Some(w), _) => w,
+                    (None, Some(matches)) => match detector.windows(s) {
+                        Some(Ok(mut w)) => {
+                            let mut env = window::Env {
+                                naming: &naming,
+                                context: &|t| detector.context(s, format_iso(t, false)),
+                                emit: &mut |ctx, results| {
+                                    counts[i] +=
+                                        store_execution(&mut alerts, &mut stored, ctx, results);
+                                },
+                            };
+                            for kept in matches.kept() {
+                                if let Some(r) = s.executor.record(rule, kept) {
+                                    w.push(r, &mut env);
+                                }
+                            }
+                            let ran = w.finish(&mut env);
+                            add_ran(summary, &mut late, i, rule, ran);
+                            continue;
+                        }
+                        Some(Err(why)) => {
+                            summary.unscheduled.push((why, rule_name(rule).to_string()));
+                            continue;
+                        }
+                        None => continue,
+                    },
+                    (None, None) => continue,
+                };
+                let mut env = window::Env {
+                    naming: &naming,
+                    context: &|t| detector.context(s, format_iso(t, false)),
+                    emit: &mut |ctx, results| {
+                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
+                    },
+                };
+                let ran = w.finish(&mut env);
+                add_ran(summary, &mut late, i, rule, ran);
+                continue;
+            }
             let cap = max_signals(selection.rule(s));
-            let matches = pass.matches.get(s.query).and_then(Option::as_ref);
-            let replay = match replay.as_mut() {
-                Some(r) => Some(r),
-                None if s.executor.windowed() => Some(windowed.get_or_insert_with(Replay::default)),
-                None => None,
-            };
-            let (Some(matches), Some(replay)) = (matches, replay) else {
+            let (Some(matches), Some(replay)) = (matches, replay.as_mut()) else {
                 // One execution over all the input has no cap: say which
                 // rules Kibana would have cut at max_signals.
                 if counts[i] > cap {
@@ -417,9 +501,15 @@ impl<'d> Passed<'d> {
                 }
                 continue;
             };
-            let naming = Naming::new(&pass.files, names, detector.config.default_index.as_deref());
             let written = detector.replay(s, matches, &naming, replay, &mut alerts, &mut stored);
             counts[i] += written;
+        }
+        if !unscheduled.is_empty() {
+            let summary = match replay.as_mut() {
+                Some(r) => r,
+                None => windowed.get_or_insert_with(Replay::default),
+            };
+            summary.unscheduled.extend(unscheduled);
         }
         Outcome {
             alerts,
@@ -469,36 +559,10 @@ impl Detector {
             Executions::At(t) => vec![t],
             _ => schedule.executions(&matches.times()),
         };
-        let saved_object = rule.extra("id");
-        let saved_object = saved_object
-            .as_ref()
-            .and_then(|v| v.as_str())
-            .or(self.config.saved_object_id.as_deref());
         for t in times {
             let ctx = self.context(s, format_iso(t, false));
             let mut fixed = None;
             replay.executions += 1;
-            if s.executor.windowed() {
-                let execution = Execution {
-                    ctx: &ctx,
-                    from: t + schedule.from,
-                    events: matches.within(t + schedule.from, t + schedule.to),
-                    naming,
-                    max_signals: cap,
-                    saved_object,
-                };
-                let executed = s.executor.execute(&execution, &mut state);
-                state.add_never_written(executed.cut);
-                replay.capped_executions += usize::from(executed.cut > 0);
-                for (time, docs) in executed.alerts {
-                    written += 1;
-                    let fixed = *fixed.get_or_insert_with(|| alerts.share(ctx.fixed().to_string()));
-                    if stored.is_ok() {
-                        *stored = store(alerts, rule.id().unwrap_or(""), time, docs, fixed);
-                    }
-                }
-                continue;
-            }
             let mut persist = Persist::new(&mut state, cap, s.executor.cap());
             for out in matches.within(t + schedule.from, t + schedule.to) {
                 let (time, docs) = s.executor.alerts(&ctx, &out, naming);
@@ -525,10 +589,85 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// The executions of rule `s` when its type is windowed, or why its
+    /// schedule cannot be replayed.
+    fn windows(&self, s: &Selected) -> Option<Result<Windows, String>> {
+        if !s.executor.windowed() {
+            return None;
+        }
+        let rule = self.selection.rule(s);
+        let made = Schedule::of(rule).and_then(|schedule| {
+            let history = s.executor.history(rule)?;
+            let at = match self.config.executions {
+                Executions::At(t) => Some(t),
+                _ => None,
+            };
+            let saved_object = rule
+                .extra("id")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .or(self.config.saved_object_id.clone());
+            Ok(Windows::new(
+                s.executor,
+                schedule,
+                history,
+                at,
+                max_signals(rule),
+                saved_object,
+            ))
+        });
+        Some(made)
+    }
+}
+
+/// What a windowed rule's executions did, into the run's summary.
+fn add_ran(summary: &mut Replay, late: &mut Vec<Late>, i: usize, rule: &rule::Rule, ran: Ran) {
+    summary.executions += ran.executions;
+    summary.duplicates += ran.duplicates;
+    summary.capped_executions += ran.capped;
+    if ran.never_written > 0 {
+        summary.never_written += ran.never_written;
+        summary
+            .capped_rules
+            .push(format!("{} ({})", rule_name(rule), ran.never_written));
+    }
+    if ran.partial_history > 0 {
+        summary
+            .partial_history
+            .push((rule_name(rule).to_string(), ran.partial_history));
+    }
+    if let Some(first) = ran.first_late {
+        late.push(Late {
+            rule: i,
+            count: ran.late,
+            first,
+        });
+    }
+}
+
 /// The rule's `max_signals`, Kibana's 100 when it has none.
 fn max_signals(rule: &crate::rule::Rule) -> usize {
     let cap = rule.max_signals.as_ref().map_or(100, |m| m.value);
     usize::try_from(cap).unwrap_or(0)
+}
+
+/// One execution's written results into the sorter, its fixed fields
+/// shared by them; how many.
+fn store_execution(
+    alerts: &mut Alerts,
+    stored: &mut io::Result<()>,
+    ctx: &Context,
+    results: Vec<Written>,
+) -> usize {
+    let n = results.len();
+    let fixed = alerts.share(ctx.fixed().to_string());
+    let rule_id = ctx.rule.id().unwrap_or("");
+    for (time, docs) in results {
+        if stored.is_ok() {
+            *stored = store(alerts, rule_id, time, docs, fixed);
+        }
+    }
+    n
 }
 
 /// One result's documents into the sorter; `fixed` numbers their

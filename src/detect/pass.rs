@@ -10,7 +10,8 @@
 //! them off).
 
 use crate::alert::Alert;
-use crate::engine::{Hit, Kept, Matches, Origin, Output, RuleSet, Runner};
+use crate::detect::window::Record;
+use crate::engine::{Kept, Matches, Origin, Output, RuleSet, Runner};
 use crate::event::{EventSource, Item, Malformed, Position, RawEvent, Reporter, SharedBytes};
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal};
@@ -21,13 +22,18 @@ use std::time::Instant;
 /// Raw events handed to a worker at a time.
 const BATCH: usize = 1024;
 
-/// An event query's match made into its alert documents (and its time)
-/// on a worker thread.
-pub type Prepared = (Option<i64>, Vec<Alert>);
+/// An event query's match made ready on a worker thread.
+pub enum Prepared {
+    /// Its alert documents, and its time.
+    Alerts(Option<i64>, Vec<Alert>),
+    /// A windowed rule's record of it (`None`: it counts nowhere).
+    Record(Option<Box<Record>>),
+}
 
-/// Builds a [`Prepared`] match: (query, the matching event, the event
-/// files an [`Origin`]'s `file` indexes); `None` leaves it to the sink.
-pub type Prepare<'f> = &'f (dyn Fn(usize, &Hit, &[PathBuf]) -> Option<Prepared> + Sync);
+/// Builds a [`Prepared`] match: (query, what it kept of the matching event,
+/// the event files an [`Origin`]'s `file` indexes); `None` leaves it to the
+/// sink.
+pub type Prepare<'f> = &'f (dyn Fn(usize, &Kept, &[PathBuf]) -> Option<Prepared> + Sync);
 
 /// A result handed to the sink.
 pub enum Ready {
@@ -43,12 +49,8 @@ pub enum Collect<'f> {
     Keep,
     /// Hand each result, as soon as it is final, to `sink`, with the event
     /// files; event queries' matches are first prepared on the
-    /// worker threads. The queries `keep` marks are kept instead (as
-    /// [`Collect::Keep`] keeps them all: see [`Pass::matches`]).
+    /// worker threads.
     Stream {
-        /// Per query of the set: whether its events are kept rather than
-        /// streamed (empty: none are).
-        keep: Vec<bool>,
         /// Runs on the workers, for each match of an event query.
         prepare: Prepare<'f>,
         /// Takes every result.
@@ -58,9 +60,8 @@ pub enum Collect<'f> {
 
 /// What one pass produced.
 pub struct Pass<'s> {
-    /// Per query of the set: its evaluated events, when kept (every query's
-    /// with [`Collect::Keep`], the marked ones' when streaming).
-    pub matches: Vec<Option<Matches<'s>>>,
+    /// Per query of the set: its evaluated events (when kept).
+    pub matches: Vec<Matches<'s>>,
     /// Per streaming query that met events too late to put in time order:
     /// (query, how many, where the first came from).
     pub late: Vec<(usize, u64, Origin)>,
@@ -408,7 +409,7 @@ fn prepared(set: &RuleSet, done: &mut Done, prepare: Option<Prepare>) {
             if !set.queries[*q].streams_at_once() {
                 return true;
             }
-            match prepare(*q, k.hit(), files) {
+            match prepare(*q, k, files) {
                 Some(p) => {
                     prepared.push((*q, p));
                     false
@@ -478,16 +479,11 @@ pub fn run<'s, 'f>(
     };
     let streaming = matches!(collect, Collect::Stream { .. });
     // With workers, this thread's runner only collects what they keep.
-    let mut runner = match (threads <= 1, streaming) {
+    let runner = match (threads <= 1, streaming) {
         (true, true) => Runner::streaming(set),
         (true, false) => Runner::new(set),
         (false, streaming) => Runner::collecting(set, streaming),
     };
-    if let Collect::Stream { keep, .. } = &collect {
-        for (q, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
-            runner.keep_all(q);
-        }
-    }
     let mut merger = Merger {
         runner,
         collect,
@@ -561,20 +557,14 @@ pub fn run<'s, 'f>(
     merger.reporter.finish();
     let late = merger.runner.late();
     let matches = match merger.collect {
-        Collect::Keep => merger
-            .runner
-            .finish_matches()
-            .into_iter()
-            .map(Some)
-            .collect(),
-        Collect::Stream { sink, keep, .. } => {
-            let (results, matches) = merger.runner.finish_split(&keep);
-            for (q, outputs) in results.into_iter().enumerate() {
+        Collect::Keep => merger.runner.finish_matches(),
+        Collect::Stream { sink, .. } => {
+            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
                 for out in outputs {
                     sink(q, Ready::Output(out), &merger.files);
                 }
             }
-            matches
+            Vec::new()
         }
     };
     Pass {

@@ -20,6 +20,9 @@ pub struct Replay {
     pub capped_rules: Vec<String>,
     /// (why, rule name) for rules whose schedule cannot be replayed.
     pub unscheduled: Vec<(String, String)>,
+    /// (rule name, how many) for new_terms rules with executions whose
+    /// history window reaches before the first event the rule saw.
+    pub partial_history: Vec<(String, usize)>,
 }
 
 /// A rule's schedule: executions every `interval` nanoseconds, each

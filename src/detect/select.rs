@@ -149,6 +149,10 @@ impl Selection {
                 match added {
                     Ok(index) => {
                         builder.set_filters(index, filters);
+                        if let Some((fields, keep_source)) = executor.carried(rule) {
+                            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+                            builder.carry_values(index, &fields, keep_source);
+                        }
                         if rule.data_view_id.is_none() && !rule.index.is_empty() {
                             let patterns = rule.index.iter().map(|p| p.value.as_str());
                             builder.restrict(index, IndexPatterns::new(patterns));

@@ -169,6 +169,13 @@ pub struct CompiledQuery {
     pub max_partials: usize,
     /// Partial sequences dropped at that limit, over every evaluation.
     dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// For an event query: fields whose values its kept events carry, in
+    /// [`Kept::stages`] (what a threshold or new_terms rule groups by,
+    /// read as the event is evaluated, where its values are at hand).
+    pub values: Vec<KeyField>,
+    /// Whether its kept events carry their text (a threshold rule's
+    /// alerts show none of it).
+    pub keeps_source: bool,
 }
 
 /// Compiles an EQL query for [`Collector`].
@@ -280,6 +287,8 @@ fn assemble(
         size: options.size,
         max_partials: options.max_partials,
         dropped: std::sync::Arc::default(),
+        values: Vec::new(),
+        keeps_source: true,
     }
 }
 
@@ -782,7 +791,9 @@ pub struct Kept {
     pub sort: SortKey,
     /// For each positive stage it matches: its index among positive stages
     /// (a sample's stage index: samples have only positive stages) and
-    /// keys, in stage order. Empty for an event query's records. Held
+    /// keys, in stage order. For an event query's records, per field of
+    /// its [`CompiledQuery::values`] (usually none): the field's place and
+    /// its distinct values, each a one-part key. Held
     /// inline: most kept events match one stage, and are evaluated on one
     /// thread and collected on another.
     pub stages: SmallVec<[(usize, Keys); 1]>,
@@ -922,6 +933,19 @@ fn keys(doc: &Record, fields: &[KeyField]) -> Keys {
         }
     }
     smallvec::smallvec![single]
+}
+
+/// The distinct values of one field of an event, each a one-part key, in
+/// the order met (none for a missing or null field).
+fn field_values(doc: &Record, field: &KeyField) -> Keys {
+    let mut out = Keys::new();
+    for v in doc.present(field.id) {
+        let part = key_part(&v, field);
+        if part.is_some() && !out.iter().any(|k: &Key| k[0] == part) {
+            out.push(vec![part]);
+        }
+    }
+    out
 }
 
 /// [`keys`] when some key field holds several distinct values.
@@ -1241,13 +1265,26 @@ pub(crate) fn evaluate_with(
         Plan::Events(filter) => verdict(0, filter).then(|| {
             let ts = ts();
             Kept {
-                hit: hit(record, origin.clone(), ts, source),
+                hit: match q.keeps_source {
+                    true => hit(record, origin.clone(), ts, source),
+                    false => Hit {
+                        origin: origin.clone(),
+                        source: std::sync::Arc::default(),
+                        timestamp: ts,
+                        names: None,
+                    },
+                },
                 sort: SortKey {
                     time: ts.unwrap_or(i64::MAX),
                     tie: tie(record, q.tiebreaker),
                     seq,
                 },
-                stages: SmallVec::new(),
+                stages: q
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, field)| (j, field_values(record, field)))
+                    .collect(),
                 cancels: None,
             }
         }),
@@ -1832,6 +1869,12 @@ impl Matches<'_> {
             }
         };
         self.results(&kept)
+    }
+
+    /// The kept events, in time order (an event query's carry the values
+    /// of its [`CompiledQuery::values`]).
+    pub fn kept(&self) -> &[Kept] {
+        &self.kept
     }
 
     /// The times of the events that can take part in a result, in order.

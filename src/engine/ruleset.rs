@@ -3,12 +3,12 @@
 //! decodes an event onto it once, and every query's [`Collector`] evaluates
 //! the same record. This is how a folder of rules runs in one pass.
 
-use super::Plan;
 use super::{
     compile_eql_in, compile_kql_in, Collector, CompiledQuery, Evaluated, EventFilter,
     IndexPatterns, Kept, Matches, Origin, Output, QueryOptions,
 };
 use super::{evaluate_in, evaluate_with, index_key, IndexKey, IndexKeys, PerEvent, StageMask};
+use super::{KeyField, Plan};
 use crate::compile::ir::FieldId;
 use crate::compile::ir::{FieldTable, Fields, Filter, Lit, Test};
 use crate::diag::Diagnostic;
@@ -87,6 +87,23 @@ impl<'m> RuleSetBuilder<'m> {
         self.indices.push(None);
         self.filters.push(Vec::new());
         Ok(self.queries.len() - 1)
+    }
+
+    /// Makes the events event query `query` keeps carry the values of
+    /// `fields` (see [`CompiledQuery::values`]), and their text only when
+    /// `keep_source`.
+    pub fn carry_values(&mut self, query: usize, fields: &[&str], keep_source: bool) {
+        let values = fields
+            .iter()
+            .map(|f| KeyField {
+                id: self.fields.intern(f),
+                optional: false,
+                date: None,
+            })
+            .collect();
+        let q = &mut self.queries[query];
+        q.values = values;
+        q.keeps_source = keep_source;
     }
 
     /// Restricts query `query` to events from the indices `patterns`
@@ -951,32 +968,6 @@ impl<'s> Runner<'s> {
     /// Every query's results, in the order the queries were added.
     pub fn finish(self) -> Vec<Vec<Output>> {
         self.collectors.into_iter().map(Collector::finish).collect()
-    }
-
-    /// Makes query `query` keep every event it evaluates, as
-    /// [`Runner::new`]'s queries do, whatever this runner's other queries
-    /// do: its events then come from [`Runner::finish_split`] as
-    /// [`Matches`] (for results over time windows) rather than as results.
-    pub fn keep_all(&mut self, query: usize) {
-        self.collectors[query] = Collector::new(self.collectors[query].query);
-    }
-
-    /// Every query's results ([`Runner::finish`]), except for the queries
-    /// `kept` marks, whose evaluated events come as [`Matches`] instead;
-    /// both in the order the queries were added.
-    pub fn finish_split(self, kept: &[bool]) -> (Vec<Vec<Output>>, Vec<Option<Matches<'s>>>) {
-        let mut results = Vec::with_capacity(self.collectors.len());
-        let mut matches = Vec::with_capacity(self.collectors.len());
-        for (q, c) in self.collectors.into_iter().enumerate() {
-            if kept.get(q).copied().unwrap_or(false) {
-                results.push(Vec::new());
-                matches.push(Some(c.into_matches()));
-            } else {
-                results.push(c.finish());
-                matches.push(None);
-            }
-        }
-        (results, matches)
     }
 
     /// Every query's evaluated events, for results over time ranges (see

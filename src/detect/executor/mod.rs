@@ -6,9 +6,10 @@
 
 use crate::alert::{Alert, Context, Naming};
 use crate::check::query::ParsedQuery;
-use crate::detect::persist::RuleState;
+use crate::detect::persist::Persist;
+use crate::detect::window::{Memory, Record};
 use crate::diag::Diagnostic;
-use crate::engine::{Output, QueryOptions, RuleSetBuilder};
+use crate::engine::{Kept, Output, QueryOptions, RuleSetBuilder};
 use crate::rule::{Language, Rule, RuleType};
 
 mod eql;
@@ -57,34 +58,59 @@ pub trait Executor: Sync {
 
     /// Whether the type's results mean something only within an
     /// execution's window (aggregations over it): its rules then always
-    /// run their schedule's executions, whatever the run's mode, and each
-    /// execution's alerts come from [`Executor::execute`] rather than from
-    /// [`Executor::alerts`] per result.
+    /// run their schedule's executions, whatever the run's mode, as
+    /// [`crate::detect::window`] runs them: each matching event becomes a
+    /// [`Record`] ([`Executor::record`]), and each execution's alerts come
+    /// from [`Executor::execute`] rather than from [`Executor::alerts`].
     fn windowed(&self) -> bool {
         false
     }
 
-    /// The alerts of one execution of a [windowed](Executor::windowed)
-    /// type: from the events of its window that match the rule, and the
-    /// state the rule carries from one execution to the next.
-    fn execute(&self, _execution: &Execution, _state: &mut RuleState) -> Executed {
+    /// The fields whose values the events a rule's query keeps carry
+    /// (read as each event is evaluated: see
+    /// [`crate::engine::CompiledQuery::values`]), and whether they carry
+    /// their text; `None`: no values, and the text.
+    fn carried(&self, _rule: &Rule) -> Option<(Vec<String>, bool)> {
+        None
+    }
+
+    /// What a [windowed](Executor::windowed) rule keeps of a matching
+    /// event (on the worker thread that found it): `None` when the event
+    /// can count in no execution (it has no time).
+    fn record(&self, _rule: &Rule, _kept: &Kept) -> Option<Record> {
+        None
+    }
+
+    /// The history start of a [windowed](Executor::windowed) rule's
+    /// executions, relative to their time, in nanoseconds (new_terms), or
+    /// why it cannot be replayed.
+    fn history(&self, _rule: &Rule) -> Result<Option<i64>, String> {
+        Ok(None)
+    }
+
+    /// The alerts one execution of a [windowed](Executor::windowed) rule
+    /// writes, each offered to `persist` (de-duplication, `max_signals`),
+    /// from the records of its window and what earlier executions left in
+    /// `memory`.
+    fn execute(&self, _run: &Execution, _memory: &mut Memory, _persist: &mut Persist) -> Executed {
         Executed::default()
     }
 }
 
 /// One execution of a windowed rule: what [`Executor::execute`] reads.
-pub struct Execution<'a> {
-    /// The alert context (the rule, the execution time rendered).
-    pub ctx: &'a Context<'a>,
+pub struct Execution<'a, 'r> {
+    /// The execution's alert context, built when first asked for (a
+    /// rule's fixed fields take a tenth of a millisecond to render, and
+    /// most executions write nothing).
+    pub context: &'a dyn Fn() -> &'a Context<'r>,
     /// The window's start, in nanoseconds since the epoch.
     pub from: i64,
-    /// The events of the window that match the rule's query and filters,
-    /// in time order.
-    pub events: Vec<Output>,
+    /// A new_terms rule's history start, in nanoseconds since the epoch.
+    pub history_from: Option<i64>,
+    /// The records in the window, in time order.
+    pub window: Vec<&'a Record>,
     /// How alert sources are named.
     pub naming: &'a Naming<'a>,
-    /// The rule's `max_signals`.
-    pub max_signals: usize,
     /// The rule's saved-object id, when known (for Kibana's alert ids).
     pub saved_object: Option<&'a str>,
 }
@@ -92,11 +118,9 @@ pub struct Execution<'a> {
 /// What one windowed execution wrote.
 #[derive(Default)]
 pub struct Executed {
-    /// Its results' alert documents, in output order, each with its
-    /// original time, and the events it stands for (in time order).
+    /// The results written, in output order: each one's original time and
+    /// alert documents.
     pub alerts: Vec<(Option<i64>, Vec<Alert>)>,
-    /// Results found but not written (`max_signals`).
-    pub cut: usize,
 }
 
 /// The executor that runs `rule`, or why none does (as the run's notes

@@ -20,11 +20,13 @@ use super::{Cap, Executed, Execution, Executor};
 use crate::alert::threshold::Group;
 use crate::alert::{Alert, Context, Naming};
 use crate::check::query::ParsedQuery;
-use crate::detect::persist::RuleState;
+use crate::detect::persist::Persist;
+use crate::detect::window::{carried, Memory, Record};
 use crate::diag::Diagnostic;
-use crate::engine::Output;
+use crate::engine::{Kept, Output};
+use crate::rule::Rule;
 use crate::syntax::kql;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,43 +58,51 @@ impl Executor for Threshold {
         true
     }
 
-    fn execute(&self, run: &Execution, state: &mut RuleState) -> Executed {
-        let rule = run.ctx.rule;
+    fn carried(&self, rule: &Rule) -> Option<(Vec<String>, bool)> {
+        // The group fields' values, then the cardinality field's, read as
+        // each event is evaluated; alerts show no more of the event.
+        let threshold = rule.threshold.as_ref()?;
+        let mut fields: Vec<String> = threshold.field.iter().map(|f| f.value.clone()).collect();
+        fields.extend(cardinality(rule).map(|(f, _)| f.to_string()));
+        Some((fields, false))
+    }
+
+    fn record(&self, rule: &Rule, kept: &Kept) -> Option<Record> {
+        let time = kept.hit.timestamp?;
+        let n = rule.threshold.as_ref().map_or(0, |t| t.field.len());
+        let values = (0..n).map(|j| carried(kept, j)).collect();
+        let mut record = Record::new(time, kept.hit.origin.clone(), values);
+        if cardinality(rule).is_some() {
+            record.distinct = carried(kept, n).iter().map(|v| v.to_string()).collect();
+        }
+        Some(record)
+    }
+
+    fn execute(&self, run: &Execution, memory: &mut Memory, persist: &mut Persist) -> Executed {
+        let ctx = (run.context)();
+        let rule = ctx.rule;
         let Some(threshold) = &rule.threshold else {
             return Executed::default();
         };
         let fields: Vec<&str> = threshold.field.iter().map(|f| f.value.as_str()).collect();
         let value = threshold.value.as_ref().map_or(1, |v| v.value).max(0) as u64;
-        let cardinality = threshold
-            .cardinality
-            .first()
-            .and_then(|c| Some((c.field.as_ref()?.value.as_str(), c.value.as_ref()?.value)));
+        let cardinality = cardinality(rule);
         // History entries whose last event is before the window go.
-        state.signal_history.retain(|_, (_, last)| *last > run.from);
+        let history = &mut memory.signal_history;
+        history.retain(|_, (_, last)| *last >= run.from);
         let mut groups: BTreeMap<Vec<Key>, Bucket> = BTreeMap::new();
         let mut total = 0u64;
-        for out in &run.events {
-            let Output::Event(hit) = out else { continue };
-            let Some(time) = hit.timestamp else { continue };
-            let Ok(source) = serde_json::from_slice::<Map<String, Value>>(&hit.source) else {
-                continue;
-            };
-            let excluded = state.signal_history.values().any(|(terms, last)| {
-                time <= *last
-                    && terms
-                        .iter()
-                        .all(|(f, v)| values(&source, f).iter().any(|w| w == v))
+        for r in &run.window {
+            let excluded = history.values().any(|(terms, last)| {
+                r.time <= *last
+                    && terms.iter().all(|(f, v)| {
+                        let i = fields.iter().position(|g| g == f);
+                        i.is_some_and(|i| r.values[i].contains(v))
+                    })
             });
             if excluded {
                 continue;
             }
-            let distinct: Vec<String> = match cardinality {
-                Some((field, _)) => values(&source, field)
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect(),
-                None => Vec::new(),
-            };
             let keys = if fields.is_empty() {
                 total += 1;
                 if total > TOTAL_HITS {
@@ -100,33 +110,29 @@ impl Executor for Threshold {
                 }
                 vec![Vec::new()]
             } else {
-                product(&source, &fields)
+                r.combinations()
             };
             for key in keys {
+                let key: Vec<Key> = key.into_iter().map(Key).collect();
                 let b = groups.entry(key).or_insert_with(|| Bucket {
                     count: 0,
-                    first: time,
-                    last: time,
+                    first: r.time,
+                    last: r.time,
                     distinct: BTreeSet::new(),
                 });
                 b.count += 1;
-                b.first = b.first.min(time);
-                b.last = b.last.max(time);
-                b.distinct.extend(distinct.iter().cloned());
+                b.first = b.first.min(r.time);
+                b.last = b.last.max(r.time);
+                b.distinct.extend(r.distinct.iter().cloned());
             }
         }
-        let qualifying: Vec<(Vec<Key>, Bucket)> = groups
-            .into_iter()
-            .filter(|(_, b)| {
-                b.count >= value && cardinality.is_none_or(|(_, n)| b.distinct.len() as i64 >= n)
-            })
-            .collect();
-        let cut = qualifying.len().saturating_sub(run.max_signals);
-        let mut executed = Executed {
-            alerts: Vec::new(),
-            cut,
-        };
-        for (key, b) in qualifying.into_iter().take(run.max_signals) {
+        let mut executed = Executed::default();
+        for (key, b) in groups {
+            let qualifies =
+                b.count >= value && cardinality.is_none_or(|(_, n)| b.distinct.len() as i64 >= n);
+            if !qualifies {
+                continue;
+            }
             let terms: Vec<(String, Value)> = fields
                 .iter()
                 .zip(key)
@@ -139,14 +145,26 @@ impl Executor for Threshold {
                 first: b.first,
                 last: b.last,
             };
-            let alert = run.ctx.threshold_alert(&group, run.saved_object);
+            let alert = ctx.threshold_alert(&group, run.saved_object);
+            if !persist.offer(alert.uuid.clone()) {
+                continue;
+            }
             let hash = serde_json::to_string(&group_key(&terms)).unwrap_or_default();
-            let entry = state.signal_history.entry(hash).or_insert((terms, b.last));
+            let entry = history.entry(hash).or_insert((terms, b.last));
             entry.1 = entry.1.max(b.last);
             executed.alerts.push((Some(b.last), vec![alert]));
         }
         executed
     }
+}
+
+/// The rule's cardinality condition: its field and least distinct count.
+fn cardinality(rule: &Rule) -> Option<(&str, i64)> {
+    let threshold = rule.threshold.as_ref()?;
+    threshold
+        .cardinality
+        .first()
+        .and_then(|c| Some((c.field.as_ref()?.value.as_str(), c.value.as_ref()?.value)))
 }
 
 /// A group's terms as one JSON value, the signal history's key.
@@ -195,48 +213,4 @@ impl Ord for Key {
             (a, b) => rank(a).cmp(&rank(b)),
         }
     }
-}
-
-/// The distinct scalar values of a field (array elements, nested arrays
-/// flattened; null and objects are no values), in the order met.
-fn values(source: &Map<String, Value>, field: &str) -> Vec<Value> {
-    fn walk(v: &Value, out: &mut Vec<Value>) {
-        match v {
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Null | Value::Object(_) => {}
-            v => {
-                if !out.contains(v) {
-                    out.push(v.clone());
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(v) = crate::alert::lookup(source, field) {
-        walk(v, &mut out);
-    }
-    out
-}
-
-/// The groups an event is in: the cartesian product of its group fields'
-/// values (none when a field has no value).
-fn product(source: &Map<String, Value>, fields: &[&str]) -> Vec<Vec<Key>> {
-    let mut out: Vec<Vec<Key>> = vec![Vec::new()];
-    for field in fields {
-        let vals = values(source, field);
-        if vals.is_empty() {
-            return Vec::new();
-        }
-        out = out
-            .into_iter()
-            .flat_map(|k| {
-                vals.iter().map(move |v| {
-                    let mut k = k.clone();
-                    k.push(Key(v.clone()));
-                    k
-                })
-            })
-            .collect();
-    }
-    out
 }
