@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+pub mod new_terms;
 mod raw;
 mod result;
 pub mod threshold;

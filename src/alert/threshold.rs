@@ -72,8 +72,8 @@ fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
     super::uuid_text(&hex)
 }
 
-/// SHA-1 (for v5 uuids only).
-fn sha1(data: &[u8]) -> [u8; 20] {
+/// SHA-1: for v5 uuids, and for npm object-hash ids (new_terms alerts).
+pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let mut msg = data.to_vec();
     let bits = (data.len() as u64).wrapping_mul(8);
