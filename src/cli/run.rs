@@ -7,7 +7,8 @@ use ruleq::alert::{lookup, Alert};
 use ruleq::check::output;
 use ruleq::detect::schedule::Replay;
 use ruleq::detect::{
-    load_rules, rule_name, Alerts, Config, Detector, Executions, Feedback, Outcome, Selection,
+    load_rules, rule_name, Alerts, Config, Detector, Executions, Feedback, HistoryRead, Outcome,
+    Selection,
 };
 use ruleq::engine::{now_nanos, MAX_PARTIALS, REORDER};
 use ruleq::event::{EventSource, FileNames, Input};
@@ -87,6 +88,11 @@ pub struct RunArgs {
     /// `id`): with it, threshold alerts get Kibana's own ids.
     #[arg(long, value_name = "ID")]
     saved_object_id: Option<String>,
+    /// Events that only feed new_terms rules' history windows (repeatable;
+    /// files, folders, globs, `-`, as for events): they raise no alerts and
+    /// no other rule sees them.
+    #[arg(long = "history", value_name = "FILE")]
+    history: Vec<PathBuf>,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -134,7 +140,7 @@ fn parse_now(text: &Option<String>) -> Result<i64, String> {
 /// could not be loaded; the first that applies in the order 2, 3, 1.
 pub fn run(args: RunArgs) -> i32 {
     let started = Instant::now();
-    let (detector, inputs) = match load(&args) {
+    let (mut detector, inputs) = match load(&args) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
@@ -154,6 +160,13 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let feedback = Feedback::new(args.quiet, started);
+    let history = match read_history(&args, &mut detector, &feedback) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
     // Rules are loaded: what is freed from here on goes back at once.
     crate::return_freed_memory_at_once();
     let passed = detector.pass(source, &names, &feedback);
@@ -174,8 +187,18 @@ pub fn run(args: RunArgs) -> i32 {
     }
     if !args.quiet {
         report_summary(selection, &outcome, written, started);
+        if let Some(h) = &history {
+            eprintln!(
+                "history: {} events read ({} malformed) from --history, in the history of {} new_terms rules (they raise no alerts)",
+                h.read, h.malformed, h.rules
+            );
+        }
     }
-    let (malformed, io_failed) = (outcome.malformed, outcome.io_failed);
+    let h = history.unwrap_or_default();
+    let (malformed, io_failed) = (
+        outcome.malformed + h.malformed,
+        outcome.io_failed || h.io_failed,
+    );
     let code = if io_failed || (args.strict && malformed > 0) {
         2
     } else if selection.failed > 0 {
@@ -222,7 +245,7 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
             .filter(|s| s.executor.windowed())
             .count();
         eprintln!(
-            "note: {rules} threshold rules ran their schedule's executions, as --schedule does (their results mean nothing outside an execution's window; --now does not apply to them)"
+            "note: {rules} threshold and new_terms rules ran their schedule's executions, as --schedule does (their results mean nothing outside an execution's window; --now does not apply to them)"
         );
         report_replay(windowed);
     }
@@ -241,6 +264,23 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
             rules.join(", ")
         );
     }
+}
+
+/// Reads the `--history` events, when there are any, into the history of
+/// the rules that keep one.
+fn read_history(
+    args: &RunArgs,
+    detector: &mut Detector,
+    feedback: &Feedback,
+) -> Result<Option<HistoryRead>, String> {
+    if args.history.is_empty() {
+        return Ok(None);
+    }
+    let inputs = event_inputs(&args.history)?;
+    let source = EventSource::new(&inputs)
+        .map_err(|e| e.to_string())?
+        .with_max_event_bytes(args.max_event_bytes);
+    Ok(Some(detector.read_history(source, feedback)))
 }
 
 /// The rules loaded and selected as the arguments say, and the event
@@ -377,6 +417,19 @@ fn report_replay(replay: &Replay) {
         );
     }
     report_reasons("not run under --schedule", &replay.unscheduled);
+    if !replay.partial_history.is_empty() {
+        let executions: usize = replay.partial_history.iter().map(|(_, n)| n).sum();
+        let names: Vec<&str> = replay
+            .partial_history
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        eprintln!(
+            "note: {executions} executions of {} new_terms rules had a history window reaching before the first event they saw, so terms old before it looked new there (give older events with --history FILE): {}",
+            names.len(),
+            some_names(&names)
+        );
+    }
 }
 
 /// Rules that did not run, as `(why, name)`: a note on stderr once per

@@ -159,6 +159,9 @@ pub fn load_rules(paths: &[PathBuf]) -> Result<Vec<RuleFile>, String> {
 pub struct Detector {
     config: Config,
     selection: Selection,
+    /// Per rule that runs: the records of history-only events
+    /// ([`Detector::read_history`]), taken by its executions.
+    history: std::sync::Mutex<Vec<Vec<window::Record>>>,
     /// The mapping's constant keywords (path, value), which Kibana merges
     /// from a hit's `fields` into alert sources that lack them.
     constants: Arc<[(String, String)]>,
@@ -185,11 +188,67 @@ impl Detector {
             .flat_map(|m| m.constants())
             .map(|(path, value)| (path.to_string(), value.to_string()))
             .collect();
+        let history = std::sync::Mutex::new(vec![Vec::new(); selection.selected.len()]);
         Detector {
             config,
             selection,
+            history,
             constants,
         }
+    }
+
+    /// Reads events that only feed the history of the rules that keep one
+    /// (new_terms' history windows, `--history`): they raise no alert, and
+    /// no other rule sees them. Malformed ones are reported as in a pass.
+    /// Call before [`Detector::pass`].
+    pub fn read_history(&mut self, source: EventSource, feedback: &Feedback) -> HistoryRead {
+        let selected = &self.selection.selected;
+        let mut by_query: Vec<Option<usize>> = vec![None; self.selection.set.queries.len()];
+        for (i, s) in selected.iter().enumerate() {
+            let keeps = s
+                .executor
+                .history(self.selection.rule(s))
+                .is_ok_and(|h| h.is_some());
+            if keeps {
+                by_query[s.query] = Some(i);
+            }
+        }
+        let mut records: Vec<Vec<window::Record>> = vec![Vec::new(); selected.len()];
+        let prepare = |q: usize, kept: &Kept, _: &[PathBuf]| -> Option<pass::Prepared> {
+            let i = by_query[q]?;
+            let s = &selected[i];
+            let record = s.executor.record(self.selection.rule(s), kept);
+            Some(pass::Prepared::Record(record.map(Box::new)))
+        };
+        let mut sink = |q: usize, ready: pass::Ready, _: &[PathBuf]| {
+            if let (Some(i), pass::Ready::Prepared(pass::Prepared::Record(Some(r)))) =
+                (by_query[q], ready)
+            {
+                records[i].push(*r);
+            }
+        };
+        let pass = pass::run(
+            &self.selection.set,
+            source,
+            self.config.threads.max(1),
+            self.config.default_index.clone(),
+            feedback,
+            pass::Collect::Stream {
+                prepare: &prepare,
+                sink: &mut sink,
+            },
+        );
+        let read = HistoryRead {
+            read: pass.read,
+            malformed: pass.malformed,
+            io_failed: pass.io_failed,
+            rules: records.iter().filter(|r| !r.is_empty()).count(),
+        };
+        let history = self.history.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (mine, more) in history.iter_mut().zip(records) {
+            mine.extend(more);
+        }
+        read
     }
 
     /// Which rules run, which do not and why.
@@ -321,6 +380,19 @@ impl Detector {
             unscheduled,
         }
     }
+}
+
+/// What [`Detector::read_history`] read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryRead {
+    /// Events read, malformed included.
+    pub read: u64,
+    /// Of those, the malformed ones (each reported on stderr).
+    pub malformed: u64,
+    /// Whether reading failed somewhere.
+    pub io_failed: bool,
+    /// The rules some history event matched.
+    pub rules: usize,
 }
 
 /// The rules run over the events: results streamed into alerts, or kept
@@ -598,7 +670,8 @@ impl Detector {
         }
         let rule = self.selection.rule(s);
         let made = Schedule::of(rule).and_then(|schedule| {
-            let history = s.executor.history(rule)?;
+            // Kibana counts the history start from the window's end.
+            let history = s.executor.history(rule)?.map(|h| h + schedule.to);
             let at = match self.config.executions {
                 Executions::At(t) => Some(t),
                 _ => None,
@@ -607,14 +680,25 @@ impl Detector {
                 .extra("id")
                 .and_then(|v| v.as_str().map(str::to_string))
                 .or(self.config.saved_object_id.clone());
-            Ok(Windows::new(
+            let mut w = Windows::new(
                 s.executor,
                 schedule,
                 history,
                 at,
                 max_signals(rule),
                 saved_object,
-            ))
+            );
+            let i = self
+                .selection
+                .selected
+                .iter()
+                .position(|x| std::ptr::eq(x, s))
+                .unwrap_or(usize::MAX);
+            let mut kept = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(records) = kept.get_mut(i) {
+                w.set_history(std::mem::take(records));
+            }
+            Ok(w)
         });
         Some(made)
     }

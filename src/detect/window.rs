@@ -18,6 +18,7 @@ use crate::alert::{Alert, Context, Naming};
 use crate::engine::{Hit, Kept, Origin, REORDER};
 use crate::eval::sequence::KeyValue;
 use serde_json::Value;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// What a windowed rule keeps of one event that matches its query and
@@ -408,6 +409,40 @@ impl Windows {
                     self.memory.remember(&r);
                 }
             }
+        }
+    }
+}
+
+/// A group field's or a new term's value, in the canonical order of
+/// groups and terms: booleans (`false` first), then numbers by value,
+/// then strings by UTF-8 bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key(pub Value);
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let rank = |v: &Value| match v {
+            Value::Bool(_) => 0,
+            Value::Number(_) => 1,
+            _ => 2,
+        };
+        match (&self.0, &other.0) {
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Number(a), Value::Number(b)) => {
+                let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                x.total_cmp(&y)
+                    .then_with(|| a.to_string().cmp(&b.to_string()))
+            }
+            (Value::String(a), Value::String(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (a, b) => rank(a).cmp(&rank(b)),
         }
     }
 }

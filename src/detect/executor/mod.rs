@@ -13,6 +13,7 @@ use crate::engine::{Kept, Output, QueryOptions, RuleSetBuilder};
 use crate::rule::{Language, Rule, RuleType};
 
 mod eql;
+mod new_terms;
 mod query;
 mod threshold;
 
@@ -139,6 +140,8 @@ pub fn executor(rule: &Rule) -> Result<&'static dyn Executor, String> {
         (Some(RuleType::Query), Some(Language::Kuery) | None) => Ok(&query::Query),
         (Some(RuleType::Threshold), Some(Language::Kuery) | None) => Ok(&threshold::Threshold),
         (Some(RuleType::Threshold), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
+        (Some(RuleType::NewTerms), Some(Language::Kuery) | None) => Ok(&new_terms::NewTerms),
+        (Some(RuleType::NewTerms), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
         (Some(RuleType::Query), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
         (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
             Err(format!("{} rules cannot be evaluated offline", keyword(k)))

@@ -21,13 +21,12 @@ use crate::alert::threshold::Group;
 use crate::alert::{Alert, Context, Naming};
 use crate::check::query::ParsedQuery;
 use crate::detect::persist::Persist;
-use crate::detect::window::{carried, Memory, Record};
+use crate::detect::window::{carried, Key, Memory, Record};
 use crate::diag::Diagnostic;
 use crate::engine::{Kept, Output};
 use crate::rule::Rule;
 use crate::syntax::kql;
 use serde_json::Value;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The executor of `threshold` rules.
@@ -181,36 +180,4 @@ struct Bucket {
     first: i64,
     last: i64,
     distinct: BTreeSet<String>,
-}
-
-/// A group field's value, ordered as the canonical group order says.
-#[derive(Debug, Clone, PartialEq)]
-struct Key(Value);
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> Ordering {
-        let rank = |v: &Value| match v {
-            Value::Bool(_) => 0,
-            Value::Number(_) => 1,
-            _ => 2,
-        };
-        match (&self.0, &other.0) {
-            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-            (Value::Number(a), Value::Number(b)) => {
-                let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
-                x.total_cmp(&y)
-                    .then_with(|| a.to_string().cmp(&b.to_string()))
-            }
-            (Value::String(a), Value::String(b)) => a.as_bytes().cmp(b.as_bytes()),
-            (a, b) => rank(a).cmp(&rank(b)),
-        }
-    }
 }
