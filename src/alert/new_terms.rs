@@ -22,7 +22,7 @@ use crate::engine::Hit;
 use serde_json::{Map, Value};
 
 /// npm `object-hash` (3.0.0, default options: SHA-1, hex) of a JSON value:
-/// the hex SHA-1 of [`object_hash_text`]'s serialization.
+/// the hex SHA-1 of the text its type hasher writes for the value, as UTF-8.
 ///
 /// Only what JSON holds is covered: arrays, strings, numbers, booleans,
 /// null and plain objects (as JavaScript objects made from a literal or
