@@ -63,6 +63,14 @@ pub const CODES: &[(&str, &str)] = &[
         "anomaly_threshold is outside 0-100.",
     ),
     ("rule::threshold", "The threshold value is below 1."),
+    (
+        "rule::new-terms-fields",
+        "new_terms_fields does not list 1 to 3 fields.",
+    ),
+    (
+        "rule::history-window",
+        "A new_terms rule's history window does not start before its from.",
+    ),
     ("rule::date", "A date is not YYYY/MM/DD."),
     ("rule::date-order", "updated_date is before creation_date."),
     (

@@ -1,6 +1,7 @@
 //! Checks of one rule that need more than one key: what each rule type
 //! requires, language and type agreement, ranges, the risk score band of the
-//! severity, dates in order, and whether the schedule leaves gaps.
+//! severity, dates in order, whether the schedule leaves gaps, and whether a
+//! new_terms rule's history starts before its window.
 
 use crate::diag::Diagnostic;
 use crate::rule::{Format, Keyword, Language, Rule, RuleType};
@@ -24,6 +25,7 @@ pub fn check_rule(
     ranges(rule, diags);
     dates(rule, diags);
     schedule(rule, eql, diags);
+    history_window(rule, diags);
 }
 
 fn has_other(rule: &Rule, key: &str) -> bool {
@@ -385,6 +387,56 @@ fn schedule(rule: &Rule, eql: Option<&eql::Query>, diags: &mut Vec<Diagnostic>) 
             ));
         }
     }
+}
+
+/// A new_terms rule's history window must start before its search window
+/// does: Kibana refuses the rule otherwise ("History window size is smaller
+/// than rule interval + additional lookback"), comparing both date-math
+/// expressions at the same now. Expressions that are no fixed offset from
+/// now (rounding, months, years) are not compared.
+fn history_window(rule: &Rule, diags: &mut Vec<Diagnostic>) {
+    if rule.rule_type.as_ref().map(|t| t.value) != Some(RuleType::NewTerms) {
+        return;
+    }
+    let Some(start) = rule
+        .new_terms
+        .as_ref()
+        .and_then(|nt| nt.history_window_start.as_ref())
+    else {
+        return;
+    };
+    let Some(history) = start.value.offset_seconds() else {
+        return;
+    };
+    let (from, from_text) = match &rule.from {
+        Some(f) => match f.value.offset_seconds() {
+            Some(s) => (s, f.value.to_string()),
+            None => return,
+        },
+        None => (DEFAULT_FROM_SECONDS, "now-6m".to_string()),
+    };
+    if history < from {
+        return;
+    }
+    let label = match rule.from {
+        Some(_) => "the history must start before the rule's window",
+        None => "no `from`: Kibana searches from now-6m",
+    };
+    diags.push(
+        Diagnostic::error(
+            "rule::history-window",
+            format!(
+                "`history_window_start` {} is not earlier than `from` {from_text}",
+                start.value
+            ),
+            start.span,
+        )
+        .with_label(label)
+        .with_help(
+            "Kibana refuses the rule (\"History window size is smaller than rule interval + \
+             additional lookback\"): start the history window before `from`",
+        ),
+    );
 }
 
 /// Seconds in the largest unit that divides them: `540` → `9m`.

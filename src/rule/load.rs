@@ -533,6 +533,7 @@ impl Loader<'_> {
                         ..NewTerms::default()
                     });
                     nt.fields = self.string_or_strings(e);
+                    self.new_terms_count(e, json);
                 }
                 "history_window_start" if json => {
                     let start = self
@@ -726,7 +727,10 @@ impl Loader<'_> {
                         }
                     }
                 }
-                "value" => nt.fields = self.strings(e),
+                "value" => {
+                    nt.fields = self.strings(e);
+                    self.new_terms_count(e, false);
+                }
                 "history_window_start" => {
                     for h in self.tables(e) {
                         for he in h.entries().unwrap_or_default() {
@@ -765,6 +769,27 @@ impl Loader<'_> {
             }
         }
         nt
+    }
+
+    /// Kibana's schema takes 1 to 3 `new_terms_fields`. An empty list in
+    /// Kibana JSON is left to the rule checks, which report the key as
+    /// missing (as when it is absent).
+    fn new_terms_count(&mut self, e: &Entry, json: bool) {
+        let Value::Array(items) = &e.value.value else {
+            return;
+        };
+        let message = match items.len() {
+            0 if json => return,
+            0 => "`new_terms_fields` lists no field".to_string(),
+            1..=3 => return,
+            n => format!("`new_terms_fields` lists {n} fields"),
+        };
+        self.diags.push(
+            Diagnostic::error("rule::new-terms-fields", message, e.value.span).with_help(
+                "Kibana takes 1 to 3 fields: a new_terms rule alerts on a new value, \
+                 or a new combination of values, of these fields",
+            ),
+        );
     }
 
     fn bad_value(&mut self, s: &Spanned<String>, key: &str, expected: &str) {
