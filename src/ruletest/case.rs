@@ -219,11 +219,14 @@ pub fn run(
         return Err(NotRun::Error(why));
     }
     if execution == Execution::All && selection.selected[0].executor.windowed() {
-        return Err(NotRun::Error(
-            "execution = \"all\" cannot run a threshold rule: its results mean nothing \
+        let kind = rule
+            .rule_type
+            .as_ref()
+            .map_or("threshold", |t| crate::rule::Keyword::keyword(t.value));
+        return Err(NotRun::Error(format!(
+            "execution = \"all\" cannot run a {kind} rule: its results mean nothing \
              outside an execution's window (use \"schedule\" or \"once\")"
-                .into(),
-        ));
+        )));
     }
     let mut text = String::new();
     for e in events {
