@@ -229,11 +229,12 @@ fn require_tests_names_rules_without_both_kinds_of_case() {
 fn cases_of_rules_ruleq_cannot_evaluate_are_skipped_with_the_reason() {
     let p = Project::new("skip");
     let rule = "rules/command_and_control_telnet_port_activity.toml";
-    p.edit(rule, "type = \"query\"", "type = \"new_terms\"");
-    let text = std::fs::read_to_string(p.dir.join(rule)).unwrap();
-    p.write(
+    p.edit(rule, "type = \"query\"", "type = \"esql\"");
+    p.edit(rule, "language = \"kuery\"", "language = \"esql\"");
+    p.edit(
         rule,
-        &format!("{text}\n[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"source.ip\"]\n[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-7d\"\n"),
+        "event.category:(network or network_traffic) and network.transport:tcp and destination.port:23",
+        "from logs-* | where destination.port == 23",
     );
     p.write(
         PORT_RULE,
@@ -242,7 +243,7 @@ fn cases_of_rules_ruleq_cannot_evaluate_are_skipped_with_the_reason() {
     let (code, out, err) = p.test(&[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("- counted: skipped (new_terms rules are not evaluated yet)"),
+        out.contains("- counted: skipped (esql rules cannot be evaluated offline)"),
         "{out}"
     );
     assert!(out.contains("1 skipped"), "{out}");

@@ -88,21 +88,23 @@ alerts = 0
   event.category = "network"
 "#;
 
-/// The seed KQL rule made a new_terms rule, which ruleq does not evaluate
-/// yet.
+/// The seed KQL rule made an ES|QL rule, which ruleq cannot evaluate
+/// offline.
 fn unevaluated_rule() -> String {
-    let rule = repo(PORT_RULE);
-    let rule = rule
+    let rule = repo(PORT_RULE)
         .replace(PORT_ID, "0000aaaa-0000-4000-8000-000000000001")
         .replace("name = \"Telnet Port Activity\"", "name = \"Many telnets\"")
-        .replace("type = \"query\"", "type = \"new_terms\"");
-    assert!(rule.contains("type = \"new_terms\""));
-    format!(
-        "{rule}\n[rule.new_terms]\nfield = \"new_terms_fields\"\nvalue = [\"source.ip\"]\n[[rule.new_terms.history_window_start]]\nfield = \"history_window_start\"\nvalue = \"now-7d\"\n"
-    )
+        .replace("type = \"query\"", "type = \"esql\"")
+        .replace("language = \"kuery\"", "language = \"esql\"")
+        .replace(
+            "event.category:(network or network_traffic) and network.transport:tcp and destination.port:23",
+            "from logs-* | where destination.port == 23",
+        );
+    assert!(rule.contains("type = \"esql\"") && rule.contains("from logs-*"));
+    rule
 }
 
-const THRESHOLD_TESTS: &str = r#"rule_id = "0000aaaa-0000-4000-8000-000000000001"
+const ESQL_TESTS: &str = r#"rule_id = "0000aaaa-0000-4000-8000-000000000001"
 
 [[case]]
 name = "ten telnets"
@@ -131,9 +133,9 @@ alets = 0
 fn tree(tag: &str) -> Scratch {
     let s = Scratch::new(tag);
     s.write(PORT_RULE, &repo(PORT_RULE));
-    s.write("rules/threshold.toml", &unevaluated_rule());
+    s.write("rules/esql.toml", &unevaluated_rule());
     s.write(&format!("rule_tests/{PORT_RULE}"), PORT_TESTS);
-    s.write("rule_tests/rules/threshold.toml", THRESHOLD_TESTS);
+    s.write("rule_tests/rules/esql.toml", ESQL_TESTS);
     s.write("rule_tests/rules/deleted.toml", ORPHAN_TESTS);
     s.write("rule_tests/rules/broken.toml", BROKEN_TESTS);
     s
@@ -266,19 +268,16 @@ fn the_report_has_a_suite_per_test_file_and_a_testcase_per_case() {
         "{message:?}"
     );
 
-    let threshold = suite(&report, "Many telnets");
-    assert_eq!(
-        property(threshold, "rule_file"),
-        Some("rules/threshold.toml")
-    );
-    let skipped = case(threshold, "ten telnets");
-    assert_eq!(skipped.classname.as_deref(), Some("rules.threshold"));
+    let esql = suite(&report, "Many telnets");
+    assert_eq!(property(esql, "rule_file"), Some("rules/esql.toml"));
+    let skipped = case(esql, "ten telnets");
+    assert_eq!(skipped.classname.as_deref(), Some("rules.esql"));
     match &skipped.status {
         TestCaseStatus::Skipped { message, .. } => assert_eq!(
             message.as_deref(),
-            Some("new_terms rules are not evaluated yet")
+            Some("esql rules cannot be evaluated offline")
         ),
-        other => panic!("the threshold case is {other:?}"),
+        other => panic!("the ES|QL case is {other:?}"),
     }
 
     // The orphan: its file's problem first, then its case, both errors.

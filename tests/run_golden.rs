@@ -114,14 +114,14 @@ fn corpus_rules_over_generated_events() {
         &rules,
         events,
         &[],
-        "81d0586963a5ee972bd54be0c5737085b8972144c3fbe766bcbbb5b6c92d1dca",
-        "20000 events read (0 malformed), 640 alert documents",
+        "57d1d9e99a22a8fa8b4e09514f6c1e011210489f87e3de90fd53987a2b1863c5",
+        "20000 events read (0 malformed), 647 alert documents",
     );
     check(
         &rules,
         events,
         &["--schedule"],
-        "821520ad0f86dd2b3fedbe5c19d12f07aaa91496ded51d46c67359f1498646c0",
-        "20000 events read (0 malformed), 584 alert documents",
+        "e2efe2a9b35a26ad3535d24fc82a7cbe1db5ac86a5422f6e38c7fff1f780fd31",
+        "20000 events read (0 malformed), 591 alert documents",
     );
 }

@@ -353,9 +353,14 @@ fn report_notes(selection: &Selection, outcome: &Outcome<'_>, names: &FileNames,
             .files
             .get(late.first.file)
             .map(|p| p.display().to_string());
+        let rule = selection.rule(&selection.selected[late.rule]);
+        let effect = match selection.selected[late.rule].executor.windowed() {
+            true => "they counted only in the executions not run yet, where Kibana would have searched them in every window they fall in",
+            false => "they took no step of its sequences (they only cancelled), where Elasticsearch would have sorted them in",
+        };
         eprintln!(
-            "note: \"{}\": {} events came more than {REORDER} candidates out of time order (the first at {}:{}); they took no step of its sequences (they only cancelled), where Elasticsearch would have sorted them in: sort the input by time for exact results",
-            name(late.rule),
+            "note: \"{}\": {} events came more than {REORDER} candidates out of time order (the first at {}:{}); {effect}: sort the input by time for exact results",
+            rule_name(rule),
             late.count,
             file.unwrap_or_default(),
             late.first.line
