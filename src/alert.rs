@@ -986,22 +986,19 @@ impl Overrides {
 /// `kibana.*` keys added to it (so that it is not regrown as they come).
 const EXTRA: usize = 32;
 
-/// A field of a document by dotted path: a flat dotted key, or through
-/// objects.
+/// A field of a document by dotted path: a flat dotted key, through
+/// objects, or any mix of the two.
 pub fn lookup<'a>(source: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     if let Some(v) = source.get(path) {
         return Some(v);
     }
-    let mut cur = source;
-    let mut parts = path.split('.').peekable();
-    while let Some(p) = parts.next() {
-        let next = cur.get(p)?;
-        if parts.peek().is_none() {
-            return Some(next);
-        }
-        cur = next.as_object()?;
-    }
-    None
+    // Any prefix may be one dotted key (`"kibana.alert.threshold_result":
+    // {"count": 3}`), the rest nested under it.
+    path.match_indices('.')
+        .find_map(|(i, _)| match source.get(&path[..i]) {
+            Some(Value::Object(inner)) => lookup(inner, &path[i + 1..]),
+            _ => None,
+        })
 }
 
 /// The `kibana.alert.original_time` of a source whose `@timestamp` is

@@ -44,7 +44,8 @@ fn unknown_fields_and_wrong_types_are_found_at_their_place() {
         "json",
         "--mapping",
         "tests/fixtures/mappings/endpoint-keyword-ip.json",
-        "rules",
+        "rules/command_and_control_telnet_port_activity.toml",
+        "rules/lateral_movement_telnet_network_activity_external.toml",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -225,10 +225,10 @@ fn summary_accounts_for_every_event_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("<stdin>:29"), "{err}");
     assert!(
-        err.contains("29 events read (1 malformed), 15 alert documents"),
+        err.contains("29 events read (1 malformed), 22 alert documents"),
         "{err}"
     );
-    assert_eq!(ndjson(&out).len(), 15);
+    assert_eq!(ndjson(&out).len(), 22);
 }
 
 #[test]
@@ -305,10 +305,18 @@ fn table_groups_alerts_by_rule_without_building_blocks() {
         text.contains("Telnet Port Activity (medium, 6 alerts)"),
         "{text}"
     );
+    assert!(
+        text.contains("Telnet Connection Burst from One Source (medium, 1 alert)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("First Telnet Connection Between Two Hosts (low, 6 alerts)"),
+        "{text}"
+    );
     // Not a terminal: no colour codes.
     assert!(!text.contains('\x1b'));
     let lines = text.lines().filter(|l| l.starts_with("  2026-")).count();
-    assert_eq!(lines, 9);
+    assert_eq!(lines, 16);
 }
 
 #[test]
@@ -345,10 +353,10 @@ fn rules_see_only_events_from_indices_their_patterns_match() {
         alerts[0]["kibana.alert.ancestors"][0]["index"],
         "packetbeat-8.12.0"
     );
-    // A backing index of an Elastic Defend data stream: both rules.
+    // A backing index of an Elastic Defend data stream: every rule.
     let (alerts, names) = run(".ds-logs-endpoint.events.network-default-2026.03.01-000001");
-    assert_eq!(names.len(), 2);
-    assert_eq!(alerts.len(), 15);
+    assert_eq!(names.len(), 4);
+    assert_eq!(alerts.len(), 22);
     // Windows event logs: neither.
     let (alerts, _) = run("winlogbeat-8.12.0");
     assert!(alerts.is_empty());
@@ -637,7 +645,7 @@ fn events_written_with_spaces_give_the_same_alert_documents() {
         "{}",
         String::from_utf8_lossy(&a.stderr)
     );
-    assert_eq!(ndjson(&a).len(), 15);
+    assert_eq!(ndjson(&a).len(), 22);
     assert!(a.stdout == b.stdout, "spaced events gave other documents");
 }
 
@@ -946,7 +954,7 @@ fn pretty_printed_events_one_after_another_give_the_same_alerts() {
     let run = |path: &str| ruleq(&["run", "--now", NOW, "--format", "ndjson", path], "");
     let (a, b) = (run("examples/telnet-events.ndjson"), run(pretty.path()));
     assert_eq!(b.status.code(), Some(0));
-    assert_eq!(ndjson(&b).len(), 15);
+    assert_eq!(ndjson(&b).len(), 22);
     // The example events carry their `_id`: the documents are the same.
     assert!(
         a.stdout == b.stdout,
@@ -980,7 +988,7 @@ fn an_array_on_the_first_line_of_ndjson_is_one_malformed_event() {
         err.contains("first-array.ndjson:1: malformed event"),
         "{err}"
     );
-    assert_eq!(ndjson(&out).len(), 15);
+    assert_eq!(ndjson(&out).len(), 22);
 }
 
 #[test]

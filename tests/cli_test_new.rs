@@ -1,5 +1,5 @@
 //! `ruleq test --new RULE_FILE` through the binary, on scratch copies of
-//! `rules/`: the scaffold's path and content, that it loads and fails until
+//! Elastic's telnet rules in `rules/`: the scaffold's path and content, that it loads and fails until
 //! filled in, and that it never overwrites a test file.
 
 use std::path::{Path, PathBuf};
@@ -13,10 +13,11 @@ impl Scratch {
         let dir = std::env::temp_dir().join(format!("ruleq-test-new-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("rules")).unwrap();
+        // Elastic's two telnet rules, one KQL and one EQL.
         let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-        for entry in std::fs::read_dir(rules).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, dir.join("rules").join(path.file_name().unwrap())).unwrap();
+        for name in [KQL_RULE, EQL_RULE] {
+            let name = Path::new(name).file_name().unwrap();
+            std::fs::copy(rules.join(name), dir.join("rules").join(name)).unwrap();
         }
         Scratch(dir)
     }

@@ -91,15 +91,15 @@ fn seed_rules_over_generated_events() {
         &rules,
         events,
         &[],
-        "92337e465b506e26f4fdab0aca2d44a6a3ec4ef1accb1e041ffa3022aa6d4fe8",
-        "100000 events read (0 malformed), 2086 alert documents",
+        "b498180c971f6eda98ddd4f85e4fea5da7deec501cd2fd24f4c48d32fcd5126c",
+        "100000 events read (0 malformed), 2194 alert documents",
     );
     check(
         &rules,
         events,
         &["--schedule"],
-        "fff6ccca437e031186f556ec9e1401a770fa1188314dbf5dad35f7948b1ddf0e",
-        "100000 events read (0 malformed), 1762 alert documents",
+        "32b0f96d36fa7fa7583561af10b5972e56ebd35e3148d036774b9880d9a1e085",
+        "100000 events read (0 malformed), 1870 alert documents",
     );
 }
 

@@ -308,6 +308,7 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         bound_by_look_back: true,
         threads,
         default_index: args.index.clone(),
+        group_events: false,
         saved_object_id: args.saved_object_id.clone(),
     };
     let detector = Detector::new(files, config);
@@ -549,7 +550,8 @@ fn table(alerts: &[Map<String, Value>], color: bool) -> String {
     let mut out = String::new();
     for (name, list) in &rules {
         let severity = text(list[0], "kibana.alert.severity");
-        let header = format!("{name} ({severity}, {} alerts)", list.len());
+        let plural = if list.len() == 1 { "" } else { "s" };
+        let header = format!("{name} ({severity}, {} alert{plural})", list.len());
         out.push_str(&paint(&severity, &header));
         out.push('\n');
         for a in list {

@@ -541,7 +541,7 @@ fn run_case(
         .unwrap_or(0);
     let run = |execution| case::run(file, rule, &events, execution, now, mapping);
     let (alerts, documents) = match run(execution) {
-        Ok(r) => (seen_alerts(&r.documents), r.documents),
+        Ok(r) => (seen_alerts(&r.documents, &r.groups), r.documents),
         Err(NotRun::Skipped(why)) => {
             return CaseResult {
                 status: Status::Skipped(why),
@@ -574,7 +574,7 @@ fn run_case(
     let hint = match (execution, run(Execution::All)) {
         (Execution::All, _) | (_, Err(_)) => None,
         (_, Ok(all)) => {
-            let all = seen_alerts(&all.documents);
+            let all = seen_alerts(&all.documents, &all.groups);
             (expectations(case, &all).is_empty() || all.len() != alerts.len()).then(|| {
                 format!(
                     "under execution = \"all\" (one execution over every event, no window) it gives {} alert(s){}",

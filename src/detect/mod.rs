@@ -20,14 +20,14 @@
 //! use ruleq::detect::{load_rules, Config, Detector, Feedback};
 //! use ruleq::event::{EventSource, FileNames, Input};
 //!
-//! // The bundled telnet rules, over the bundled example events.
+//! // The bundled rules, over the bundled example events.
 //! let files = load_rules(&["rules".into()]).expect("rule files load");
 //! let config = Config {
 //!     now: ruleq::compile::date::parse_iso("2024-06-01T00:00:00Z").unwrap().lo,
 //!     ..Config::default()
 //! };
 //! let detector = Detector::new(files, config);
-//! assert_eq!(detector.selection().selected.len(), 2);
+//! assert_eq!(detector.selection().selected.len(), 4);
 //!
 //! let inputs = [Input::Path("examples/telnet-events.ndjson".into())];
 //! let source = EventSource::new(&inputs).expect("the events open");
@@ -44,7 +44,7 @@
 //!         Ok(())
 //!     })
 //!     .expect("alerts are written");
-//! assert_eq!(rules.len(), 15);
+//! assert_eq!(rules.len(), 22);
 //! assert!(rules.contains(&"Telnet Port Activity".to_string()));
 //! ```
 
@@ -69,6 +69,7 @@ use crate::rule::{self, RuleFile};
 use persist::{Persist, RuleState};
 use schedule::{Replay, Schedule};
 use sorter::Order;
+use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,6 +101,9 @@ pub struct Config {
     pub threads: usize,
     /// The index of events without `_index`.
     pub default_index: Option<String>,
+    /// Whether to tell which events each threshold alert's group holds
+    /// ([`Outcome::groups`]: `ruleq test` asserts them).
+    pub group_events: bool,
     /// The saved-object id of rules that do not carry one (`--saved-object-id`
     /// for a single rule): with it, threshold alerts get Kibana's own ids.
     pub saved_object_id: Option<String>,
@@ -115,6 +119,7 @@ impl Default for Config {
             bound_by_look_back: true,
             threads: 1,
             default_index: None,
+            group_events: false,
             saved_object_id: None,
         }
     }
@@ -459,6 +464,9 @@ pub struct Outcome<'d> {
     pub over_cap: Vec<(usize, usize, usize)>,
     /// With a schedule: what its replay did.
     pub replay: Option<Replay>,
+    /// With [`Config::group_events`]: per threshold alert, the events of its
+    /// group, in time order.
+    pub groups: HashMap<String, Vec<Origin>>,
     /// Without one: what the replay of the rules whose types always run
     /// their schedule (threshold) did, when there were any.
     pub windowed: Option<Replay>,
@@ -513,6 +521,7 @@ impl<'d> Passed<'d> {
             .collect();
         let mut over_cap = Vec::new();
         let mut late: Vec<Late> = late;
+        let mut groups = HashMap::new();
         let mut replay = detector.config.executions.windowed().then(Replay::default);
         let mut windowed: Option<Replay> = None;
         let naming = Naming::new(&pass.files, names, detector.config.default_index.as_deref());
@@ -542,7 +551,7 @@ impl<'d> Passed<'d> {
                                 }
                             }
                             let ran = w.finish(&mut env);
-                            add_ran(summary, &mut late, i, rule, ran);
+                            add_ran(summary, &mut late, &mut groups, (i, rule), ran);
                             continue;
                         }
                         Some(Err(why)) => {
@@ -561,7 +570,7 @@ impl<'d> Passed<'d> {
                     },
                 };
                 let ran = w.finish(&mut env);
-                add_ran(summary, &mut late, i, rule, ran);
+                add_ran(summary, &mut late, &mut groups, (i, rule), ran);
                 continue;
             }
             let cap = max_signals(selection.rule(s));
@@ -595,6 +604,7 @@ impl<'d> Passed<'d> {
             partials_dropped,
             over_cap,
             replay,
+            groups,
             windowed,
             _retained: Retained {
                 _pass: pass,
@@ -694,6 +704,9 @@ impl Detector {
                 .iter()
                 .position(|x| std::ptr::eq(x, s))
                 .unwrap_or(usize::MAX);
+            if self.config.group_events {
+                w.keep_group_events();
+            }
             let mut kept = self.history.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(records) = kept.get_mut(i) {
                 w.set_history(std::mem::take(records));
@@ -705,7 +718,14 @@ impl Detector {
 }
 
 /// What a windowed rule's executions did, into the run's summary.
-fn add_ran(summary: &mut Replay, late: &mut Vec<Late>, i: usize, rule: &rule::Rule, ran: Ran) {
+fn add_ran(
+    summary: &mut Replay,
+    late: &mut Vec<Late>,
+    groups: &mut HashMap<String, Vec<Origin>>,
+    (i, rule): (usize, &rule::Rule),
+    ran: Ran,
+) {
+    groups.extend(ran.groups);
     summary.executions += ran.executions;
     summary.duplicates += ran.duplicates;
     summary.capped_executions += ran.capped;

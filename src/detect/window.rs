@@ -156,6 +156,9 @@ pub struct Ran {
     pub late: u64,
     /// Where the first late record came from.
     pub first_late: Option<Origin>,
+    /// Per alert written on a group of events, when asked for
+    /// ([`Windows::keep_group_events`]): its id and the group's events.
+    pub groups: Vec<(String, Vec<Origin>)>,
 }
 
 /// One written result: its original time and alert documents.
@@ -198,6 +201,7 @@ pub struct Windows {
     state: RuleState,
     memory: Memory,
     ran: Ran,
+    group_events: bool,
 }
 
 impl Windows {
@@ -231,7 +235,14 @@ impl Windows {
             state: RuleState::default(),
             memory: Memory::default(),
             ran: Ran::default(),
+            group_events: false,
         }
+    }
+
+    /// Makes the executions tell which events each group alert stands on
+    /// ([`Ran::groups`]; `ruleq test` asserts them).
+    pub fn keep_group_events(&mut self) {
+        self.group_events = true;
     }
 
     /// Gives records that only feed the new-terms history (any order).
@@ -388,13 +399,15 @@ impl Windows {
             window,
             naming: env.naming,
             saved_object: self.saved_object.as_deref(),
+            group_events: self.group_events,
         };
-        let Executed { alerts } = self
-            .executor
-            .execute(&execution, &mut self.memory, &mut persist);
+        let Executed { alerts, groups } =
+            self.executor
+                .execute(&execution, &mut self.memory, &mut persist);
         self.ran.duplicates += persist.duplicates();
         self.ran.capped += usize::from(persist.was_cut());
         self.ran.written += alerts.len();
+        self.ran.groups.extend(groups);
         if let Some(ctx) = ctx.get().filter(|_| !alerts.is_empty()) {
             (env.emit)(ctx, alerts);
         }

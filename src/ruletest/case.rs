@@ -163,6 +163,9 @@ pub struct CaseRun {
     pub documents: Vec<Map<String, Json>>,
     /// The execution time used (`now`), when one execution ran.
     pub now: i64,
+    /// Per threshold alert (by `kibana.alert.uuid`): the ids of its
+    /// group's events, in time order.
+    pub groups: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// Why a case could not run.
@@ -199,6 +202,7 @@ pub fn run(
         },
         bound_by_look_back: execution != Execution::All,
         threads: 1,
+        group_events: true,
         ..Config::default()
     };
     let detector = Detector::new(vec![single], config);
@@ -253,7 +257,24 @@ pub fn run(
             Ok(())
         })
         .map_err(|e| NotRun::Error(format!("writing alerts: {e}")))?;
-    Ok(CaseRun { documents, now })
+    // The case's events are its lines, in order.
+    let groups = outcome
+        .groups
+        .iter()
+        .map(|(uuid, origins)| {
+            let ids = origins
+                .iter()
+                .filter_map(|o| events.get(o.line.checked_sub(1)? as usize))
+                .map(|e| e.id.clone())
+                .collect();
+            (uuid.clone(), ids)
+        })
+        .collect();
+    Ok(CaseRun {
+        documents,
+        now,
+        groups,
+    })
 }
 
 /// The latest event time of the case's events (the default `now`).

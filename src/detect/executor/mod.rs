@@ -9,7 +9,7 @@ use crate::check::query::ParsedQuery;
 use crate::detect::persist::Persist;
 use crate::detect::window::{Memory, Record};
 use crate::diag::Diagnostic;
-use crate::engine::{Kept, Output, QueryOptions, RuleSetBuilder};
+use crate::engine::{Kept, Origin, Output, QueryOptions, RuleSetBuilder};
 use crate::rule::{Language, Rule, RuleType};
 
 mod eql;
@@ -114,6 +114,9 @@ pub struct Execution<'a, 'r> {
     pub naming: &'a Naming<'a>,
     /// The rule's saved-object id, when known (for Kibana's alert ids).
     pub saved_object: Option<&'a str>,
+    /// Whether to tell which events each alert's group holds
+    /// ([`Executed::groups`]).
+    pub group_events: bool,
 }
 
 /// What one windowed execution wrote.
@@ -122,6 +125,10 @@ pub struct Executed {
     /// The results written, in output order: each one's original time and
     /// alert documents.
     pub alerts: Vec<(Option<i64>, Vec<Alert>)>,
+    /// When asked for ([`Execution::group_events`]): per alert written on
+    /// a group of events (threshold), its id and the group's events in
+    /// time order.
+    pub groups: Vec<(String, Vec<Origin>)>,
 }
 
 /// The executor that runs `rule`, or why none does (as the run's notes

@@ -23,7 +23,7 @@ use crate::check::query::ParsedQuery;
 use crate::detect::persist::Persist;
 use crate::detect::window::{carried, Key, Memory, Record};
 use crate::diag::Diagnostic;
-use crate::engine::{Kept, Output};
+use crate::engine::{Kept, Origin, Output};
 use crate::rule::Rule;
 use crate::syntax::kql;
 use serde_json::Value;
@@ -118,7 +118,11 @@ impl Executor for Threshold {
                     first: r.time,
                     last: r.time,
                     distinct: BTreeSet::new(),
+                    events: Vec::new(),
                 });
+                if run.group_events {
+                    b.events.push(r.origin.clone());
+                }
                 b.count += 1;
                 b.first = b.first.min(r.time);
                 b.last = b.last.max(r.time);
@@ -151,6 +155,9 @@ impl Executor for Threshold {
             let hash = serde_json::to_string(&group_key(&terms)).unwrap_or_default();
             let entry = history.entry(hash).or_insert((terms, b.last));
             entry.1 = entry.1.max(b.last);
+            if run.group_events {
+                executed.groups.push((alert.uuid.clone(), b.events));
+            }
             executed.alerts.push((Some(b.last), vec![alert]));
         }
         executed
@@ -180,4 +187,6 @@ struct Bucket {
     first: i64,
     last: i64,
     distinct: BTreeSet<String>,
+    /// Its events, when the execution keeps them (`ruleq test`).
+    events: Vec<Origin>,
 }
