@@ -443,3 +443,85 @@ fn ids_without_a_saved_object_are_ruleqs_and_stable() {
         "463ed026-77d5-5845-aa31-e866f25b619c"
     );
 }
+
+#[test]
+fn t4_numbers_order_by_value() {
+    // Three ports, max_signals 2: 9 and 10 (as text "10" < "100" < "9").
+    let rule = rule(
+        "t4",
+        "Ports",
+        "*",
+        "max_signals = 2",
+        "field = [\"destination.port\"]\nvalue = 1",
+    );
+    let p = |port: u16| json!({"destination": {"port": port}});
+    let events = events(&[
+        ("p1", "2024-05-01T10:01:00Z", p(100)),
+        ("p2", "2024-05-01T10:02:00Z", p(10)),
+        ("p3", "2024-05-01T10:03:00Z", p(9)),
+    ]);
+    let r = run("t4", &rule, &events, &[]);
+    let ports: Vec<&Value> = r.alerts.iter().map(|a| &a["destination.port"]).collect();
+    // Output order: original time (10 at 10:02, 9 at 10:03).
+    assert_eq!(ports, [&json!(10), &json!(9)], "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 executions cut at max_signals"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn t5_t6_several_fields_typed_values_and_original_event() {
+    // The hit uuid's name ends with the values sorted as JavaScript's
+    // default sort does (as text: "10" < "9" < "connect"); the group values
+    // keep their JSON type; a group field under `event.*` is copied to
+    // `kibana.alert.original_event.*`; no other source field is kept (not
+    // event.category, not source.ip). Expected ids computed outside ruleq
+    // (uuid v5 and sha256 of Appendix A).
+    let rule = rule(
+        "t5",
+        "Connections",
+        "*",
+        "",
+        "field = [\"event.action\", \"destination.port\", \"source.port\"]\nvalue = 1",
+    );
+    let events = events(&[(
+        "c1",
+        "2024-05-01T10:02:00Z",
+        json!({"event": {"action": "connect", "category": "network"}, "destination": {"port": 9}, "source": {"port": 10, "ip": "10.0.0.1"}}),
+    )]);
+    let r = run("t5", &rule, &events, &["--saved-object-id", SO]);
+    assert_eq!(r.alerts.len(), 1, "{}", r.stderr);
+    let a = &r.alerts[0];
+    assert_eq!(
+        a["kibana.alert.ancestors"],
+        json!([{"id":"72ae5f76-99de-5ab9-b570-41b36418f1a1","type":"event","index":"logs-*","depth":0}])
+    );
+    assert_eq!(
+        a["kibana.alert.uuid"],
+        "9616693710b95b2cb28785c1219c0c41fed0e65ea991c1154f940935acf2b731"
+    );
+    assert_eq!(
+        a["kibana.alert.threshold_result"],
+        json!({"terms":[{"field":"event.action","value":"connect"},{"field":"destination.port","value":9},{"field":"source.port","value":10}],"count":1,"from":"2024-05-01T10:02:00.000Z"})
+    );
+    assert_eq!(a["event.action"], "connect");
+    assert_eq!(a["destination.port"], 9);
+    assert_eq!(a["source.port"], 10);
+    assert_eq!(a["kibana.alert.original_event.action"], "connect");
+    assert!(
+        a.get("kibana.alert.original_event.category").is_none(),
+        "{a}"
+    );
+    assert_eq!(
+        source_keys(a),
+        [
+            "@timestamp",
+            "event.action",
+            "destination.port",
+            "source.port",
+            "event.kind"
+        ]
+    );
+}
