@@ -525,3 +525,54 @@ fn t5_t6_several_fields_typed_values_and_original_event() {
         ]
     );
 }
+
+#[test]
+fn t3_without_fields_only_the_count_stops_at_10000() {
+    // 10,001 events in the 10:05 window, no group field. The count is the
+    // search's total hits, which stop at 10,000; the times and the
+    // cardinality are aggregations over every event: the last one (the
+    // only user "v") makes 2 distinct users and is the original time.
+    let rule = rule(
+        "thr-cap",
+        "Cap",
+        "*",
+        "",
+        "field = []\nvalue = 10000\n[[rule.threshold.cardinality]]\nfield = \"user.name\"\nvalue = 2",
+    );
+    let start = 36_000_001; // 10:00:00.001, in ms since midnight
+    let mut text = String::new();
+    for i in 0..10_001u64 {
+        let ms = start + 10 * i;
+        let time = format!(
+            "2024-05-01T{:02}:{:02}:{:02}.{:03}Z",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        );
+        let user = if i < 10_000 { "u" } else { "v" };
+        text.push_str(&events(&[(
+            &format!("c{i}"),
+            &time,
+            json!({"user": {"name": user}}),
+        )]));
+    }
+    let last = text.lines().last().unwrap();
+    assert!(last.contains("2024-05-01T10:01:40.001Z"), "{last}");
+    let r = run("t3-cap", &rule, &text, &["--saved-object-id", SO]);
+    assert_eq!(r.alerts.len(), 1, "{}", r.stderr);
+    let a = &r.alerts[0];
+    assert_eq!(
+        a["kibana.alert.threshold_result"],
+        json!({"terms":[],"cardinality":[{"field":"user.name","value":2}],"count":10000,"from":"2024-05-01T10:00:00.001Z"})
+    );
+    assert_eq!(a["kibana.alert.original_time"], "2024-05-01T10:01:40.001Z");
+    assert_eq!(
+        a["kibana.alert.ancestors"][0]["id"],
+        "b63f0d15-511c-566e-9041-146670652da8"
+    );
+    assert_eq!(
+        a["kibana.alert.uuid"],
+        "0c5e3c6ef516ab92a6eac0ee4839242d2363c3806520e6328ad6543aa4d39a8a"
+    );
+}
