@@ -443,3 +443,136 @@ fn ids_without_a_saved_object_are_ruleqs_and_stable() {
         "463ed026-77d5-5845-aa31-e866f25b619c"
     );
 }
+
+#[test]
+fn t4_numbers_order_by_value() {
+    // Three ports, max_signals 2: 9 and 10 (as text "10" < "100" < "9").
+    let rule = rule(
+        "t4",
+        "Ports",
+        "*",
+        "max_signals = 2",
+        "field = [\"destination.port\"]\nvalue = 1",
+    );
+    let p = |port: u16| json!({"destination": {"port": port}});
+    let events = events(&[
+        ("p1", "2024-05-01T10:01:00Z", p(100)),
+        ("p2", "2024-05-01T10:02:00Z", p(10)),
+        ("p3", "2024-05-01T10:03:00Z", p(9)),
+    ]);
+    let r = run("t4", &rule, &events, &[]);
+    let ports: Vec<&Value> = r.alerts.iter().map(|a| &a["destination.port"]).collect();
+    // Output order: original time (10 at 10:02, 9 at 10:03).
+    assert_eq!(ports, [&json!(10), &json!(9)], "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 executions cut at max_signals"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn t5_t6_several_fields_typed_values_and_original_event() {
+    // The hit uuid's name ends with the values sorted as JavaScript's
+    // default sort does (as text: "10" < "9" < "connect"); the group values
+    // keep their JSON type; a group field under `event.*` is copied to
+    // `kibana.alert.original_event.*`; no other source field is kept (not
+    // event.category, not source.ip). Expected ids computed outside ruleq
+    // (uuid v5 and sha256 of Appendix A).
+    let rule = rule(
+        "t5",
+        "Connections",
+        "*",
+        "",
+        "field = [\"event.action\", \"destination.port\", \"source.port\"]\nvalue = 1",
+    );
+    let events = events(&[(
+        "c1",
+        "2024-05-01T10:02:00Z",
+        json!({"event": {"action": "connect", "category": "network"}, "destination": {"port": 9}, "source": {"port": 10, "ip": "10.0.0.1"}}),
+    )]);
+    let r = run("t5", &rule, &events, &["--saved-object-id", SO]);
+    assert_eq!(r.alerts.len(), 1, "{}", r.stderr);
+    let a = &r.alerts[0];
+    assert_eq!(
+        a["kibana.alert.ancestors"],
+        json!([{"id":"72ae5f76-99de-5ab9-b570-41b36418f1a1","type":"event","index":"logs-*","depth":0}])
+    );
+    assert_eq!(
+        a["kibana.alert.uuid"],
+        "9616693710b95b2cb28785c1219c0c41fed0e65ea991c1154f940935acf2b731"
+    );
+    assert_eq!(
+        a["kibana.alert.threshold_result"],
+        json!({"terms":[{"field":"event.action","value":"connect"},{"field":"destination.port","value":9},{"field":"source.port","value":10}],"count":1,"from":"2024-05-01T10:02:00.000Z"})
+    );
+    assert_eq!(a["event.action"], "connect");
+    assert_eq!(a["destination.port"], 9);
+    assert_eq!(a["source.port"], 10);
+    assert_eq!(a["kibana.alert.original_event.action"], "connect");
+    assert!(
+        a.get("kibana.alert.original_event.category").is_none(),
+        "{a}"
+    );
+    assert_eq!(
+        source_keys(a),
+        [
+            "@timestamp",
+            "event.action",
+            "destination.port",
+            "source.port",
+            "event.kind"
+        ]
+    );
+}
+
+#[test]
+fn t3_without_fields_only_the_count_stops_at_10000() {
+    // 10,001 events in the 10:05 window, no group field. The count is the
+    // search's total hits, which stop at 10,000; the times and the
+    // cardinality are aggregations over every event: the last one (the
+    // only user "v") makes 2 distinct users and is the original time.
+    let rule = rule(
+        "thr-cap",
+        "Cap",
+        "*",
+        "",
+        "field = []\nvalue = 10000\n[[rule.threshold.cardinality]]\nfield = \"user.name\"\nvalue = 2",
+    );
+    let start = 36_000_001; // 10:00:00.001, in ms since midnight
+    let mut text = String::new();
+    for i in 0..10_001u64 {
+        let ms = start + 10 * i;
+        let time = format!(
+            "2024-05-01T{:02}:{:02}:{:02}.{:03}Z",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        );
+        let user = if i < 10_000 { "u" } else { "v" };
+        text.push_str(&events(&[(
+            &format!("c{i}"),
+            &time,
+            json!({"user": {"name": user}}),
+        )]));
+    }
+    let last = text.lines().last().unwrap();
+    assert!(last.contains("2024-05-01T10:01:40.001Z"), "{last}");
+    let r = run("t3-cap", &rule, &text, &["--saved-object-id", SO]);
+    assert_eq!(r.alerts.len(), 1, "{}", r.stderr);
+    let a = &r.alerts[0];
+    assert_eq!(
+        a["kibana.alert.threshold_result"],
+        json!({"terms":[],"cardinality":[{"field":"user.name","value":2}],"count":10000,"from":"2024-05-01T10:00:00.001Z"})
+    );
+    assert_eq!(a["kibana.alert.original_time"], "2024-05-01T10:01:40.001Z");
+    assert_eq!(
+        a["kibana.alert.ancestors"][0]["id"],
+        "b63f0d15-511c-566e-9041-146670652da8"
+    );
+    assert_eq!(
+        a["kibana.alert.uuid"],
+        "0c5e3c6ef516ab92a6eac0ee4839242d2363c3806520e6328ad6543aa4d39a8a"
+    );
+}

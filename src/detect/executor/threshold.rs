@@ -8,7 +8,8 @@
 //!   gives the cartesian product across fields); an event lacking a group
 //!   field (missing, null, `[]`) is in no group. Without group fields all
 //!   events form one group, whose count stops at 10,000 (Elasticsearch's
-//!   default total-hits count).
+//!   default total-hits count); its times and cardinality still cover
+//!   every event (aggregations are not capped).
 //! - Order: groups in ascending key order (the key tuple compared field by
 //!   field: booleans `false` < `true`, then numbers by value, then strings
 //!   by UTF-8 bytes), cut at `max_signals`.
@@ -90,7 +91,6 @@ impl Executor for Threshold {
         let history = &mut memory.signal_history;
         history.retain(|_, (_, last)| *last >= run.from);
         let mut groups: BTreeMap<Vec<Key>, Bucket> = BTreeMap::new();
-        let mut total = 0u64;
         for r in &run.window {
             let excluded = history.values().any(|(terms, last)| {
                 r.time <= *last
@@ -103,10 +103,6 @@ impl Executor for Threshold {
                 continue;
             }
             let keys = if fields.is_empty() {
-                total += 1;
-                if total > TOTAL_HITS {
-                    continue;
-                }
                 vec![Vec::new()]
             } else {
                 r.combinations()
@@ -123,7 +119,12 @@ impl Executor for Threshold {
                 if run.group_events {
                     b.events.push(r.origin.clone());
                 }
-                b.count += 1;
+                // Without group fields the count is the search's total
+                // hits, which stop at TOTAL_HITS; the times and the
+                // cardinality are aggregations over every event.
+                if !fields.is_empty() || b.count < TOTAL_HITS {
+                    b.count += 1;
+                }
                 b.first = b.first.min(r.time);
                 b.last = b.last.max(r.time);
                 b.distinct.extend(r.distinct.iter().cloned());
