@@ -705,6 +705,21 @@ fn n5_number_and_boolean_terms_keep_their_type() {
         // The id hashes the typed values (`number:1`, `bool:false`).
         assert_eq!(uuid(&r.alerts[0]), id, "{expect}");
     }
+    // A lone boolean field: Kibana's terms aggregation may write 0/1 there
+    // (the design text's open question 4); ruleq keeps the event's
+    // `false`, as for two fields, and says so in the README.
+    let lone = rule("n5", "Typed", "*", "", r#"["user.enabled"]"#, "now-7d");
+    let r = run("n5-bool", &lone, &window, None, &[]);
+    assert_eq!(terms(&r), [json!([false])], "{}", r.stderr);
+    // A date-like string stays the text the event holds.
+    let dated = events(&[(
+        "d",
+        "2024-05-01T10:02:00Z",
+        json!({"user": {"created": "2024-04-01T00:00:00Z"}}),
+    )]);
+    let date = rule("n5", "Typed", "*", "", r#"["user.created"]"#, "now-7d");
+    let r = run("n5-date", &date, &dated, None, &[]);
+    assert_eq!(terms(&r), [json!(["2024-04-01T00:00:00Z"])], "{}", r.stderr);
 }
 
 #[test]
