@@ -3,10 +3,8 @@
 //! event).
 
 use super::{Cap, Executor};
-use crate::alert::{result_alerts, Alert, Context, Naming};
 use crate::check::query::ParsedQuery;
 use crate::diag::Diagnostic;
-use crate::engine::Output;
 use crate::syntax::eql;
 
 /// The executor of `eql` rules.
@@ -24,9 +22,5 @@ impl Executor for Eql {
     fn cap(&self) -> Cap {
         // Kibana asks Elasticsearch for `max_signals` EQL results.
         Cap::Results
-    }
-
-    fn alerts(&self, ctx: &Context, result: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>) {
-        result_alerts(ctx, result, naming)
     }
 }

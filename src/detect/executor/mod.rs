@@ -31,12 +31,17 @@ pub enum Cap {
 /// One rule type's part of a run: its query into the rule set, and its
 /// results into alert documents.
 pub trait Executor: Sync {
-    /// Parses the rule's query text in the language this type runs.
-    fn parse(&self, text: &str) -> Result<ParsedQuery, Diagnostic>;
+    /// Parses the rule's query text in the language this type runs (KQL,
+    /// unless the type says otherwise).
+    fn parse(&self, text: &str) -> Result<ParsedQuery, Diagnostic> {
+        crate::syntax::kql::parse(text).map(ParsedQuery::Kql)
+    }
 
     /// Whether a query the checks parsed is the one [`Executor::parse`]
     /// would give (same language), so that it need not be parsed again.
-    fn takes(&self, query: &ParsedQuery) -> bool;
+    fn takes(&self, query: &ParsedQuery) -> bool {
+        matches!(query, ParsedQuery::Kql(_))
+    }
 
     /// Adds the query to the rule set being built; its place there.
     fn compile(
@@ -51,11 +56,18 @@ pub trait Executor: Sync {
         }
     }
 
-    /// How `max_signals` counts.
-    fn cap(&self) -> Cap;
+    /// How `max_signals` counts (by default as a query rule's search pages
+    /// on until `max_signals` new alerts are written).
+    fn cap(&self) -> Cap {
+        Cap::Alerts
+    }
 
-    /// The alert documents of one result, and its original time.
-    fn alerts(&self, ctx: &Context, result: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>);
+    /// The alert documents of one result, and its original time (by
+    /// default: an event's alert, a sequence's or a sample's shell and
+    /// building blocks).
+    fn alerts(&self, ctx: &Context, result: &Output, naming: &Naming) -> (Option<i64>, Vec<Alert>) {
+        crate::alert::result_alerts(ctx, result, naming)
+    }
 
     /// Whether the type's results mean something only within an
     /// execution's window (aggregations over it): its rules then always

@@ -20,15 +20,11 @@
 //! - Alerts already written by an earlier execution (same id: same rule,
 //!   event and terms) are skipped and do not count against `max_signals`.
 
-use super::{Cap, Executed, Execution, Executor};
-use crate::alert::{Alert, Context, Naming};
-use crate::check::query::ParsedQuery;
+use super::{Executed, Execution, Executor};
 use crate::detect::persist::Persist;
 use crate::detect::window::{carried, Key, Memory, Record};
-use crate::diag::Diagnostic;
-use crate::engine::{Kept, Output};
+use crate::engine::Kept;
 use crate::rule::Rule;
-use crate::syntax::kql;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -36,22 +32,6 @@ use std::collections::HashMap;
 pub struct NewTerms;
 
 impl Executor for NewTerms {
-    fn parse(&self, text: &str) -> Result<ParsedQuery, Diagnostic> {
-        kql::parse(text).map(ParsedQuery::Kql)
-    }
-
-    fn takes(&self, query: &ParsedQuery) -> bool {
-        matches!(query, ParsedQuery::Kql(_))
-    }
-
-    fn cap(&self) -> Cap {
-        Cap::Alerts
-    }
-
-    fn alerts(&self, _: &Context, _: &Output, _: &Naming) -> (Option<i64>, Vec<Alert>) {
-        (None, Vec::new())
-    }
-
     fn windowed(&self) -> bool {
         true
     }

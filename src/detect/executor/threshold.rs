@@ -17,16 +17,12 @@
 //!   events holding its values at or before T count no more, in any group
 //!   (an entry is dropped once T is before an execution's window).
 
-use super::{Cap, Executed, Execution, Executor};
+use super::{Executed, Execution, Executor};
 use crate::alert::threshold::Group;
-use crate::alert::{Alert, Context, Naming};
-use crate::check::query::ParsedQuery;
 use crate::detect::persist::Persist;
 use crate::detect::window::{carried, Key, Memory, Record};
-use crate::diag::Diagnostic;
-use crate::engine::{Kept, Origin, Output};
+use crate::engine::{Kept, Origin};
 use crate::rule::Rule;
-use crate::syntax::kql;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,22 +34,6 @@ pub struct Threshold;
 const TOTAL_HITS: u64 = 10_000;
 
 impl Executor for Threshold {
-    fn parse(&self, text: &str) -> Result<ParsedQuery, Diagnostic> {
-        kql::parse(text).map(ParsedQuery::Kql)
-    }
-
-    fn takes(&self, query: &ParsedQuery) -> bool {
-        matches!(query, ParsedQuery::Kql(_))
-    }
-
-    fn cap(&self) -> Cap {
-        Cap::Alerts
-    }
-
-    fn alerts(&self, _: &Context, _: &Output, _: &Naming) -> (Option<i64>, Vec<Alert>) {
-        (None, Vec::new())
-    }
-
     fn windowed(&self) -> bool {
         true
     }
