@@ -303,7 +303,8 @@ impl Detector {
         let mut unscheduled = Vec::new();
         let mut windows: Vec<Option<Windows>> = selected
             .iter()
-            .map(|s| match self.windows(s) {
+            .enumerate()
+            .map(|(i, s)| match self.windows(i) {
                 Some(Ok(w)) if single => Some(w),
                 Some(Err(why)) => {
                     let name = rule_name(self.selection.rule(s)).to_string();
@@ -533,27 +534,12 @@ impl<'d> Passed<'d> {
                     None => windowed.get_or_insert_with(Replay::default),
                 };
                 let rule = selection.rule(s);
-                let w = match (windows[i].take(), matches) {
-                    (Some(w), _) => w,
-                    (None, Some(matches)) => match detector.windows(s) {
-                        Some(Ok(mut w)) => {
-                            let mut env = window::Env {
-                                naming: &naming,
-                                context: &|t| detector.context(s, format_iso(t, false)),
-                                emit: &mut |ctx, results| {
-                                    counts[i] +=
-                                        store_execution(&mut alerts, &mut stored, ctx, results);
-                                },
-                            };
-                            for kept in matches.kept() {
-                                if let Some(r) = s.executor.record(rule, kept) {
-                                    w.push(r, &mut env);
-                                }
-                            }
-                            let ran = w.finish(&mut env);
-                            add_ran(summary, &mut late, &mut groups, (i, rule), ran);
-                            continue;
-                        }
+                // Streamed through the pass, or replayed over its kept
+                // matches (with a schedule).
+                let (mut w, replayed) = match (windows[i].take(), matches) {
+                    (Some(w), _) => (w, None),
+                    (None, Some(matches)) => match detector.windows(i) {
+                        Some(Ok(w)) => (w, Some(matches)),
                         Some(Err(why)) => {
                             summary.unscheduled.push((why, rule_name(rule).to_string()));
                             continue;
@@ -569,6 +555,11 @@ impl<'d> Passed<'d> {
                         counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
                     },
                 };
+                for kept in replayed.into_iter().flat_map(Matches::kept) {
+                    if let Some(r) = s.executor.record(rule, kept) {
+                        w.push(r, &mut env);
+                    }
+                }
                 let ran = w.finish(&mut env);
                 add_ran(summary, &mut late, &mut groups, (i, rule), ran);
                 continue;
@@ -672,9 +663,10 @@ impl Detector {
 }
 
 impl Detector {
-    /// The executions of rule `s` when its type is windowed, or why its
-    /// schedule cannot be replayed.
-    fn windows(&self, s: &Selected) -> Option<Result<Windows, String>> {
+    /// The executions of rule `i` (a place in [`Selection::selected`]) when
+    /// its type is windowed, or why its schedule cannot be replayed.
+    fn windows(&self, i: usize) -> Option<Result<Windows, String>> {
+        let s = &self.selection.selected[i];
         if !s.executor.windowed() {
             return None;
         }
@@ -698,12 +690,6 @@ impl Detector {
                 max_signals(rule),
                 saved_object,
             );
-            let i = self
-                .selection
-                .selected
-                .iter()
-                .position(|x| std::ptr::eq(x, s))
-                .unwrap_or(usize::MAX);
             if self.config.group_events {
                 w.keep_group_events();
             }
