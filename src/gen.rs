@@ -7,8 +7,44 @@
 //! and loopback addresses, other programs on port 23, UDP).
 //!
 //! The same seed always gives the same events, byte for byte.
+//!
+//! [`generate_with`] and [`Profile::Corpus`] mix in, besides, bursts of
+//! cloud, identity, network and endpoint events on which threshold and
+//! new_terms rules of Elastic's detection-rules corpus alert (see
+//! [`Profile`]).
 
 use std::fmt::Write;
+
+mod corpus;
+
+/// What [`generate_with`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Endpoint events with telnet activity, as [`generate`] writes them.
+    #[default]
+    Endpoint,
+    /// The endpoint events with, every 50,000 events, a round of bursts on
+    /// which threshold and new_terms rules of Elastic's detection-rules
+    /// corpus alert, each burst event with an `_index` the rules' `index`
+    /// patterns match (AWS CloudTrail, Azure, GCP, Okta, Microsoft 365,
+    /// GitHub, Kubernetes, Google Workspace, network traffic, the Windows
+    /// security log, Linux auth and Linux, Windows and macOS endpoint
+    /// events): 1,000 events into the round, two events per new terms burst
+    /// with values every round repeats (its history); at 25,000, the
+    /// threshold bursts (failed logins, sweeps, deletions in a row: enough
+    /// matching events, or distinct values, within a second); at 48,500,
+    /// about sixteen minutes after the history, one event per new terms
+    /// burst with values (a user, an address, a process, a country...) no
+    /// earlier event held. The bursts are 1,264 events a round, about 2.5%
+    /// of the output, and count in `count`; the events between them are
+    /// those [`Profile::Endpoint`] writes, in the same order, numbered and
+    /// timed after the bursts before them. Burst events have an `event.id`
+    /// starting with `burst-base-`, `burst-thr-` or `burst-new-` (then the
+    /// round and the burst), so that tests can tell which alerts they
+    /// raised. Rules that read other rules' alerts (`.alerts-security.*`)
+    /// are not served.
+    Corpus,
+}
 
 /// A small, fast, seedable generator (SplitMix64): no dependency, stable
 /// output across platforms and versions.
@@ -139,15 +175,33 @@ const PRIVATE_IPS: &[&str] = &[
 const PORTS: &[u16] = &[443, 80, 22, 53, 8080, 5432, 3389, 445];
 
 /// Makes `count` events from `seed`, one NDJSON line each, calling `emit`
-/// for each line (without the newline), so callers can stream.
-pub fn generate(count: u64, seed: u64, mut emit: impl FnMut(&str)) {
+/// for each line (without the newline), so callers can stream: the
+/// [`Profile::Endpoint`] events of [`generate_with`].
+pub fn generate(count: u64, seed: u64, emit: impl FnMut(&str)) {
+    generate_with(count, seed, Profile::Endpoint, emit)
+}
+
+/// Makes `count` events of `profile` from `seed`, one NDJSON line each,
+/// calling `emit` for each line (without the newline). Event times never
+/// decrease; the same arguments always give the same bytes.
+pub fn generate_with(count: u64, seed: u64, profile: Profile, mut emit: impl FnMut(&str)) {
     let mut rng = Rng::new(seed);
     // 2026-03-01T00:00:00Z in milliseconds.
     let mut t: i64 = 1_772_323_200_000;
     let mut line = String::with_capacity(1536);
     let mut pending_telnet: Vec<(usize, String, bool)> = Vec::new();
+    // The bursts draw on a generator of their own, so that the events
+    // between them are the endpoint profile's.
+    let mut bursts = (profile == Profile::Corpus).then(|| corpus::Bursts::new(seed));
     let mut i = 0u64;
     while i < count {
+        if let Some(b) = bursts.as_mut() {
+            let n = b.emit_due(i, count, &mut t, &mut emit);
+            if n > 0 {
+                i += n;
+                continue;
+            }
+        }
         t += 1 + rng.below(40) as i64;
         let host_i = rng.below(HOSTS.len() as u64) as usize;
         line.clear();
@@ -394,6 +448,50 @@ fn authentication(out: &mut String, rng: &mut Rng, t: i64, host: &Host, seq: u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corpus_profile_counts_its_bursts_and_keeps_time_order() {
+        let mut endpoint = Vec::new();
+        generate_with(60_000, 5, Profile::Endpoint, |l| {
+            endpoint.push(l.to_string())
+        });
+        let mut plain = Vec::new();
+        generate(60_000, 5, |l| plain.push(l.to_string()));
+        assert_eq!(endpoint, plain);
+
+        let mut corpus = Vec::new();
+        generate_with(60_000, 5, Profile::Corpus, |l| corpus.push(l.to_string()));
+        assert_eq!(corpus.len(), 60_000);
+        let time = |l: &str| l[15..39].to_string();
+        assert!(corpus.windows(2).all(|w| time(&w[0]) <= time(&w[1])));
+        let kinds = [
+            "burst-base-0-",
+            "burst-thr-0-",
+            "burst-new-0-",
+            "burst-base-1-",
+        ];
+        for kind in kinds {
+            assert!(corpus.iter().any(|l| l.contains(kind)), "no {kind}");
+        }
+        // The events between bursts are the endpoint profile's (numbered
+        // and timed after the bursts): the same processes, in order.
+        let process = |l: &String| l.split("\"process\":").nth(1).map(|p| p[..40].to_string());
+        let ordinary: Vec<_> = corpus
+            .iter()
+            .filter(|l| !l.contains("\"id\":\"burst-"))
+            .filter_map(process)
+            .collect();
+        let expected: Vec<_> = endpoint
+            .iter()
+            .filter_map(process)
+            .take(ordinary.len())
+            .collect();
+        assert_eq!(ordinary, expected);
+        // Cut short in the middle of a block, the output still counts.
+        let mut n = 0;
+        generate_with(1_010, 5, Profile::Corpus, |_| n += 1);
+        assert_eq!(n, 1_010);
+    }
 
     #[test]
     fn same_seed_same_events_and_every_line_is_json() {
