@@ -720,6 +720,17 @@ pub struct HitNames {
 }
 
 impl Hit {
+    /// A hit that no alert shows: where the event came from and its time,
+    /// without its text or names.
+    pub fn without_text(origin: Origin, timestamp: Option<i64>) -> Hit {
+        Hit {
+            origin,
+            source: std::sync::Arc::default(),
+            timestamp,
+            names: None,
+        }
+    }
+
     /// The hit's `_id` (or the event's top-level `_id`), when it has one.
     pub fn id(&self) -> Option<&str> {
         self.names.as_ref().and_then(|n| n.id.as_deref())
@@ -1267,12 +1278,7 @@ pub(crate) fn evaluate_with(
             Kept {
                 hit: match q.keeps_source {
                     true => hit(record, origin.clone(), ts, source),
-                    false => Hit {
-                        origin: origin.clone(),
-                        source: std::sync::Arc::default(),
-                        timestamp: ts,
-                        names: None,
-                    },
+                    false => Hit::without_text(origin.clone(), ts),
                 },
                 sort: SortKey {
                     time: ts.unwrap_or(i64::MAX),
@@ -1322,12 +1328,7 @@ pub(crate) fn evaluate_with(
                     // stage's, or `until`'s) is never written: its text
                     // is not kept.
                     hit: if positive.is_empty() {
-                        Hit {
-                            origin: origin.clone(),
-                            source: std::sync::Arc::default(),
-                            timestamp: ts,
-                            names: None,
-                        }
+                        Hit::without_text(origin.clone(), ts)
                     } else {
                         hit(record, origin.clone(), ts, source)
                     },
