@@ -308,7 +308,7 @@ impl Windows {
     /// Holds a released record where it sorts (a late one among the
     /// others), or, when no window not run yet reaches it, only feeds it
     /// to the history.
-    fn hold(&mut self, mut r: Record) {
+    fn hold(&mut self, r: Record) {
         let reaches = self.at.is_some() || r.time >= self.next.saturating_add(self.schedule.from);
         if !reaches {
             if self.history.is_some() {
@@ -316,7 +316,6 @@ impl Windows {
             }
             return;
         }
-        r.remembered = false;
         let key = r.key();
         match self.held.back() {
             Some(last) if last.key() > key => {
