@@ -8,6 +8,9 @@
 //! ruleq, with npm `object-hash`'s serialization of
 //! `[index, _id, "undefined", "default:" + SO, terms]` (Appendix A3).
 
+mod common;
+
+use common::logs_a_events as events;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -69,21 +72,6 @@ fn nt1_rule_with_id(rule_id: &str) -> String {
 
 fn nt1_rule() -> String {
     nt1_rule_with_id("nt-1")
-}
-
-/// Events, each given as (id, time, the rest of its source), in `logs-a`
-/// unless the rest sets `_index`.
-fn events(list: &[(&str, &str, Value)]) -> String {
-    let mut out = String::new();
-    for (id, time, rest) in list {
-        let mut doc = json!({"_id": id, "_index": "logs-a", "@timestamp": time});
-        for (k, v) in rest.as_object().unwrap() {
-            doc[k] = v.clone();
-        }
-        out.push_str(&doc.to_string());
-        out.push('\n');
-    }
-    out
 }
 
 /// An authentication event's rest: `user.name` = `user`, none when null.

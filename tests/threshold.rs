@@ -2,6 +2,9 @@
 //! text (TH-1..TH-4, retyped as small rules and events here) with every
 //! alert field and Kibana's ids, and cases for each statement T1-T10.
 
+mod common;
+
+use common::logs_a_events as events;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,20 +38,6 @@ risk_score = 73
 {threshold}
 "#
     )
-}
-
-/// Events of `logs-a`, each given as (id, time, the rest of its source).
-fn events(list: &[(&str, &str, Value)]) -> String {
-    let mut out = String::new();
-    for (id, time, rest) in list {
-        let mut doc = json!({"_id": id, "_index": "logs-a", "@timestamp": time});
-        for (k, v) in rest.as_object().unwrap() {
-            doc[k] = v.clone();
-        }
-        out.push_str(&doc.to_string());
-        out.push('\n');
-    }
-    out
 }
 
 struct Run {

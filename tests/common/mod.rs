@@ -253,3 +253,19 @@ pub fn ruleq_in(dir: &Path, args: &[&str], stdin: impl AsRef<[u8]>) -> std::proc
 pub fn ruleq_stdin(args: &[&str], stdin: impl AsRef<[u8]>) -> std::process::Output {
     ruleq_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, stdin)
 }
+
+/// Events as NDJSON, each given as (`_id`, `@timestamp`, the rest of its
+/// source), in index `logs-a` unless the rest sets `_index` (the threshold
+/// and new_terms tests' fixtures).
+pub fn logs_a_events(list: &[(&str, &str, serde_json::Value)]) -> String {
+    let mut out = String::new();
+    for (id, time, rest) in list {
+        let mut doc = serde_json::json!({"_id": id, "_index": "logs-a", "@timestamp": time});
+        for (k, v) in rest.as_object().expect("an object of fields") {
+            doc[k] = v.clone();
+        }
+        out.push_str(&doc.to_string());
+        out.push('\n');
+    }
+    out
+}
