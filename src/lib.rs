@@ -44,6 +44,7 @@ pub mod diag;
 pub mod engine;
 pub mod eval;
 pub mod event;
+pub mod exceptions;
 pub mod explain;
 pub mod gen;
 pub mod mapping;

@@ -1,0 +1,1 @@
+//! Reading exception lists from files (written by the loader's author).

@@ -1,0 +1,105 @@
+//! Rule exceptions: Kibana's exception lists, loaded from exports
+//! ([`load`]), attached to the rules whose `exceptions_list` names them,
+//! and applied as Kibana applies them: one `must_not` filter per rule, an
+//! event being dropped when it matches any item (the entries of an item
+//! all holding). See `design/rule-types-semantics.md` §4 for the
+//! semantics this follows.
+
+pub mod load;
+
+use serde_json::Value as Json;
+
+/// One exception list: its container and items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExceptionList {
+    /// `list_id`.
+    pub list_id: String,
+    /// `namespace_type`: `single` or `agnostic`.
+    pub namespace_type: String,
+    /// The container's `type`: `detection`, `endpoint`, `rule_default`, ...
+    pub kind: String,
+    /// Its `name`, for messages.
+    pub name: String,
+    /// Its items, in file order.
+    pub items: Vec<Item>,
+    /// Where the container was read: file and 1-based line.
+    pub origin: (std::path::PathBuf, usize),
+}
+
+/// One exception item: its entries must all hold for an event to be
+/// excepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// `item_id`.
+    pub item_id: String,
+    /// `name`, for messages.
+    pub name: String,
+    /// Its entries (ANDed).
+    pub entries: Vec<Entry>,
+    /// `os_types` (`windows`, `linux`, `macos`): when set, the entries hold
+    /// only on events of one of these systems.
+    pub os_types: Vec<String>,
+    /// `expire_time`, in nanoseconds since the epoch: the item is ignored
+    /// by executions after it.
+    pub expire_time: Option<i64>,
+}
+
+/// One entry of an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// `match`: the field holds the value (any array element; exact,
+    /// case-sensitive on keywords).
+    Match {
+        /// The field.
+        field: String,
+        /// The value.
+        value: Json,
+        /// `operator = "excluded"`.
+        excluded: bool,
+    },
+    /// `match_any`: the field holds one of the values.
+    MatchAny {
+        /// The field.
+        field: String,
+        /// The values.
+        values: Vec<Json>,
+        /// `operator = "excluded"`.
+        excluded: bool,
+    },
+    /// `exists`: the field has a non-null value.
+    Exists {
+        /// The field.
+        field: String,
+        /// `operator = "excluded"`.
+        excluded: bool,
+    },
+    /// `wildcard`: a value matches the pattern (Elasticsearch's `wildcard`
+    /// query: `*`, `?`, `\` escapes; case-sensitive).
+    Wildcard {
+        /// The field.
+        field: String,
+        /// The pattern, as written.
+        pattern: String,
+        /// `operator = "excluded"`.
+        excluded: bool,
+    },
+    /// `list`: the field holds a value of a value list.
+    List {
+        /// The field.
+        field: String,
+        /// The value list's `id`.
+        list_id: String,
+        /// Its `type` (`keyword`, `ip`, `ip_range`, `text`, ...).
+        list_type: String,
+        /// `operator = "excluded"`.
+        excluded: bool,
+    },
+    /// `nested`: one element of the object array at `field` satisfies
+    /// every inner entry (their fields relative to it).
+    Nested {
+        /// The array's path.
+        field: String,
+        /// The inner entries.
+        entries: Vec<Entry>,
+    },
+}
