@@ -88,6 +88,15 @@ pub struct RunArgs {
     /// `id`): with it, threshold alerts get Kibana's own ids.
     #[arg(long, value_name = "ID")]
     saved_object_id: Option<String>,
+    /// Exception lists (repeatable): a Kibana exception list export, a
+    /// Kibana rule export's lists, or detection-rules' TOML form. A rule
+    /// applies the lists its `exceptions_list` names.
+    #[arg(long = "exceptions", value_name = "FILE")]
+    exceptions: Vec<PathBuf>,
+    /// A value list for exception entries of type `list`: its id and a
+    /// file of one value a line (repeatable).
+    #[arg(long = "value-list", value_name = "ID=FILE")]
+    value_lists: Vec<String>,
     /// Events that only feed new_terms rules' history windows (repeatable;
     /// files, folders, globs, `-`, as for events): they raise no alerts and
     /// no other rule sees them.
@@ -266,6 +275,46 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
     }
 }
 
+/// The `--exceptions` lists and `--value-list` lists; a list file with an
+/// error is reported with its diagnostics (a usage error).
+fn load_exceptions(
+    files: &[PathBuf],
+    value_lists: &[String],
+    now: i64,
+) -> Result<Exceptions, String> {
+    let mut exceptions = Exceptions {
+        now,
+        ..Exceptions::default()
+    };
+    for path in files {
+        match ruleq::exceptions::load::load(path) {
+            Ok(lists) => exceptions.lists.extend(lists),
+            Err(diagnostics) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let rendered: Vec<String> = diagnostics
+                    .iter()
+                    .map(|d| d.render(&path.display().to_string(), &text, false))
+                    .collect();
+                return Err(format!(
+                    "{} does not load as exception lists:\n{}",
+                    path.display(),
+                    rendered.join("")
+                ));
+            }
+        }
+    }
+    for spec in value_lists {
+        let (id, file) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--value-list {spec}: write ID=FILE"))?;
+        let text = std::fs::read_to_string(file).map_err(|e| format!("--value-list {file}: {e}"))?;
+        exceptions
+            .value_lists
+            .insert(id.to_string(), ruleq::exceptions::filter::read_value_list(&text));
+    }
+    Ok(exceptions)
+}
+
 /// Reads the `--history` events, when there are any, into the history of
 /// the rules that keep one.
 fn read_history(
@@ -309,6 +358,7 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         threads,
         default_index: args.index.clone(),
         group_events: false,
+        exceptions: load_exceptions(&args.exceptions, &args.value_lists, now)?,
         saved_object_id: args.saved_object_id.clone(),
     };
     let detector = Detector::new(files, config);
@@ -335,6 +385,7 @@ fn report_selection(selection: &Selection, quiet: bool) {
         return;
     }
     report_reasons("not run", &selection.not_run);
+    report_reasons("exceptions", &selection.exception_notes);
     // Settings Kibana applies that this run does not, once per setting.
     for (what, names) in selection.unapplied() {
         let count = names.len();

@@ -64,6 +64,7 @@ use crate::alert::{event_alert, result_key, Alert, Context, Naming};
 use crate::compile::date::format_iso;
 use crate::engine::{Kept, Matches, Origin, QueryOptions, MAX_PARTIALS};
 use crate::event::{EventSource, FileNames};
+use crate::exceptions::Exceptions;
 use crate::mapping::Mapping;
 use crate::rule::{self, RuleFile};
 use persist::{Persist, RuleState};
@@ -101,6 +102,9 @@ pub struct Config {
     pub threads: usize,
     /// The index of events without `_index`.
     pub default_index: Option<String>,
+    /// The exception lists and value lists given (`--exceptions`,
+    /// `--value-list`); their items' expiry is judged at `now`.
+    pub exceptions: Exceptions,
     /// Whether to tell which events each threshold alert's group holds
     /// ([`Outcome::groups`]: `ruleq test` asserts them).
     pub group_events: bool,
@@ -120,6 +124,7 @@ impl Default for Config {
             threads: 1,
             default_index: None,
             group_events: false,
+            exceptions: Exceptions::default(),
             saved_object_id: None,
         }
     }
@@ -181,11 +186,16 @@ impl Detector {
             max_partials: config.max_partials,
             ..QueryOptions::default()
         };
+        let exceptions = Exceptions {
+            now: config.now,
+            ..config.exceptions.clone()
+        };
         let selection = Selection::new(
             files,
             config.mapping.as_ref(),
             &options,
             config.bound_by_look_back,
+            &exceptions,
         );
         let constants = config
             .mapping

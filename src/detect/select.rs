@@ -9,6 +9,7 @@ use crate::check::query::{into_file, ParsedQuery};
 use crate::check::{self, Report};
 use crate::diag::{Diagnostic, Severity};
 use crate::engine::{IndexPatterns, QueryOptions, RuleSet, RuleSetBuilder};
+use crate::exceptions::Exceptions;
 use crate::mapping::Mapping;
 use crate::rule::{Rule, RuleFile};
 use serde_json::Value;
@@ -44,6 +45,11 @@ pub struct Selection {
     pub failed: usize,
     /// The compiled queries of the rules that run.
     pub set: RuleSet,
+    /// (what, rule name) for each exception list a rule references that was
+    /// not given, and each exception item not applied.
+    pub exception_notes: Vec<(String, String)>,
+    /// Exception items applied, over every rule that runs.
+    pub exception_items: usize,
 }
 
 impl Selection {
@@ -61,6 +67,7 @@ impl Selection {
         mapping: Option<&Mapping>,
         options: &QueryOptions,
         bound_by_look_back: bool,
+        exceptions: &Exceptions,
     ) -> Self {
         // The checks decide which rules load: a rule with an error does not run.
         let (report, checked) = check::check_parsed(files, mapping);
@@ -104,6 +111,8 @@ impl Selection {
         let mut not_run = Vec::new();
         let mut compile_errors = Vec::new();
         let mut failed = broken.len();
+        let mut exception_notes = Vec::new();
+        let mut exception_items = 0;
         let mut parsed = parsed.into_iter();
         for (fi, file) in report.files.iter().enumerate() {
             for (ri, rule) in file.rules.iter().enumerate() {
@@ -132,6 +141,23 @@ impl Selection {
                     Some(Value::Array(items)) => items,
                     _ => Vec::new(),
                 };
+                // The rule's exceptions, as the negated filter Kibana builds.
+                let mut filters = filters;
+                let applied = exceptions.for_rule(rule);
+                for list in &applied.missing {
+                    exception_notes.push((
+                        format!("rules referencing exception list {list}, which was not given (--exceptions FILE)"),
+                        name.clone(),
+                    ));
+                }
+                for why in &applied.skipped {
+                    exception_notes.push((
+                        format!("rules whose exception item {why}"),
+                        name.clone(),
+                    ));
+                }
+                let applied_items = applied.items;
+                filters.extend(applied.filter);
                 let filters = match builder.kibana_filters(&filters) {
                     Ok(f) => f,
                     Err(e) => {
@@ -148,6 +174,7 @@ impl Selection {
                 });
                 match added {
                     Ok(index) => {
+                        exception_items += applied_items;
                         builder.set_filters(index, filters);
                         if let Some((fields, keep_source)) = executor.carried(rule) {
                             let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -184,30 +211,26 @@ impl Selection {
             compile_errors,
             failed,
             set: builder.finish(),
+            exception_notes,
+            exception_items,
         }
     }
 
     /// Settings Kibana applies that this run does not: (setting, names of
-    /// the rules that have it), once per setting.
+    /// the rules that have it), once per setting. (A rule's exception lists
+    /// apply when given: see [`Selection::exception_notes`].)
     pub fn unapplied(&self) -> Vec<(&'static str, Vec<&str>)> {
-        let mut suppression = Vec::new();
-        let mut exceptions = Vec::new();
-        for s in &self.selected {
-            let rule = self.rule(s);
-            if rule.alert_suppression.is_some() {
-                suppression.push(rule_name(rule));
-            }
-            if rule.extra("exceptions_list").is_some() {
-                exceptions.push(rule_name(rule));
-            }
-        }
-        [
-            ("alert_suppression", suppression),
-            ("exceptions_list", exceptions),
-        ]
-        .into_iter()
-        .filter(|(_, names)| !names.is_empty())
-        .collect()
+        let suppression: Vec<&str> = self
+            .selected
+            .iter()
+            .map(|s| self.rule(s))
+            .filter(|rule| rule.alert_suppression.is_some())
+            .map(rule_name)
+            .collect();
+        [("alert_suppression", suppression)]
+            .into_iter()
+            .filter(|(_, names)| !names.is_empty())
+            .collect()
     }
 }
 

@@ -5,7 +5,10 @@
 //! all holding). See `design/rule-types-semantics.md` §4 for the
 //! semantics this follows.
 
+pub mod filter;
 pub mod load;
+
+pub use filter::{Applied, Exceptions};
 
 use serde_json::Value as Json;
 
