@@ -122,6 +122,47 @@ pub const CODES: &[(&str, &str)] = &[
         "test::events-file",
         "A test case's events_file does not exist.",
     ),
+    (
+        "exceptions::syntax",
+        "An exceptions file is not valid JSON lines, TOML or UTF-8.",
+    ),
+    ("exceptions::io", "An exceptions file cannot be read."),
+    (
+        "exceptions::schema",
+        "An exception list or item lacks a key or has one of the wrong type.",
+    ),
+    (
+        "exceptions::entry-type",
+        "An exception entry's type is not match, match_any, exists, wildcard, list or nested.",
+    ),
+    (
+        "exceptions::operator",
+        "An exception entry's operator is not included or excluded.",
+    ),
+    (
+        "exceptions::value",
+        "An exception entry's value has the wrong shape for its type.",
+    ),
+    (
+        "exceptions::nested",
+        "A nested exception entry holds an entry other than match, match_any or exists.",
+    ),
+    (
+        "exceptions::expire-time",
+        "An exception item's expire_time is not an ISO 8601 date-time.",
+    ),
+    (
+        "exceptions::skipped",
+        "An export line that is no exception list, item, rule, connector or summary.",
+    ),
+    (
+        "exceptions::duplicate-list",
+        "Two exception list containers share a list_id and namespace_type.",
+    ),
+    (
+        "exceptions::unreferenced",
+        "No checked rule's exceptions_list names this exception list.",
+    ),
 ];
 
 /// A one-line description of a code.

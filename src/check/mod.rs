@@ -3,10 +3,12 @@
 //! The loader ([`crate::rule`]) already reports what one key can tell
 //! (syntax, types, enums, unknown keys). This module adds what needs several
 //! keys ([`rules`]), the MITRE ATT&CK mapping ([`mitre`]), the queries
-//! ([`query`]) and what needs several rules (duplicate ids and names), then
+//! ([`query`]) and what needs several rules (duplicate ids and names), and
+//! reports on exception-list files ([`exceptions`]), then
 //! renders the [`Report`] as text, JSON or SARIF ([`output`]).
 
 pub mod codes;
+pub mod exceptions;
 pub mod fields;
 pub mod mitre;
 pub mod output;

@@ -42,6 +42,11 @@ pub struct CheckArgs {
     /// exists and the paths are the default or hold it.
     #[arg(short = 't', long = "tests", value_name = "DIR")]
     tests: Option<PathBuf>,
+    /// An exception-list file to check too (repeatable): a Kibana
+    /// exception-list or rule export (NDJSON) or detection-rules TOML. Its
+    /// lists that no checked rule references are warned about.
+    #[arg(long = "exceptions", value_name = "FILE")]
+    exceptions: Vec<PathBuf>,
 }
 
 /// A file found under the paths: a rule file, or a rule test file.
@@ -75,7 +80,16 @@ pub fn check(args: CheckArgs) -> i32 {
                 .then(|| dir.to_path_buf())
         }
     };
-    let mut paths = match rule::collect_paths(&args.paths) {
+    // Exception files alone: no default `rules` folder is needed.
+    let rule_paths: &[PathBuf] = if !args.exceptions.is_empty()
+        && args.paths == [PathBuf::from("rules")]
+        && !Path::new("rules").exists()
+    {
+        &[]
+    } else {
+        &args.paths
+    };
+    let mut paths = match rule::collect_paths(rule_paths) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -131,7 +145,18 @@ pub fn check(args: CheckArgs) -> i32 {
             return 2;
         }
     };
+    let mut exception_files = Vec::with_capacity(args.exceptions.len());
+    for path in &args.exceptions {
+        match ruleq::exceptions::load::read(path) {
+            Ok(f) => exception_files.push(f),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                io_failed = true;
+            }
+        }
+    }
     let mut report = check::check(files, mapping.as_ref());
+    check::exceptions::add_exception_files(&mut report, exception_files);
     add_test_files(&mut report, tests);
     let text = match args.format {
         OutputFormat::Human => {
