@@ -58,11 +58,14 @@ fn export(list_id: &str, items: &[Value]) -> String {
         out.push_str(&line.to_string());
         out.push('\n');
     }
-    out.push_str(&json!({
-        "exported_exception_list_count": 1, "exported_exception_list_item_count": items.len(),
-        "missing_exception_list_item_count": 0, "missing_exception_list_items": [],
-        "missing_exception_lists": [], "missing_exception_lists_count": 0
-    }).to_string());
+    out.push_str(
+        &json!({
+            "exported_exception_list_count": 1, "exported_exception_list_item_count": items.len(),
+            "missing_exception_list_item_count": 0, "missing_exception_list_items": [],
+            "missing_exception_lists": [], "missing_exception_lists_count": 0
+        })
+        .to_string(),
+    );
     out.push('\n');
     out
 }
@@ -102,7 +105,12 @@ impl Run {
         let mut ids: Vec<String> = self
             .alerts
             .iter()
-            .map(|a| a["kibana.alert.ancestors"][0]["id"].as_str().unwrap().to_string())
+            .map(|a| {
+                a["kibana.alert.ancestors"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         ids.sort();
         ids
@@ -121,7 +129,14 @@ fn run(tag: &str, rule: &str, events: &str, files: &[(&str, &str)], args: &[&str
     }
     let out = Command::new(env!("CARGO_BIN_EXE_ruleq"))
         .current_dir(&dir)
-        .args(["run", "-r", "rule.toml", "events.ndjson", "--format", "ndjson"])
+        .args([
+            "run",
+            "-r",
+            "rule.toml",
+            "events.ndjson",
+            "--format",
+            "ndjson",
+        ])
         .args(["--now", "2024-05-01T10:05:00Z"])
         .args(args)
         .output()
@@ -165,11 +180,31 @@ fn noise_list() -> String {
 #[test]
 fn ex1_items_or_entries_and_case_sensitive() {
     let evs = events(&[
-        ("x1", "2024-05-01T10:01:00Z", process(json!({"process": {"name": "svchost.exe"}, "host": {"name": "lab-1"}}))),
-        ("x2", "2024-05-01T10:01:10Z", process(json!({"process": {"name": "svchost.exe"}, "host": {"name": "prod-1"}}))),
-        ("x3", "2024-05-01T10:01:20Z", process(json!({"user": {"name": "svc_scan"}}))),
-        ("x4", "2024-05-01T10:01:30Z", process(json!({"user": {"name": ["alice", "svc_backup"]}}))),
-        ("x5", "2024-05-01T10:01:40Z", process(json!({"process": {"name": "SVCHOST.EXE"}, "host": {"name": "lab-1"}}))),
+        (
+            "x1",
+            "2024-05-01T10:01:00Z",
+            process(json!({"process": {"name": "svchost.exe"}, "host": {"name": "lab-1"}})),
+        ),
+        (
+            "x2",
+            "2024-05-01T10:01:10Z",
+            process(json!({"process": {"name": "svchost.exe"}, "host": {"name": "prod-1"}})),
+        ),
+        (
+            "x3",
+            "2024-05-01T10:01:20Z",
+            process(json!({"user": {"name": "svc_scan"}})),
+        ),
+        (
+            "x4",
+            "2024-05-01T10:01:30Z",
+            process(json!({"user": {"name": ["alice", "svc_backup"]}})),
+        ),
+        (
+            "x5",
+            "2024-05-01T10:01:40Z",
+            process(json!({"process": {"name": "SVCHOST.EXE"}, "host": {"name": "lab-1"}})),
+        ),
     ]);
     let r = run(
         "ex1",
@@ -180,7 +215,11 @@ fn ex1_items_or_entries_and_case_sensitive() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.ids(), ["x2", "x5"], "{}", r.stderr);
-    assert!(!r.stderr.contains("exceptions_list not applied"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("exceptions_list not applied"),
+        "{}",
+        r.stderr
+    );
     // Without the list: every event alerts, and a note names the list.
     let r = run(
         "ex1-none",
@@ -215,8 +254,16 @@ fn ex2_excluded_matches_events_lacking_the_field() {
         &[json!({"entries": [entry("host.name", "match", json!("prod-1"), true)]})],
     );
     let evs = events(&[
-        ("prod", "2024-05-01T10:01:00Z", process(json!({"host": {"name": "prod-1"}}))),
-        ("dev", "2024-05-01T10:01:10Z", process(json!({"host": {"name": "dev-3"}}))),
+        (
+            "prod",
+            "2024-05-01T10:01:00Z",
+            process(json!({"host": {"name": "prod-1"}})),
+        ),
+        (
+            "dev",
+            "2024-05-01T10:01:10Z",
+            process(json!({"host": {"name": "dev-3"}})),
+        ),
         ("none", "2024-05-01T10:01:20Z", process(json!({}))),
     ]);
     let r = run(
@@ -253,7 +300,11 @@ fn ex3_wildcard_exists_and_expiry() {
         ("a", "2024-05-01T10:01:00Z", file("C:\\Temp\\a.tmp")),
         ("sub", "2024-05-01T10:01:10Z", file("C:\\Temp\\sub\\a.tmp")),
         ("lower", "2024-05-01T10:01:20Z", file("c:\\temp\\a.tmp")),
-        ("orphan", "2024-05-01T10:01:30Z", process(json!({"process": {"name": "x"}}))),
+        (
+            "orphan",
+            "2024-05-01T10:01:30Z",
+            process(json!({"process": {"name": "x"}})),
+        ),
     ]);
     let r = run(
         "ex3",
@@ -272,7 +323,12 @@ fn ex3_wildcard_exists_and_expiry() {
         &rule("ex-3", PROCESS, &[("ex3", "single")]),
         &evs,
         &[("list.ndjson", &list)],
-        &["--exceptions", "list.ndjson", "--now", "2024-05-01T09:59:00Z"],
+        &[
+            "--exceptions",
+            "list.ndjson",
+            "--now",
+            "2024-05-01T09:59:00Z",
+        ],
     );
     assert!(r.alerts.is_empty(), "{}", r.stderr);
 }
@@ -301,28 +357,52 @@ fn ex5_threshold_counts_only_events_not_excepted() {
         &["--exceptions", "list.ndjson"],
     );
     assert!(with.alerts.is_empty(), "{}", with.stderr);
-    let without = run("ex5-none", &rule("ex-5", body, &[("svc", "single")]), &evs, &[], &[]);
+    let without = run(
+        "ex5-none",
+        &rule("ex-5", body, &[("svc", "single")]),
+        &evs,
+        &[],
+        &[],
+    );
     assert_eq!(without.alerts.len(), 1, "{}", without.stderr);
-    assert_eq!(without.alerts[0]["kibana.alert.threshold_result"]["count"], 3);
+    assert_eq!(
+        without.alerts[0]["kibana.alert.threshold_result"]["count"],
+        3
+    );
 }
 
 #[test]
 fn value_lists_and_sequences() {
     let list = export(
         "bad-users",
-        &[json!({"entries": [{"field": "user.name", "type": "list", "operator": "included",
-            "list": {"id": "users.txt", "type": "keyword"}}]})],
+        &[
+            json!({"entries": [{"field": "user.name", "type": "list", "operator": "included",
+            "list": {"id": "users.txt", "type": "keyword"}}]}),
+        ],
     );
     let evs = events(&[
-        ("u1", "2024-05-01T10:01:00Z", process(json!({"user": {"name": "root"}}))),
-        ("u2", "2024-05-01T10:01:10Z", process(json!({"user": {"name": "alice"}}))),
+        (
+            "u1",
+            "2024-05-01T10:01:00Z",
+            process(json!({"user": {"name": "root"}})),
+        ),
+        (
+            "u2",
+            "2024-05-01T10:01:10Z",
+            process(json!({"user": {"name": "alice"}})),
+        ),
     ]);
     let r = run(
         "values",
         &rule("vl", PROCESS, &[("bad-users", "single")]),
         &evs,
         &[("list.ndjson", &list), ("users.txt", "root\nsvc\n")],
-        &["--exceptions", "list.ndjson", "--value-list", "users.txt=users.txt"],
+        &[
+            "--exceptions",
+            "list.ndjson",
+            "--value-list",
+            "users.txt=users.txt",
+        ],
     );
     assert_eq!(r.ids(), ["u2"], "{}", r.stderr);
     // Without the value list the item is not applied, with a note.
@@ -334,7 +414,12 @@ fn value_lists_and_sequences() {
         &["--exceptions", "list.ndjson"],
     );
     assert_eq!(r.ids(), ["u1", "u2"], "{}", r.stderr);
-    assert!(r.stderr.contains("was not given (--value-list users.txt=FILE)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("was not given (--value-list users.txt=FILE)"),
+        "{}",
+        r.stderr
+    );
 
     // An EQL sequence needing an excepted event does not form (E7).
     let seq = "type = \"eql\"\nlanguage = \"eql\"\nquery = '''\nsequence by host.name [process where process.name == \"a\"] [process where process.name == \"b\"]\n'''";
@@ -345,14 +430,17 @@ fn value_lists_and_sequences() {
             entry("host.name", "match", json!("lab"), false),
         ]})],
     );
-    let p = |host: &str, name: &str| process(json!({"host": {"name": host}, "process": {"name": name}}));
+    let p = |host: &str, name: &str| {
+        process(json!({"host": {"name": host}, "process": {"name": name}}))
+    };
     let evs = events(&[
         ("a1", "2024-05-01T10:01:00Z", p("lab", "a")),
         ("b1", "2024-05-01T10:01:10Z", p("lab", "b")),
         ("a2", "2024-05-01T10:01:20Z", p("prod", "a")),
         ("b2", "2024-05-01T10:01:30Z", p("prod", "b")),
     ]);
-    let eql_rule = rule("seq", seq, &[("no-b-on-lab", "single")]).replace("language = \"kuery\"\n", "");
+    let eql_rule =
+        rule("seq", seq, &[("no-b-on-lab", "single")]).replace("language = \"kuery\"\n", "");
     let r = run(
         "sequence",
         &eql_rule,
@@ -367,4 +455,27 @@ fn value_lists_and_sequences() {
         .map(|a| &a["host"]["name"])
         .collect();
     assert_eq!(hosts, [&json!("prod")], "{}", r.stderr);
+}
+
+#[test]
+fn a_broken_exception_file_is_a_located_usage_error() {
+    let bad = export(
+        "bad",
+        &[json!({"entries": [entry("host.name", "matches", json!("x"), false)]})],
+    );
+    let r = run(
+        "broken",
+        &rule("broken", PROCESS, &[("bad", "single")]),
+        &events(&[("e", "2024-05-01T10:01:00Z", process(json!({})))]),
+        &[("bad.ndjson", &bad)],
+        &["--exceptions", "bad.ndjson"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("bad.ndjson:2:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not load as exception lists"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.alerts.is_empty());
 }

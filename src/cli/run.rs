@@ -12,6 +12,7 @@ use ruleq::detect::{
 };
 use ruleq::engine::{now_nanos, MAX_PARTIALS, REORDER};
 use ruleq::event::{EventSource, FileNames, Input};
+use ruleq::exceptions::Exceptions;
 use ruleq::mapping::Mapping;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -287,30 +288,28 @@ fn load_exceptions(
         ..Exceptions::default()
     };
     for path in files {
-        match ruleq::exceptions::load::load(path) {
-            Ok(lists) => exceptions.lists.extend(lists),
-            Err(diagnostics) => {
-                let text = std::fs::read_to_string(path).unwrap_or_default();
-                let rendered: Vec<String> = diagnostics
-                    .iter()
-                    .map(|d| d.render(&path.display().to_string(), &text, false))
-                    .collect();
-                return Err(format!(
-                    "{} does not load as exception lists:\n{}",
-                    path.display(),
-                    rendered.join("")
-                ));
-            }
+        let file =
+            ruleq::exceptions::load::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if file.has_errors() {
+            let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            return Err(format!(
+                "{} does not load as exception lists (`ruleq check --exceptions` checks it):\n{}",
+                path.display(),
+                file.render(color)
+            ));
         }
+        exceptions.lists.extend(file.lists);
     }
     for spec in value_lists {
         let (id, file) = spec
             .split_once('=')
             .ok_or_else(|| format!("--value-list {spec}: write ID=FILE"))?;
-        let text = std::fs::read_to_string(file).map_err(|e| format!("--value-list {file}: {e}"))?;
-        exceptions
-            .value_lists
-            .insert(id.to_string(), ruleq::exceptions::filter::read_value_list(&text));
+        let text =
+            std::fs::read_to_string(file).map_err(|e| format!("--value-list {file}: {e}"))?;
+        exceptions.value_lists.insert(
+            id.to_string(),
+            ruleq::exceptions::filter::read_value_list(&text),
+        );
     }
     Ok(exceptions)
 }

@@ -151,10 +151,8 @@ impl Selection {
                     ));
                 }
                 for why in &applied.skipped {
-                    exception_notes.push((
-                        format!("rules whose exception item {why}"),
-                        name.clone(),
-                    ));
+                    exception_notes
+                        .push((format!("rules whose exception item {why}"), name.clone()));
                 }
                 let applied_items = applied.items;
                 filters.extend(applied.filter);
