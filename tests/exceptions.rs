@@ -479,3 +479,58 @@ fn a_broken_exception_file_is_a_located_usage_error() {
     );
     assert!(r.alerts.is_empty());
 }
+
+#[test]
+fn a_kibana_rule_export_brings_its_lists() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("exceptions-rule-export");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let rule = json!({"id": "so-1", "rule_id": "4b7c0d7e-0000-4000-8000-000000000001", "name": "Proc",
+        "description": "d", "type": "query", "language": "kuery", "query": "event.category:process",
+        "index": ["logs-*"], "severity": "low", "risk_score": 21, "from": "now-6m", "interval": "5m",
+        "exceptions_list": [{"id": "c-noise", "list_id": "noise", "namespace_type": "single", "type": "detection"}],
+        "version": 1});
+    let lists = export(
+        "noise",
+        &[json!({"entries": [entry("host.name", "match", json!("lab-1"), false)]})],
+    );
+    // The rule, the list and its item, the export details (the list
+    // export's summary line stands in for them: both are skipped).
+    std::fs::write(dir.join("export.ndjson"), format!("{rule}\n{lists}")).unwrap();
+    let evs = events(&[
+        (
+            "lab",
+            "2024-05-01T10:01:00Z",
+            process(json!({"host": {"name": "lab-1"}})),
+        ),
+        (
+            "prod",
+            "2024-05-01T10:01:00Z",
+            process(json!({"host": {"name": "prod"}})),
+        ),
+    ]);
+    std::fs::write(dir.join("events.ndjson"), evs).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .current_dir(&dir)
+        .args([
+            "run",
+            "-r",
+            "export.ndjson",
+            "events.ndjson",
+            "--format",
+            "ndjson",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kibana.alert.ancestors"][0]["id"].to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["\"prod\""], "{stderr}");
+    assert!(!stderr.contains("was not given"), "{stderr}");
+}

@@ -338,6 +338,16 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
     let inputs = event_inputs(&args.events)?;
     let mapping = Mapping::from_files(&args.mappings).map_err(|e| e.to_string())?;
     let files = load_rules(&args.rules)?;
+    let mut exceptions = load_exceptions(&args.exceptions, &args.value_lists, now)?;
+    // A Kibana rule export's exception lists load as if given apart.
+    for file in files
+        .iter()
+        .filter(|f| f.format == ruleq::rule::Format::Ndjson)
+    {
+        let path = file.path.clone();
+        let embedded = ruleq::exceptions::load::parse(path, file.source.clone());
+        exceptions.lists.extend(embedded.lists);
+    }
     // Rules evaluated on every thread, each event read once for all of
     // them; the results do not depend on the thread count.
     let threads = args
@@ -357,7 +367,7 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         threads,
         default_index: args.index.clone(),
         group_events: false,
-        exceptions: load_exceptions(&args.exceptions, &args.value_lists, now)?,
+        exceptions,
         saved_object_id: args.saved_object_id.clone(),
     };
     let detector = Detector::new(files, config);

@@ -226,8 +226,16 @@ fn load_ndjson(file: &mut RuleFile) {
             );
             continue;
         }
-        if node.get("exported_rules_count").is_some() || node.get("exported_count").is_some() {
-            // Kibana ends an export with a summary object.
+        if [
+            "exported_rules_count",
+            "exported_count",
+            "exported_exception_list_count",
+        ]
+        .iter()
+        .any(|k| node.get(k).is_some())
+        {
+            // Kibana ends an export (of rules, or of exception lists) with a
+            // summary object.
             let count = node
                 .get("exported_rules_count")
                 .and_then(|e| match e.value.value {
