@@ -48,6 +48,11 @@ impl Project {
             let text = std::fs::read_to_string(root.join("rule_tests/rules").join(name)).unwrap();
             p.write(&format!("rule_tests/rules/{name}"), &text);
         }
+        let lists = root.join("rule_tests/rules/exceptions/known_telnet_admin.ndjson");
+        p.write(
+            "rule_tests/rules/exceptions/known_telnet_admin.ndjson",
+            &std::fs::read_to_string(lists).unwrap(),
+        );
         let snapshots = root.join("rule_tests/rules/__snapshots__");
         for entry in std::fs::read_dir(&snapshots).unwrap() {
             let path = entry.unwrap().path();
@@ -105,7 +110,7 @@ fn the_seed_rules_tests_pass() {
     let (code, out, err) = p.test(&["-v"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("2 test files, 13 cases: 13 passed, 0 failed"),
+        out.contains("2 test files, 14 cases: 14 passed, 0 failed"),
         "{out}"
     );
     assert!(
@@ -184,7 +189,7 @@ fn a_test_of_no_loaded_rule_is_an_orphan_even_when_other_tests_are_selected() {
         err.contains("no rule loaded from rules has rule_id 00000000"),
         "{err}"
     );
-    assert!(out.contains("1 test files, 6 cases: 6 passed"), "{out}");
+    assert!(out.contains("1 test files, 7 cases: 7 passed"), "{out}");
 }
 
 #[test]

@@ -324,9 +324,12 @@ fn the_report_is_written_beside_json_output_and_when_all_pass() {
         &format!("rule_tests/{PORT_RULE}"),
         &repo(&format!("rule_tests/{PORT_RULE}")),
     );
-    // Its AST snapshot, which the test file asks for.
+    // Its AST snapshot, which the test file asks for, and the exception
+    // list a case applies.
     let ast = "rule_tests/rules/__snapshots__/command_and_control_telnet_port_activity.ast.snap";
     s.write(ast, &repo(ast));
+    let lists = "rule_tests/rules/exceptions/known_telnet_admin.ndjson";
+    s.write(lists, &repo(lists));
     let out = ruleq(
         &s.0,
         &["test", "--format", "json", "--junit", "reports/junit.xml"],
@@ -341,12 +344,12 @@ fn the_report_is_written_beside_json_output_and_when_all_pass() {
     );
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["summary"]["passed"], 6);
+    assert_eq!(json["summary"]["passed"], 7);
     let xml = std::fs::read_to_string(s.0.join("reports/junit.xml")).unwrap();
     let report = Report::deserialize_from_str(&xml).unwrap();
     assert_eq!(
         (report.tests, report.failures, report.errors, report.skipped),
-        (6, 0, 0, 0)
+        (7, 0, 0, 0)
     );
     validate(&s.0.join("reports/junit.xml"));
 }

@@ -133,7 +133,7 @@ fn first_run_is_pending_then_accepted() {
     let (code, out, _) = t.ruleq(&["test"], &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("21 cases: 20 passed, 0 failed, 1 pending"),
+        out.contains("22 cases: 21 passed, 0 failed, 1 pending"),
         "{out}"
     );
     assert!(out.contains("snapshot pending review"), "{out}");

@@ -539,7 +539,11 @@ fn run_case(
         .or(case.now)
         .or_else(|| case::latest(&events))
         .unwrap_or(0);
-    let run = |execution| case::run(file, rule, &events, execution, now, mapping);
+    let exceptions = match case::exceptions(test, case, now) {
+        Ok(e) => e,
+        Err(why) => return error(why),
+    };
+    let run = |execution| case::run(file, rule, &events, execution, now, mapping, &exceptions);
     let (alerts, documents) = match run(execution) {
         Ok(r) => (seen_alerts(&r.documents, &r.groups), r.documents),
         Err(NotRun::Skipped(why)) => {

@@ -16,6 +16,9 @@ use std::collections::HashMap;
 pub struct Exceptions {
     /// The lists (`--exceptions`).
     pub lists: Vec<ExceptionList>,
+    /// Lists every rule applies, referenced or not (a `ruleq test` case's
+    /// lists, attached to the rule under test as its default lists).
+    pub defaults: Vec<ExceptionList>,
     /// The value lists (`--value-list ID=FILE`): per id, its values.
     pub value_lists: HashMap<String, Vec<String>>,
     /// Items whose `expire_time` is before this (nanoseconds) are ignored.
@@ -39,7 +42,7 @@ pub struct Applied {
 impl Exceptions {
     /// Whether any list was given.
     pub fn is_empty(&self) -> bool {
-        self.lists.is_empty()
+        self.lists.is_empty() && self.defaults.is_empty()
     }
 
     /// The exceptions of `rule`: the items of the lists its
@@ -49,9 +52,12 @@ impl Exceptions {
         let mut applied = Applied::default();
         let refs = match rule.extra("exceptions_list") {
             Some(Json::Array(refs)) => refs,
-            _ => return applied,
+            _ => Vec::new(),
         };
         let mut items = Vec::new();
+        for list in &self.defaults {
+            self.add(list, &mut items, &mut applied);
+        }
         for r in &refs {
             let list_id = r.get("list_id").and_then(Json::as_str).unwrap_or("");
             let namespace = r
@@ -67,16 +73,8 @@ impl Exceptions {
                 applied.missing.push(list_id.to_string());
                 continue;
             }
-            for item in found.iter().flat_map(|l| &l.items) {
-                if item.expire_time.is_some_and(|t| t < self.now) {
-                    continue;
-                }
-                match self.item(item) {
-                    Ok(clause) => items.push(clause),
-                    Err(why) => applied
-                        .skipped
-                        .push(format!("{list_id}/{} is not applied: {why}", item.item_id)),
-                }
+            for list in found {
+                self.add(list, &mut items, &mut applied);
             }
         }
         applied.items = items.len();
@@ -87,6 +85,23 @@ impl Exceptions {
             }));
         }
         applied
+    }
+
+    /// The clauses of `list`'s items that have not expired, into `items`;
+    /// those that cannot apply, into `applied.skipped`.
+    fn add(&self, list: &ExceptionList, items: &mut Vec<Json>, applied: &mut Applied) {
+        for item in &list.items {
+            if item.expire_time.is_some_and(|t| t < self.now) {
+                continue;
+            }
+            match self.item(item) {
+                Ok(clause) => items.push(clause),
+                Err(why) => applied.skipped.push(format!(
+                    "{}/{} is not applied: {why}",
+                    list.list_id, item.item_id
+                )),
+            }
+        }
     }
 
     /// One item: its entries ANDed, on events of its `os_types` when set.

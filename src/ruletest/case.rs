@@ -6,6 +6,7 @@ use super::file::{Case, Execution, InlineEvent, TestFile};
 use crate::compile::date::{format_iso, parse_default};
 use crate::detect::{Config, Detector, Executions, Feedback};
 use crate::event::{EventSource, FileNames, Input, Item};
+use crate::exceptions::Exceptions;
 use crate::mapping::Mapping;
 use crate::rule::{Rule, RuleFile};
 use serde_json::{Map, Value as Json};
@@ -186,6 +187,7 @@ pub fn run(
     execution: Execution,
     now: i64,
     mapping: Option<&Mapping>,
+    exceptions: &Exceptions,
 ) -> Result<CaseRun, NotRun> {
     let single = RuleFile {
         rules: vec![rule.clone()],
@@ -203,6 +205,7 @@ pub fn run(
         bound_by_look_back: execution != Execution::All,
         threads: 1,
         group_events: true,
+        exceptions: exceptions.clone(),
         ..Config::default()
     };
     let detector = Detector::new(vec![single], config);
@@ -275,6 +278,39 @@ pub fn run(
         now,
         groups,
     })
+}
+
+/// The exception lists and value lists of a case (the file's defaults and
+/// its own, relative to the test file), attached to the rule under test as
+/// its default lists; their items' expiry is judged at `now`.
+pub fn exceptions(test: &TestFile, case: &Case, now: i64) -> Result<Exceptions, String> {
+    let dir = test.path.parent().unwrap_or(Path::new("."));
+    let mut exceptions = Exceptions {
+        now,
+        ..Exceptions::default()
+    };
+    for file in test.exceptions_files.iter().chain(&case.exceptions_files) {
+        let path = dir.join(file);
+        let loaded = crate::exceptions::load::read(&path)
+            .map_err(|e| format!("exceptions_files: {}: {e}", path.display()))?;
+        if loaded.has_errors() {
+            return Err(format!(
+                "exceptions_files: {file} does not load:\n{}",
+                loaded.render(false)
+            ));
+        }
+        exceptions.defaults.extend(loaded.lists);
+    }
+    for (id, file) in test.value_lists.iter().chain(&case.value_lists) {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("value_lists: {}: {e}", path.display()))?;
+        exceptions.value_lists.insert(
+            id.clone(),
+            crate::exceptions::filter::read_value_list(&text),
+        );
+    }
+    Ok(exceptions)
 }
 
 /// The latest event time of the case's events (the default `now`).
@@ -362,7 +398,15 @@ pub fn reaches(
             value: crate::rule::Language::Eql,
             span,
         });
-        run(file, &probe_rule, events, Execution::All, 0, mapping)
-            .is_ok_and(|r| !r.documents.is_empty())
+        run(
+            file,
+            &probe_rule,
+            events,
+            Execution::All,
+            0,
+            mapping,
+            &Exceptions::default(),
+        )
+        .is_ok_and(|r| !r.documents.is_empty())
     })
 }

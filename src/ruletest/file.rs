@@ -53,6 +53,11 @@ pub struct TestFile {
     pub index: Option<String>,
     /// How cases run, unless they say.
     pub execution: Option<Execution>,
+    /// `[defaults] exceptions_files`: exception list files every case's
+    /// rule applies (relative to the test file).
+    pub exceptions_files: Vec<String>,
+    /// `[defaults] value_lists`: value list files by id.
+    pub value_lists: Vec<(String, String)>,
     /// The cases, in file order.
     pub cases: Vec<Case>,
     /// Record the syntax trees of the rule's queries (`[snapshots] ast`).
@@ -108,6 +113,11 @@ pub struct Case {
     pub execution: Option<Execution>,
     /// `snapshot = true`.
     pub snapshot: bool,
+    /// `exceptions_files`: exception list files the rule applies in this
+    /// case, besides the file's defaults (relative to the test file).
+    pub exceptions_files: Vec<String>,
+    /// `value_lists = { ID = "file" }`, besides the file's defaults.
+    pub value_lists: Vec<(String, String)>,
 }
 
 impl Case {
@@ -435,6 +445,23 @@ fn expected_alert(node: &Node) -> Result<ExpectedAlert> {
     Ok(alert)
 }
 
+/// A list of strings (`exceptions_files = ["a.ndjson"]`).
+fn strings(v: &Node, what: &str) -> Result<Vec<String>> {
+    let Value::Array(items) = &v.value else {
+        return Err(error(format!("`{what}` must be a list of paths"), v.span));
+    };
+    items.iter().map(|i| string(i, what)).collect()
+}
+
+/// `value_lists = { ID = "file" }`.
+fn value_lists(v: &Node) -> Result<Vec<(String, String)>> {
+    let entries = table(v, "`value_lists`")?;
+    entries
+        .iter()
+        .map(|e| Ok((e.key.clone(), string(&e.value, "value_lists")?)))
+        .collect()
+}
+
 fn case(node: &Node) -> Result<Case> {
     let entries = table(node, "a case")?;
     known_keys(
@@ -453,6 +480,8 @@ fn case(node: &Node) -> Result<Case> {
             "index",
             "execution",
             "snapshot",
+            "exceptions_files",
+            "value_lists",
         ],
         "[[case]]",
     )?;
@@ -479,6 +508,8 @@ fn case(node: &Node) -> Result<Case> {
         index: None,
         execution: None,
         snapshot: false,
+        exceptions_files: Vec::new(),
+        value_lists: Vec::new(),
     };
     for e in entries {
         let v = &e.value;
@@ -514,6 +545,8 @@ fn case(node: &Node) -> Result<Case> {
             "index" => case.index = Some(string(v, "index")?),
             "execution" => case.execution = Some(execution(v)?),
             "snapshot" => case.snapshot = boolean(v, "snapshot")?,
+            "exceptions_files" => case.exceptions_files = strings(v, "exceptions_files")?,
+            "value_lists" => case.value_lists = value_lists(v)?,
             _ => {}
         }
     }
@@ -572,6 +605,8 @@ impl TestFile {
             start: None,
             index: None,
             execution: None,
+            exceptions_files: Vec::new(),
+            value_lists: Vec::new(),
             cases: Vec::new(),
             ast_snapshot: false,
             case_snapshots: false,
@@ -584,7 +619,14 @@ impl TestFile {
             let defaults = table(&d.value, "[defaults]")?;
             known_keys(
                 defaults,
-                &["event", "start", "index", "execution"],
+                &[
+                    "event",
+                    "start",
+                    "index",
+                    "execution",
+                    "exceptions_files",
+                    "value_lists",
+                ],
                 "[defaults]",
             )?;
             for e in defaults {
@@ -596,6 +638,10 @@ impl TestFile {
                     "start" => file.start = Some(time(&e.value, "start")?),
                     "index" => file.index = Some(string(&e.value, "index")?),
                     "execution" => file.execution = Some(execution(&e.value)?),
+                    "exceptions_files" => {
+                        file.exceptions_files = strings(&e.value, "exceptions_files")?
+                    }
+                    "value_lists" => file.value_lists = value_lists(&e.value)?,
                     _ => {}
                 }
             }
