@@ -534,3 +534,59 @@ fn a_kibana_rule_export_brings_its_lists() {
     assert_eq!(ids, ["\"prod\""], "{stderr}");
     assert!(!stderr.contains("was not given"), "{stderr}");
 }
+
+#[test]
+fn ex4_nested_entries_need_one_element_to_hold_them_all() {
+    let signed = process(json!({"process": {"Ext": {"code_signature": [
+        {"subject_name": "LFC", "trusted": true},
+        {"subject_name": "X", "trusted": false},
+    ]}}}));
+    let evs = events(&[("signed", "2024-05-01T10:01:00Z", signed)]);
+    let nested = |trusted: &str| {
+        export(
+            "sig",
+            &[
+                json!({"entries": [{"field": "process.Ext.code_signature", "type": "nested", "entries": [
+                    entry("subject_name", "match", json!("X"), false),
+                    entry("trusted", "match", json!(trusted), false),
+                ]}]}),
+            ],
+        )
+    };
+    let body = rule("ex-4", PROCESS, &[("sig", "single")]);
+    // No single element is both X and trusted: the event alerts.
+    let r = run(
+        "ex4-nested",
+        &body,
+        &evs,
+        &[("l.ndjson", &nested("true"))],
+        &["--exceptions", "l.ndjson"],
+    );
+    assert_eq!(r.ids(), ["signed"], "{}", r.stderr);
+    // The X element is untrusted: excepted.
+    let r = run(
+        "ex4-match",
+        &body,
+        &evs,
+        &[("l.ndjson", &nested("false"))],
+        &["--exceptions", "l.ndjson"],
+    );
+    assert!(r.alerts.is_empty(), "{}", r.stderr);
+    // The same entries flat (an object mapping): each may hold in another
+    // element, so the event is excepted.
+    let flat = export(
+        "sig",
+        &[json!({"entries": [
+            entry("process.Ext.code_signature.subject_name", "match", json!("X"), false),
+            entry("process.Ext.code_signature.trusted", "match", json!("true"), false),
+        ]})],
+    );
+    let r = run(
+        "ex4-flat",
+        &body,
+        &evs,
+        &[("l.ndjson", &flat)],
+        &["--exceptions", "l.ndjson"],
+    );
+    assert!(r.alerts.is_empty(), "{}", r.stderr);
+}

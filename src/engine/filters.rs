@@ -7,7 +7,7 @@
 use crate::compile::date::parse_iso;
 use crate::compile::ir::{FieldId, Fields};
 use crate::compile::wildcard::Wildcard;
-use crate::event::{Record, Value};
+use crate::event::{ElemId, NodeId, Record, Value};
 use serde_json::Value as Json;
 
 /// One compiled query DSL clause.
@@ -36,6 +36,9 @@ pub enum EventFilter {
     },
     /// A negated filter (`meta.negate`).
     Not(Box<EventFilter>),
+    /// `nested`: one object of the array at the path satisfies the query
+    /// (its fields read within that object only).
+    Nested(NodeId, Box<EventFilter>),
 }
 
 /// A side of a `range`.
@@ -80,29 +83,73 @@ impl EventFilter {
 
     /// Whether the event passes.
     pub fn passes(&self, record: &Record) -> bool {
+        self.passes_in(record, None)
+    }
+
+    /// Whether the event passes, its values read only from the object
+    /// `within` names (an element of a nested array) when given.
+    fn passes_in(&self, record: &Record, within: Option<(NodeId, ElemId)>) -> bool {
+        let values = |f: FieldId| {
+            record.entries(f).filter_map(move |(v, e)| match within {
+                Some((scope, elem)) => (record.element_in(e, scope) == Some(elem)).then_some(v),
+                None => Some(v),
+            })
+        };
         match self {
             EventFilter::All => true,
-            EventFilter::Wildcard(f, w) => record
-                .values(*f)
-                .any(|v| v.as_str().is_some_and(|s| w.matches(s))),
-            EventFilter::Equals(f, wanted) => record
-                .values(*f)
-                .any(|v| wanted.iter().any(|w| equals(&v, w))),
-            EventFilter::Exists(f) => record.values(*f).any(|v| !v.is_null()),
-            EventFilter::Range(f, bounds) => record
-                .values(*f)
-                .any(|v| bounds.iter().all(|(b, limit)| within(&v, *b, limit))),
+            EventFilter::Wildcard(f, w) => {
+                values(*f).any(|v| v.as_str().is_some_and(|s| w.matches(s)))
+            }
+            EventFilter::Equals(f, wanted) => {
+                values(*f).any(|v| wanted.iter().any(|w| equals(&v, w)))
+            }
+            EventFilter::Exists(f) => values(*f).any(|v| !v.is_null()),
+            EventFilter::Range(f, bounds) => {
+                values(*f).any(|v| bounds.iter().all(|(b, limit)| within_bound(&v, *b, limit)))
+            }
             EventFilter::Bool {
                 all,
                 any,
                 minimum,
                 none,
             } => {
-                all.iter().all(|c| c.passes(record))
-                    && none.iter().all(|c| !c.passes(record))
-                    && any.iter().filter(|c| c.passes(record)).count() >= *minimum
+                all.iter().all(|c| c.passes_in(record, within))
+                    && none.iter().all(|c| !c.passes_in(record, within))
+                    && any.iter().filter(|c| c.passes_in(record, within)).count() >= *minimum
             }
-            EventFilter::Not(inner) => !inner.passes(record),
+            EventFilter::Not(inner) => !inner.passes_in(record, within),
+            EventFilter::Nested(scope, query) => {
+                // The objects of the array that hold a value the query reads.
+                let mut fields = Vec::new();
+                query.fields(&mut fields);
+                let mut elems: Vec<ElemId> = fields
+                    .iter()
+                    .flat_map(|f| record.entries(*f))
+                    .filter_map(|(_, e)| record.element_in(e, *scope))
+                    .collect();
+                elems.sort_unstable();
+                elems.dedup();
+                elems
+                    .into_iter()
+                    .any(|e| query.passes_in(record, Some((*scope, e))))
+            }
+        }
+    }
+
+    /// The fields the filter reads, into `out`.
+    fn fields(&self, out: &mut Vec<FieldId>) {
+        match self {
+            EventFilter::All => {}
+            EventFilter::Wildcard(f, _)
+            | EventFilter::Equals(f, _)
+            | EventFilter::Exists(f)
+            | EventFilter::Range(f, _) => out.push(*f),
+            EventFilter::Bool { all, any, none, .. } => all
+                .iter()
+                .chain(any)
+                .chain(none)
+                .for_each(|c| c.fields(out)),
+            EventFilter::Not(inner) | EventFilter::Nested(_, inner) => inner.fields(out),
         }
     }
 }
@@ -131,6 +178,18 @@ fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> 
     let (kind, body) = map.iter().next().expect("one entry");
     match kind.as_str() {
         "match_all" => Ok(EventFilter::All),
+        "nested" => {
+            let path = body
+                .get("path")
+                .and_then(Json::as_str)
+                .ok_or("`nested` needs a `path`")?;
+            let query = body.get("query").ok_or("`nested` needs a `query`")?;
+            let scope = fields.node(path);
+            Ok(EventFilter::Nested(
+                scope,
+                Box::new(clause_of(query, fields)?),
+            ))
+        }
         "exists" => {
             let field = body
                 .get("field")
@@ -243,7 +302,7 @@ fn equals(v: &Value, wanted: &Json) -> bool {
 
 /// A value against one range bound: numbers as numbers, dates as instants,
 /// other strings in byte order (keyword ranges).
-fn within(v: &Value, bound: Bound, limit: &Json) -> bool {
+fn within_bound(v: &Value, bound: Bound, limit: &Json) -> bool {
     use std::cmp::Ordering;
     let ord = match (v, limit) {
         (Value::Number(x), Json::Number(n)) => n.as_f64().and_then(|n| x.as_f64().partial_cmp(&n)),

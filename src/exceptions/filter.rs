@@ -177,8 +177,16 @@ impl Exceptions {
                 })?;
                 (json!({"terms": {field: values}}), *excluded)
             }
-            Entry::Nested { .. } => {
-                return Err("nested entries are not applied yet".into());
+            Entry::Nested { field, entries } => {
+                // Inner fields are relative to the array's path.
+                let inner: Vec<Json> = entries
+                    .iter()
+                    .map(|e| self.entry(&e.under(field)))
+                    .collect::<Result<_, _>>()?;
+                (
+                    json!({"nested": {"path": field, "query": {"bool": {"filter": inner}}}}),
+                    false,
+                )
             }
         };
         Ok(match excluded {

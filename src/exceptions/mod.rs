@@ -106,3 +106,59 @@ pub enum Entry {
         entries: Vec<Entry>,
     },
 }
+
+impl Entry {
+    /// The entry with its field under `path` (a nested entry's inner
+    /// entries name fields relative to the array).
+    pub fn under(&self, path: &str) -> Entry {
+        let join = |f: &str| format!("{path}.{f}");
+        match self {
+            Entry::Match {
+                field,
+                value,
+                excluded,
+            } => Entry::Match {
+                field: join(field),
+                value: value.clone(),
+                excluded: *excluded,
+            },
+            Entry::MatchAny {
+                field,
+                values,
+                excluded,
+            } => Entry::MatchAny {
+                field: join(field),
+                values: values.clone(),
+                excluded: *excluded,
+            },
+            Entry::Exists { field, excluded } => Entry::Exists {
+                field: join(field),
+                excluded: *excluded,
+            },
+            Entry::Wildcard {
+                field,
+                pattern,
+                excluded,
+            } => Entry::Wildcard {
+                field: join(field),
+                pattern: pattern.clone(),
+                excluded: *excluded,
+            },
+            Entry::List {
+                field,
+                list_id,
+                list_type,
+                excluded,
+            } => Entry::List {
+                field: join(field),
+                list_id: list_id.clone(),
+                list_type: list_type.clone(),
+                excluded: *excluded,
+            },
+            Entry::Nested { field, entries } => Entry::Nested {
+                field: join(field),
+                entries: entries.clone(),
+            },
+        }
+    }
+}
