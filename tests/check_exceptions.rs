@@ -93,57 +93,9 @@ fn list_export() -> String {
     [CONTAINER, ITEM_1, ITEM_2, SUMMARY].join("\n") + "\n"
 }
 
-const TOML_LIST: &str = r#"[metadata]
-creation_date = "2024/05/01"
-list_name = "Noise"
-rule_ids = ["11111111-1111-1111-1111-111111111111"]
-rule_names = ["Suspicious process"]
-updated_date = "2024/05/01"
-
-[[exceptions]]
-[exceptions.container]
-description = "Known noise"
-list_id = "noise-list"
-name = "Noise"
-namespace_type = "single"
-tags = []
-type = "detection"
-
-[[exceptions.items]]
-comments = []
-description = "svchost on the lab host"
-item_id = "item-1"
-list_id = "noise-list"
-name = "svchost lab"
-namespace_type = "single"
-tags = []
-type = "simple"
-[[exceptions.items.entries]]
-field = "process.name"
-operator = "included"
-type = "match"
-value = "svchost.exe"
-[[exceptions.items.entries]]
-field = "host.name"
-operator = "included"
-type = "match"
-value = "lab-1"
-
-[[exceptions.items]]
-comments = []
-description = "service accounts"
-item_id = "item-2"
-list_id = "noise-list"
-name = "svc accounts"
-namespace_type = "single"
-tags = []
-type = "simple"
-[[exceptions.items.entries]]
-field = "user.name"
-operator = "included"
-type = "match_any"
-value = ["svc_backup", "svc_scan"]
-"#;
+/// The detection-rules TOML form of the noise list (shared with the
+/// loader's unit tests).
+const TOML_LIST: &str = include_str!("fixtures/exceptions/noise-list_exceptions.toml");
 
 #[test]
 fn a_kibana_list_export_referenced_by_a_rule_is_clean() {

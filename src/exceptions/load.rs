@@ -1066,57 +1066,7 @@ mod tests {
 
     #[test]
     fn the_detection_rules_toml_form_loads() {
-        let text = r#"[metadata]
-creation_date = "2024/05/01"
-list_name = "Noise"
-rule_ids = ["11111111-1111-1111-1111-111111111111"]
-rule_names = ["Suspicious process"]
-updated_date = "2024/05/01"
-
-[[exceptions]]
-[exceptions.container]
-description = "Known noise"
-list_id = "noise-list"
-name = "Noise"
-namespace_type = "single"
-tags = []
-type = "detection"
-
-[[exceptions.items]]
-comments = []
-description = "svchost on the lab host"
-item_id = "item-1"
-list_id = "noise-list"
-name = "svchost lab"
-namespace_type = "single"
-tags = []
-type = "simple"
-[[exceptions.items.entries]]
-field = "process.name"
-operator = "included"
-type = "match"
-value = "svchost.exe"
-[[exceptions.items.entries]]
-field = "host.name"
-operator = "included"
-type = "match"
-value = "lab-1"
-
-[[exceptions.items]]
-comments = []
-description = "service accounts"
-item_id = "item-2"
-list_id = "noise-list"
-name = "svc accounts"
-namespace_type = "single"
-tags = []
-type = "simple"
-[[exceptions.items.entries]]
-field = "user.name"
-operator = "included"
-type = "match_any"
-value = ["svc_backup", "svc_scan"]
-"#;
+        let text = include_str!("../../tests/fixtures/exceptions/noise-list_exceptions.toml");
         let file = load_str(text);
         assert_eq!(file.form, FileForm::Toml);
         assert!(file.diagnostics.is_empty(), "{:#?}", file.diagnostics);
