@@ -18,7 +18,7 @@ mod raw;
 mod result;
 pub mod threshold;
 
-pub use result::{event_alert, result_alerts, result_key, Naming};
+pub use result::{event_alert, read_event, result_alerts, result_key, Naming};
 
 /// Serializes a rule keyword (severity, type, language) to JSON.
 trait ErasedSerialize {
@@ -234,6 +234,41 @@ impl<'r> Context<'r> {
 }
 
 /// A hex digest shaped as a UUID (8-4-4-4-12), as Kibana's ids are.
+/// Kibana's id of an event's alert (`generateId`): the sha256 of the
+/// event's index, `_id`, version (never fetched: `undefined`) and
+/// `default:` + the rule's saved-object id.
+pub fn kibana_event_id(index: &str, id: &str, saved_object: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(index.as_bytes());
+    h.update(id.as_bytes());
+    h.update(b"undefined");
+    h.update(b"default:");
+    h.update(saved_object.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `alert` under another id: its `kibana.alert.uuid` replaced (the
+/// document and its place are otherwise the same).
+pub fn with_uuid(alert: Alert, uuid: String) -> Alert {
+    let old = format!("\"kibana.alert.uuid\":{}", json_text(&alert.uuid));
+    let mut own = alert.own;
+    match own.rfind(&old) {
+        Some(at) => {
+            let new = format!("\"kibana.alert.uuid\":{}", json_text(&uuid));
+            own.replace_range(at..at + old.len(), &new);
+        }
+        // Never so (an event alert has its id): the document read back.
+        None => {
+            own.push('}');
+            let mut doc: Map<String, Value> = serde_json::from_str(&own).unwrap_or_default();
+            doc.insert("kibana.alert.uuid".into(), uuid.clone().into());
+            own = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
+            own.pop();
+        }
+    }
+    Alert { uuid, own }
+}
+
 fn uuid_text(hex: &str) -> String {
     format!(
         "{}-{}-{}-{}-{}",

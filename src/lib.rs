@@ -47,6 +47,7 @@ pub mod event;
 pub mod exceptions;
 pub mod explain;
 pub mod gen;
+pub mod indicators;
 pub mod mapping;
 pub mod par;
 pub mod rule;

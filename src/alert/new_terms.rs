@@ -17,7 +17,7 @@
 //! [`FileNames`](crate::event::FileNames)).
 
 use super::threshold::sha1;
-use super::{digest, event_alert, json_text, Alert, Context, Naming};
+use super::{digest, event_alert, Alert, Context, Naming};
 use crate::engine::Hit;
 use serde_json::{Map, Value};
 
@@ -240,22 +240,7 @@ impl Context<'_> {
         };
         // The event alert's text, its id replaced (the key follows every
         // source field, as the ancestors do) and the terms added.
-        let old = format!("\"kibana.alert.uuid\":{}", json_text(&event.uuid));
-        let mut own = event.own;
-        match own.rfind(&old) {
-            Some(at) => {
-                let new = format!("\"kibana.alert.uuid\":{}", json_text(&uuid));
-                own.replace_range(at..at + old.len(), &new);
-            }
-            // Never so (an event alert has its id): the document read back.
-            None => {
-                own.push('}');
-                let mut doc: Map<String, Value> = serde_json::from_str(&own).unwrap_or_default();
-                doc.insert("kibana.alert.uuid".into(), uuid.clone().into());
-                own = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
-                own.pop();
-            }
-        }
+        let Alert { uuid, mut own } = super::with_uuid(event, uuid);
         if own.len() > 1 {
             own.push(',');
         }

@@ -63,6 +63,12 @@ pub fn event_alert(ctx: &Context, hit: &Hit, naming: &Naming) -> Alert {
     ctx.event_alert_owned(read_source(hit, identity))
 }
 
+/// A matching event's source read into a map, named as its alerts name
+/// it (for executors that read or add fields before the alert is built).
+pub fn read_event(hit: &Hit, naming: &Naming) -> OwnedSource {
+    read_source(hit, Identity::of(hit, naming))
+}
+
 /// What names events in their alerts: the event files read so far (an
 /// [`Origin`](crate::engine::Origin)'s `file` indexes them), their names,
 /// and the index of events without `_index`.

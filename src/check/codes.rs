@@ -71,6 +71,10 @@ pub const CODES: &[(&str, &str)] = &[
         "rule::history-window",
         "A new_terms rule's history window does not start before its from.",
     ),
+    (
+        "rule::threat-mapping",
+        "A threat mapping group is all negated, or matches and negates one pair.",
+    ),
     ("rule::date", "A date is not YYYY/MM/DD."),
     ("rule::date-order", "updated_date is before creation_date."),
     (

@@ -26,6 +26,7 @@ pub fn check_rule(
     dates(rule, diags);
     schedule(rule, eql, diags);
     history_window(rule, diags);
+    threat_mapping(rule, diags);
 }
 
 fn has_other(rule: &Rule, key: &str) -> bool {
@@ -437,6 +438,59 @@ fn history_window(rule: &Rule, diags: &mut Vec<Diagnostic>) {
              additional lookback\"): start the history window before `from`",
         ),
     );
+}
+
+/// An indicator match group needs an entry that matches (a group of
+/// DOES NOT MATCH entries alone would select every event), and may not both
+/// match and not match the same pair of fields: Kibana (9.2) and
+/// detection-rules refuse either.
+fn threat_mapping(rule: &Rule, diags: &mut Vec<Diagnostic>) {
+    for group in &rule.threat_mapping {
+        let negated =
+            |e: &crate::rule::ThreatMappingEntry| e.negate.as_ref().is_some_and(|n| n.value);
+        if !group.entries.is_empty() && group.entries.iter().all(negated) {
+            let span = group.entries[0]
+                .negate
+                .as_ref()
+                .map_or(crate::syntax::Span::default(), |n| n.span);
+            diags.push(
+                Diagnostic::error(
+                    "rule::threat-mapping",
+                    "every entry of this threat mapping group is negated",
+                    span,
+                )
+                .with_label("a group needs at least one entry that matches")
+                .with_help("add an entry without `negate = true` to the group"),
+            );
+        }
+        for (i, a) in group.entries.iter().enumerate() {
+            let pair = |e: &crate::rule::ThreatMappingEntry| {
+                (
+                    e.field.as_ref().map(|f| f.value.clone()),
+                    e.value.as_ref().map(|v| v.value.clone()),
+                )
+            };
+            let clash = group.entries[..i]
+                .iter()
+                .any(|b| pair(a) == pair(b) && negated(a) != negated(b));
+            if clash {
+                let span = a
+                    .negate
+                    .as_ref()
+                    .map(|n| n.span)
+                    .or(a.field.as_ref().map(|f| f.span));
+                diags.push(
+                    Diagnostic::error(
+                        "rule::threat-mapping",
+                        "this threat mapping group both matches and does not match the same fields",
+                        span.unwrap_or_default(),
+                    )
+                    .with_label("the same field and value as an earlier entry, negated otherwise")
+                    .with_help("keep one of the two entries, or move one into another group"),
+                );
+            }
+        }
+    }
 }
 
 /// Seconds in the largest unit that divides them: `540` → `9m`.

@@ -13,6 +13,7 @@ use ruleq::detect::{
 use ruleq::engine::{now_nanos, MAX_PARTIALS, REORDER};
 use ruleq::event::{EventSource, FileNames, Input};
 use ruleq::exceptions::Exceptions;
+use ruleq::indicators::Indicators;
 use ruleq::mapping::Mapping;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -103,6 +104,13 @@ pub struct RunArgs {
     /// no other rule sees them.
     #[arg(long = "history", value_name = "FILE")]
     history: Vec<PathBuf>,
+    /// Indicators for indicator match rules (repeatable; files, folders,
+    /// globs, as for events), read in full before the events. An
+    /// indicator's `_index` decides which rules' `threat_index` searches
+    /// it (one without serves every rule); its `_index` and `_id` name it
+    /// in `threat.enrichments`.
+    #[arg(long = "indicators", value_name = "FILE")]
+    indicators: Vec<PathBuf>,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -203,11 +211,27 @@ pub fn run(args: RunArgs) -> i32 {
                 h.read, h.malformed, h.rules
             );
         }
+        let indicators = detector.indicators();
+        if !args.indicators.is_empty() {
+            eprintln!(
+                "indicators: {} read ({} malformed) from --indicators, for {} indicator match rules",
+                indicators.read,
+                indicators.malformed,
+                selection
+                    .selected
+                    .iter()
+                    .filter(|s| selection.rule(s).rule_type.as_ref().map(|t| t.value)
+                        == Some(ruleq::rule::RuleType::ThreatMatch))
+                    .count()
+            );
+        }
+        report_reasons("indicators", &detector.threat_notes());
     }
     let h = history.unwrap_or_default();
+    let indicators = detector.indicators();
     let (malformed, io_failed) = (
-        outcome.malformed + h.malformed,
-        outcome.io_failed || h.io_failed,
+        outcome.malformed + h.malformed + indicators.malformed,
+        outcome.io_failed || h.io_failed || indicators.io_failed,
     );
     let code = if io_failed || (args.strict && malformed > 0) {
         2
@@ -314,6 +338,16 @@ fn load_exceptions(
     Ok(exceptions)
 }
 
+/// The `--indicators` documents (malformed ones reported with their file
+/// and line, and counted).
+fn read_indicators(paths: &[PathBuf]) -> Result<Indicators, String> {
+    if paths.is_empty() {
+        return Ok(Indicators::default());
+    }
+    let inputs = event_inputs(paths)?;
+    Indicators::read(&inputs).map_err(|e| format!("--indicators: {e}"))
+}
+
 /// Reads the `--history` events, when there are any, into the history of
 /// the rules that keep one.
 fn read_history(
@@ -369,6 +403,7 @@ fn load(args: &RunArgs) -> Result<(Detector, Vec<Input>), String> {
         group_events: false,
         exceptions,
         saved_object_id: args.saved_object_id.clone(),
+        indicators: std::sync::Arc::new(read_indicators(&args.indicators)?),
     };
     let detector = Detector::new(files, config);
     if args.saved_object_id.is_some() && detector.selection().selected.len() > 1 {

@@ -543,7 +543,14 @@ fn run_case(
         Ok(e) => e,
         Err(why) => return error(why),
     };
-    let run = |execution| case::run(file, rule, &events, execution, now, mapping, &exceptions);
+    let lists = match case::indicators(test, case) {
+        Ok(i) => case::Lists {
+            exceptions,
+            indicators: std::sync::Arc::new(i),
+        },
+        Err(why) => return error(why),
+    };
+    let run = |execution| case::run(file, rule, &events, execution, now, mapping, &lists);
     let (alerts, documents) = match run(execution) {
         Ok(r) => (seen_alerts(&r.documents, &r.groups), r.documents),
         Err(NotRun::Skipped(why)) => {

@@ -65,6 +65,7 @@ use crate::compile::date::format_iso;
 use crate::engine::{Kept, Matches, Origin, QueryOptions, MAX_PARTIALS};
 use crate::event::{EventSource, FileNames};
 use crate::exceptions::Exceptions;
+use crate::indicators::{Indicators, ThreatRule};
 use crate::mapping::Mapping;
 use crate::rule::{self, RuleFile};
 use persist::{Persist, RuleState};
@@ -111,6 +112,9 @@ pub struct Config {
     /// The saved-object id of rules that do not carry one (`--saved-object-id`
     /// for a single rule): with it, threshold alerts get Kibana's own ids.
     pub saved_object_id: Option<String>,
+    /// The indicators indicator match rules match events against
+    /// (`--indicators`).
+    pub indicators: Arc<Indicators>,
 }
 
 impl Default for Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             group_events: false,
             exceptions: Exceptions::default(),
             saved_object_id: None,
+            indicators: Arc::default(),
         }
     }
 }
@@ -175,6 +180,9 @@ pub struct Detector {
     /// The mapping's constant keywords (path, value), which Kibana merges
     /// from a hit's `fields` into alert sources that lack them.
     constants: Arc<[(String, String)]>,
+    /// Per rule that runs: an indicator match rule's selection and
+    /// matching (or why it has none).
+    threats: Vec<Option<Result<ThreatRule, String>>>,
 }
 
 impl Detector {
@@ -204,11 +212,20 @@ impl Detector {
             .map(|(path, value)| (path.to_string(), value.to_string()))
             .collect();
         let history = std::sync::Mutex::new(vec![Vec::new(); selection.selected.len()]);
+        let threats = selection
+            .selected
+            .iter()
+            .map(|s| {
+                let rule = selection.rule(s);
+                ThreatRule::of(rule, exceptions.for_rule(rule).filter)
+            })
+            .collect();
         Detector {
             config,
             selection,
             history,
             constants,
+            threats,
         }
     }
 
@@ -266,9 +283,64 @@ impl Detector {
         read
     }
 
+    /// The indicators indicator match rules match events against.
+    pub fn indicators(&self) -> &Indicators {
+        &self.config.indicators
+    }
+
     /// Which rules run, which do not and why.
     pub fn selection(&self) -> &Selection {
         &self.selection
+    }
+
+    /// The saved-object id of `rule`: its own (`id`, in a Kibana export),
+    /// else the run's.
+    fn saved_object(&self, rule: &rule::Rule) -> Option<String> {
+        rule.extra("id")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .or(self.config.saved_object_id.clone())
+    }
+
+    /// Rule `i`'s indicator match, when it is an indicator match rule that
+    /// can run.
+    fn threat(&self, i: usize) -> Option<&ThreatRule> {
+        self.threats.get(i)?.as_ref()?.as_ref().ok()
+    }
+
+    /// The notes on indicator match rules: (what, rule name) for each rule
+    /// that had no indicator (none given searches its `threat_index`), or
+    /// whose `threat_query` date math left none at some execution.
+    pub fn threat_notes(&self) -> Vec<(String, String)> {
+        let mut notes = Vec::new();
+        for (s, t) in self.selection.selected.iter().zip(&self.threats) {
+            let name = rule_name(self.selection.rule(s)).to_string();
+            match t {
+                None => {}
+                Some(Err(why)) => {
+                    notes.push((format!("indicator match rules not matched ({why})"), name))
+                }
+                Some(Ok(t)) => {
+                    if t.searched(&self.config.indicators) == 0 {
+                        notes.push((
+                            format!(
+                                "indicator match rules without indicators: none given (--indicators FILE) is in their threat_index {}",
+                                t.threat_index()
+                            ),
+                            name,
+                        ));
+                    } else if let Some(at) = t.emptied_at() {
+                        notes.push((
+                            format!(
+                                "indicator match rules whose threat_query date math selected no indicator at an execution time ({}): replaying old data, give --now near the indicators' time",
+                                format_iso(at, false)
+                            ),
+                            name,
+                        ));
+                    }
+                }
+            }
+        }
+        notes
     }
 
     /// The alert context of rule `s` for an execution at `time`.
@@ -324,6 +396,15 @@ impl Detector {
                 _ => None,
             })
             .collect();
+        // Indicator match rules in one execution: their indicators at now.
+        let threat_now: Vec<_> = (0..selected.len())
+            .map(|i| {
+                let t = self.threat(i).filter(|_| single)?;
+                let matcher = t.matcher(&self.config.indicators, self.config.now);
+                let so = self.saved_object(self.selection.rule(&selected[i]));
+                Some((t, matcher, so))
+            })
+            .collect();
         let prepare = |q: usize, kept: &Kept, files: &[PathBuf]| -> Option<pass::Prepared> {
             let i = by_query[q]?;
             let s = &selected[i];
@@ -333,6 +414,13 @@ impl Detector {
             }
             let hit = kept.hit();
             let naming = Naming::new(files, names, default_index);
+            if let Some((t, matcher, so)) = threat_now[i].as_ref() {
+                let alert = t.alert(&contexts[i], hit, &naming, matcher, so.as_deref());
+                return Some(pass::Prepared::Alerts(
+                    hit.timestamp,
+                    alert.into_iter().collect(),
+                ));
+            }
             let alert = event_alert(&contexts[i], hit, &naming);
             Some(pass::Prepared::Alerts(hit.timestamp, vec![alert]))
         };
@@ -341,6 +429,8 @@ impl Detector {
             let rule = self.selection.rule(&selected[i]);
             let naming = Naming::new(files, names, default_index);
             let (time, docs) = match ready {
+                // An indicator match rule's event that no indicator matched.
+                pass::Ready::Prepared(pass::Prepared::Alerts(_, docs)) if docs.is_empty() => return,
                 pass::Ready::Prepared(pass::Prepared::Alerts(time, docs)) => (time, docs),
                 pass::Ready::Prepared(pass::Prepared::Record(record)) => {
                     let (Some(record), Some(w)) = (record, windows[i].as_mut()) else {
@@ -583,7 +673,7 @@ impl<'d> Passed<'d> {
                 }
                 continue;
             };
-            let written = detector.replay(s, matches, &naming, replay, &mut alerts, &mut stored);
+            let written = detector.replay(i, matches, &naming, replay, &mut alerts, &mut stored);
             counts[i] += written;
         }
         if !unscheduled.is_empty() {
@@ -620,13 +710,14 @@ impl Detector {
     /// alerts into `alerts`; how many results it wrote.
     fn replay(
         &self,
-        s: &Selected,
+        i: usize,
         matches: &Matches,
         naming: &Naming,
         replay: &mut Replay,
         alerts: &mut Alerts,
         stored: &mut io::Result<()>,
     ) -> usize {
+        let s = &self.selection.selected[i];
         let rule = self.selection.rule(s);
         let schedule = match Schedule::of(rule) {
             Ok(s) => s,
@@ -642,13 +733,28 @@ impl Detector {
             Executions::At(t) => vec![t],
             _ => schedule.executions(&matches.times()),
         };
+        let threat = self.threat(i);
+        let so = self.saved_object(rule);
         for t in times {
             let ctx = self.context(s, format_iso(t, false));
             let mut fixed = None;
             replay.executions += 1;
             let mut persist = Persist::new(&mut state, cap, s.executor.cap());
-            for out in matches.within(t + schedule.from, t + schedule.to) {
-                let (time, docs) = s.executor.alerts(&ctx, &out, naming);
+            let mut outs = matches.within(t + schedule.from, t + schedule.to);
+            if s.executor.newest_first(rule) {
+                outs.reverse();
+            }
+            let matcher = threat.map(|th| th.matcher(&self.config.indicators, t));
+            for out in outs {
+                let (time, docs) = match (threat, &matcher, &out) {
+                    (Some(th), Some(m), crate::engine::Output::Event(hit)) => {
+                        match th.alert(&ctx, hit, naming, m, so.as_deref()) {
+                            Some(alert) => (hit.timestamp, vec![alert]),
+                            None => continue,
+                        }
+                    }
+                    _ => s.executor.alerts(&ctx, &out, naming),
+                };
                 if !persist.offer(result_key(&docs)) {
                     continue;
                 }

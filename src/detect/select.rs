@@ -156,6 +156,7 @@ impl Selection {
                 }
                 let applied_items = applied.items;
                 filters.extend(applied.filter);
+                filters.extend(executor.filters(rule));
                 let filters = match builder.kibana_filters(&filters) {
                     Ok(f) => f,
                     Err(e) => {

@@ -875,9 +875,12 @@ impl Loader<'_> {
                         "field" => entry.field = self.string(ie),
                         "type" => entry.kind = self.string(ie),
                         "value" => entry.value = self.string(ie),
-                        _ => {
-                            self.unknown(ie, "a threat mapping entry", &["field", "type", "value"])
-                        }
+                        "negate" => entry.negate = self.bool(ie),
+                        _ => self.unknown(
+                            ie,
+                            "a threat mapping entry",
+                            &["field", "type", "value", "negate"],
+                        ),
                     }
                 }
                 m.entries.push(entry);

@@ -537,6 +537,10 @@ pub struct ThreatMappingEntry {
     pub kind: Option<Spanned<String>>,
     /// Field of the indicator.
     pub value: Option<Spanned<String>>,
+    /// Whether the entry means DOES NOT MATCH (Kibana 9.2): the event's
+    /// field must not hold the indicator's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negate: Option<Spanned<bool>>,
 }
 
 /// `[transform]`: investigation guide plugins.

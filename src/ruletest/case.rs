@@ -7,6 +7,7 @@ use crate::compile::date::{format_iso, parse_default};
 use crate::detect::{Config, Detector, Executions, Feedback};
 use crate::event::{EventSource, FileNames, Input, Item};
 use crate::exceptions::Exceptions;
+use crate::indicators::Indicators;
 use crate::mapping::Mapping;
 use crate::rule::{Rule, RuleFile};
 use serde_json::{Map, Value as Json};
@@ -178,6 +179,17 @@ pub enum NotRun {
     Error(String),
 }
 
+/// The lists a case's rule runs with: its exception lists and value lists,
+/// and its indicators.
+#[derive(Debug, Clone, Default)]
+pub struct Lists {
+    /// Exception lists (attached as the rule's default lists) and value
+    /// lists.
+    pub exceptions: Exceptions,
+    /// Indicators for an indicator match rule.
+    pub indicators: std::sync::Arc<Indicators>,
+}
+
 /// Runs `rule` (from `file`) alone over the case's events, as `execution`
 /// says, at `now` (for one execution).
 pub fn run(
@@ -187,7 +199,7 @@ pub fn run(
     execution: Execution,
     now: i64,
     mapping: Option<&Mapping>,
-    exceptions: &Exceptions,
+    lists: &Lists,
 ) -> Result<CaseRun, NotRun> {
     let single = RuleFile {
         rules: vec![rule.clone()],
@@ -205,7 +217,8 @@ pub fn run(
         bound_by_look_back: execution != Execution::All,
         threads: 1,
         group_events: true,
-        exceptions: exceptions.clone(),
+        exceptions: lists.exceptions.clone(),
+        indicators: std::sync::Arc::clone(&lists.indicators),
         ..Config::default()
     };
     let detector = Detector::new(vec![single], config);
@@ -313,6 +326,29 @@ pub fn exceptions(test: &TestFile, case: &Case, now: i64) -> Result<Exceptions, 
     Ok(exceptions)
 }
 
+/// The indicators of a case (the file's `indicators_files` and its own,
+/// relative to the test file); a malformed indicator is an error.
+pub fn indicators(test: &TestFile, case: &Case) -> Result<Indicators, String> {
+    let dir = test.path.parent().unwrap_or(Path::new("."));
+    let inputs: Vec<crate::event::Input> = test
+        .indicators_files
+        .iter()
+        .chain(&case.indicators_files)
+        .map(|f| crate::event::Input::Path(dir.join(f)))
+        .collect();
+    if inputs.is_empty() {
+        return Ok(Indicators::default());
+    }
+    let read = Indicators::read(&inputs).map_err(|e| format!("indicators_files: {e}"))?;
+    if read.malformed > 0 || read.io_failed {
+        return Err(format!(
+            "indicators_files: {} of {} indicators are malformed (reported above with their file and line)",
+            read.malformed, read.read
+        ));
+    }
+    Ok(read)
+}
+
 /// The latest event time of the case's events (the default `now`).
 pub fn latest(events: &[CaseEvent]) -> Option<i64> {
     events
@@ -405,7 +441,7 @@ pub fn reaches(
             Execution::All,
             0,
             mapping,
-            &Exceptions::default(),
+            &Lists::default(),
         )
         .is_ok_and(|r| !r.documents.is_empty())
     })

@@ -58,6 +58,9 @@ pub struct TestFile {
     pub exceptions_files: Vec<String>,
     /// `[defaults] value_lists`: value list files by id.
     pub value_lists: Vec<(String, String)>,
+    /// `[defaults] indicators_files`: indicator files every case's
+    /// indicator match rule matches against (relative to the test file).
+    pub indicators_files: Vec<String>,
     /// The cases, in file order.
     pub cases: Vec<Case>,
     /// Record the syntax trees of the rule's queries (`[snapshots] ast`).
@@ -118,6 +121,9 @@ pub struct Case {
     pub exceptions_files: Vec<String>,
     /// `value_lists = { ID = "file" }`, besides the file's defaults.
     pub value_lists: Vec<(String, String)>,
+    /// `indicators_files`: indicator files an indicator match rule matches
+    /// against in this case, besides the file's defaults.
+    pub indicators_files: Vec<String>,
 }
 
 impl Case {
@@ -482,6 +488,7 @@ fn case(node: &Node) -> Result<Case> {
             "snapshot",
             "exceptions_files",
             "value_lists",
+            "indicators_files",
         ],
         "[[case]]",
     )?;
@@ -510,6 +517,7 @@ fn case(node: &Node) -> Result<Case> {
         snapshot: false,
         exceptions_files: Vec::new(),
         value_lists: Vec::new(),
+        indicators_files: Vec::new(),
     };
     for e in entries {
         let v = &e.value;
@@ -547,6 +555,7 @@ fn case(node: &Node) -> Result<Case> {
             "snapshot" => case.snapshot = boolean(v, "snapshot")?,
             "exceptions_files" => case.exceptions_files = strings(v, "exceptions_files")?,
             "value_lists" => case.value_lists = value_lists(v)?,
+            "indicators_files" => case.indicators_files = strings(v, "indicators_files")?,
             _ => {}
         }
     }
@@ -607,6 +616,7 @@ impl TestFile {
             execution: None,
             exceptions_files: Vec::new(),
             value_lists: Vec::new(),
+            indicators_files: Vec::new(),
             cases: Vec::new(),
             ast_snapshot: false,
             case_snapshots: false,
@@ -626,6 +636,7 @@ impl TestFile {
                     "execution",
                     "exceptions_files",
                     "value_lists",
+                    "indicators_files",
                 ],
                 "[defaults]",
             )?;
@@ -642,6 +653,9 @@ impl TestFile {
                         file.exceptions_files = strings(&e.value, "exceptions_files")?
                     }
                     "value_lists" => file.value_lists = value_lists(&e.value)?,
+                    "indicators_files" => {
+                        file.indicators_files = strings(&e.value, "indicators_files")?
+                    }
                     _ => {}
                 }
             }

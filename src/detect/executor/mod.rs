@@ -15,6 +15,7 @@ use crate::rule::{Language, Rule, RuleType};
 mod eql;
 mod new_terms;
 mod query;
+mod threat_match;
 mod threshold;
 
 /// How `max_signals` bounds one execution's alerts.
@@ -54,6 +55,18 @@ pub trait Executor: Sync {
             ParsedQuery::Eql(q) => builder.add_eql(q, options),
             ParsedQuery::Kql(q) => builder.add_kql(q, options),
         }
+    }
+
+    /// Kibana filter objects the rule's events must pass besides its own
+    /// `filters` (none by default).
+    fn filters(&self, _rule: &Rule) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
+
+    /// Whether an execution writes its newest results first (so that
+    /// `max_signals` keeps the newest), rather than its oldest.
+    fn newest_first(&self, _rule: &Rule) -> bool {
+        false
     }
 
     /// How `max_signals` counts (by default as a query rule's search pages
@@ -162,6 +175,15 @@ pub fn executor(rule: &Rule) -> Result<&'static dyn Executor, String> {
         (Some(RuleType::NewTerms), Some(Language::Kuery) | None) => Ok(&new_terms::NewTerms),
         (Some(RuleType::NewTerms), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
         (Some(RuleType::Query), Some(_)) => Err("Lucene queries are not evaluated yet".into()),
+        (Some(RuleType::ThreatMatch), Some(Language::Kuery) | None) => {
+            match rule.threat_language.as_ref().map(|l| l.value) {
+                Some(Language::Kuery) | None => Ok(&threat_match::ThreatMatch),
+                Some(_) => Err("indicator match rules with a Lucene threat_query".into()),
+            }
+        }
+        (Some(RuleType::ThreatMatch), Some(_)) => {
+            Err("Lucene queries are not evaluated yet".into())
+        }
         (Some(k @ (RuleType::Esql | RuleType::MachineLearning)), _) => {
             Err(format!("{} rules cannot be evaluated offline", keyword(k)))
         }
