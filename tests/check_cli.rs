@@ -21,7 +21,7 @@ fn default_path_is_rules_and_seed_rules_pass() {
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(
         stdout.lines().last().unwrap(),
-        "checked 4 files (4 rules) and 4 test files: 0 errors, 0 warnings, 0 notes"
+        "checked 5 files (5 rules) and 5 test files: 0 errors, 0 warnings, 0 notes"
     );
 }
 

@@ -113,7 +113,7 @@ fn human_output_snapshots() {
 #[test]
 fn seed_rules_check_clean() {
     let report = run(Path::new("rules"));
-    assert_eq!(report.rule_count(), 4);
+    assert_eq!(report.rule_count(), 5);
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
 }
 

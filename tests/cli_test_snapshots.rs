@@ -133,7 +133,7 @@ fn first_run_is_pending_then_accepted() {
     let (code, out, _) = t.ruleq(&["test"], &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("22 cases: 21 passed, 0 failed, 1 pending"),
+        out.contains("28 cases: 27 passed, 0 failed, 1 pending"),
         "{out}"
     );
     assert!(out.contains("snapshot pending review"), "{out}");
@@ -345,7 +345,7 @@ fn check_reads_test_files_in_every_format() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.ends_with(
-            "checked 4 files (4 rules) and 4 test files: 0 errors, 0 warnings, 0 notes\n"
+            "checked 5 files (5 rules) and 5 test files: 0 errors, 0 warnings, 0 notes\n"
         ),
         "{out}"
     );
@@ -372,8 +372,8 @@ fn check_reads_test_files_in_every_format() {
     assert!(out.contains("2 errors, 1 warning"), "{out}");
     let (_, json) = check(&t, &["check", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["test_files"], 4);
-    assert_eq!(v["files"], 4);
+    assert_eq!(v["test_files"], 5);
+    assert_eq!(v["files"], 5);
     let codes: Vec<&str> = v["diagnostics"]
         .as_array()
         .unwrap()

@@ -191,10 +191,10 @@ fn seed_rules_together_equal_seed_rules_alone() {
             });
         }
     }
-    assert_eq!(queries.len(), 4);
+    assert_eq!(queries.len(), 5);
     assert_eq!(
         compare(&queries, &generated(5_000)),
-        4,
+        5,
         "every seed rule's query matches"
     );
 }

@@ -27,7 +27,7 @@
 //!     ..Config::default()
 //! };
 //! let detector = Detector::new(files, config);
-//! assert_eq!(detector.selection().selected.len(), 4);
+//! assert_eq!(detector.selection().selected.len(), 5);
 //!
 //! let inputs = [Input::Path("examples/telnet-events.ndjson".into())];
 //! let source = EventSource::new(&inputs).expect("the events open");
