@@ -285,8 +285,9 @@ pub struct ThreatRule {
     groups: Vec<Vec<Entry>>,
     path: String,
     /// The matchers built so far: (execution time it was built for, or
-    /// `None` for a rule without date math, and the matcher).
-    cache: Mutex<Vec<(Option<i64>, Arc<Matcher>)>>,
+    /// `None` for a rule without date math; the compiled query, printed;
+    /// the matcher).
+    cache: Mutex<Vec<(Option<i64>, String, Arc<Matcher>)>>,
     /// The first execution time at which the query's date math left no
     /// indicator, though some were searched.
     emptied: Mutex<Option<i64>>,
@@ -386,65 +387,47 @@ impl ThreatRule {
 
     /// The matcher of the indicators this rule selects at an execution at
     /// `now` (nanoseconds since the epoch), built once per distinct
+    /// selection: the query is compiled at `now`, and a compiled query
+    /// met before (date math rounded to the same bounds) reuses its
     /// selection.
     pub fn matcher(&self, all: &Indicators, now: i64) -> Arc<Matcher> {
         let key = self.dynamic.then_some(now);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, m)) = cache.iter().find(|(k, _)| *k == key) {
+        if let Some((_, _, m)) = cache.iter().find(|(k, _, _)| *k == key) {
             return Arc::clone(m);
         }
-        let selected = self.select(all, now);
-        if self.dynamic && selected.is_empty() && self.searched(all) > 0 {
-            let mut emptied = self.emptied.lock().unwrap_or_else(|e| e.into_inner());
-            emptied.get_or_insert(now);
-        }
-        if let Some((_, m)) = cache.iter().find(|(_, m)| m.selected == selected) {
-            let m = Arc::clone(m);
-            cache.push((key, Arc::clone(&m)));
-            return m;
-        }
-        let m = Arc::new(Matcher::new(self, all, selected));
-        if cache.len() > 64 {
-            cache.remove(0);
-        }
-        cache.push((key, Arc::clone(&m)));
-        m
-    }
-
-    /// The indicators this rule selects at `now`: those its `threat_index`
-    /// searches that pass its query, filters, mapping and exceptions.
-    fn select(&self, all: &Indicators, now: i64) -> Vec<u32> {
         let options = QueryOptions {
             now,
             ..QueryOptions::default()
         };
         let mut builder = RuleSetBuilder::new(None);
-        let Ok(q) = builder.add_kql(&self.query, &options) else {
-            return Vec::new();
-        };
-        let Ok(filters) = builder.kibana_filters(&self.filters) else {
-            return Vec::new();
-        };
-        builder.set_filters(q, filters);
-        builder.restrict(
-            q,
-            IndexPatterns::new(self.patterns.iter().map(String::as_str)),
-        );
-        let set = builder.finish();
-        let mut runner = Runner::new(&set);
-        let mut out: Vec<(usize, Kept)> = Vec::new();
-        let mut selected = Vec::new();
-        for (k, doc) in all.docs.iter().enumerate() {
-            out.clear();
-            if runner
-                .evaluate(&doc.origin, k as u64, &doc.text, &mut out)
-                .is_ok()
-                && !out.is_empty()
-            {
-                selected.push(k as u32);
-            }
+        let compiled = builder.add_kql(&self.query, &options).ok().and_then(|q| {
+            let filters = builder.kibana_filters(&self.filters).ok()?;
+            builder.set_filters(q, filters);
+            let patterns = IndexPatterns::new(self.patterns.iter().map(String::as_str));
+            builder.restrict(q, patterns);
+            Some(builder.finish())
+        });
+        let plan = compiled
+            .as_ref()
+            .map(|set| format!("{:?}", set.queries[0].plan))
+            .unwrap_or_default();
+        if let Some((_, _, m)) = cache.iter().find(|(_, p, _)| *p == plan) {
+            let m = Arc::clone(m);
+            cache.push((key, plan, Arc::clone(&m)));
+            return m;
         }
-        selected
+        let selected = compiled.map(|set| select(&set, all)).unwrap_or_default();
+        if self.dynamic && selected.is_empty() && self.searched(all) > 0 {
+            let mut emptied = self.emptied.lock().unwrap_or_else(|e| e.into_inner());
+            emptied.get_or_insert(now);
+        }
+        let m = Arc::new(Matcher::new(self, all, selected));
+        if cache.len() > 256 {
+            cache.remove(0);
+        }
+        cache.push((key, plan, Arc::clone(&m)));
+        m
     }
 
     /// The alert of a matching event, its enrichments appended to its
@@ -473,6 +456,25 @@ impl ThreatRule {
             None => alert,
         })
     }
+}
+
+/// The indicators of `all` that `set`'s one query (a rule's selection)
+/// keeps.
+fn select(set: &crate::engine::RuleSet, all: &Indicators) -> Vec<u32> {
+    let mut runner = Runner::new(set);
+    let mut out: Vec<(usize, Kept)> = Vec::new();
+    let mut selected = Vec::new();
+    for (k, doc) in all.docs.iter().enumerate() {
+        out.clear();
+        if runner
+            .evaluate(&doc.origin, k as u64, &doc.text, &mut out)
+            .is_ok()
+            && !out.is_empty()
+        {
+            selected.push(k as u32);
+        }
+    }
+    selected
 }
 
 /// A Kibana filter: some group whose matching entries' fields (as `field`

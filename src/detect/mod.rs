@@ -323,7 +323,7 @@ impl Detector {
                     if t.searched(&self.config.indicators) == 0 {
                         notes.push((
                             format!(
-                                "indicator match rules without indicators: none given (--indicators FILE) is in their threat_index {}",
+                                "indicator match rules without indicators: no --indicators document is in their threat_index {}",
                                 t.threat_index()
                             ),
                             name,
