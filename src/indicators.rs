@@ -269,6 +269,10 @@ struct Entry {
     negate: bool,
 }
 
+/// A matcher built: (the execution time it was built for, or `None` for a
+/// rule without date math; the compiled query, printed; the matcher).
+type Cached = (Option<i64>, String, Arc<Matcher>);
+
 /// A threat_match rule as its executions need it.
 #[derive(Debug)]
 pub struct ThreatRule {
@@ -287,7 +291,7 @@ pub struct ThreatRule {
     /// The matchers built so far: (execution time it was built for, or
     /// `None` for a rule without date math; the compiled query, printed;
     /// the matcher).
-    cache: Mutex<Vec<(Option<i64>, String, Arc<Matcher>)>>,
+    cache: Mutex<Vec<Cached>>,
     /// The first execution time at which the query's date math left no
     /// indicator, though some were searched.
     emptied: Mutex<Option<i64>>,
