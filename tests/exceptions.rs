@@ -137,7 +137,12 @@ fn run(tag: &str, rule: &str, events: &str, files: &[(&str, &str)], args: &[&str
             "--format",
             "ndjson",
         ])
-        .args(["--now", "2024-05-01T10:05:00Z"])
+        .args(
+            match args.contains(&"--schedule") || args.contains(&"--now") {
+                true => &[][..],
+                false => &["--now", "2024-05-01T10:05:00Z"][..],
+            },
+        )
         .args(args)
         .output()
         .unwrap();
@@ -330,6 +335,7 @@ fn ex3_wildcard_exists_and_expiry() {
             "2024-05-01T09:59:00Z",
         ],
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.alerts.is_empty(), "{}", r.stderr);
 }
 
@@ -589,4 +595,67 @@ fn ex4_nested_entries_need_one_element_to_hold_them_all() {
         &["--exceptions", "l.ndjson"],
     );
     assert!(r.alerts.is_empty(), "{}", r.stderr);
+}
+
+/// Under `--schedule`, an item's expiry is judged at each execution: an
+/// event that every execution searching it sees before the expiry is
+/// excepted; one that a later execution searches alerts. (Without a
+/// schedule, at `--now`.)
+#[test]
+fn expiry_is_judged_per_execution_under_schedule() {
+    let list = export(
+        "expiring",
+        &[
+            json!({"entries": [entry("event.category", "exists", Value::Null, false)],
+                 "expire_time": "2024-05-01T10:07:00Z"}),
+        ],
+    );
+    let evs = events(&[
+        // Searched by the 10:05 execution only (window 09:59-10:05).
+        ("early", "2024-05-01T10:01:00Z", process(json!({}))),
+        // Searched by 10:05 and 10:10 (window 10:04-10:10): 10:10 is after
+        // the expiry, and alerts it.
+        ("both", "2024-05-01T10:04:30Z", process(json!({}))),
+        // Searched by 10:10 only.
+        ("late", "2024-05-01T10:06:00Z", process(json!({}))),
+    ]);
+    let rule = rule("ex-expiry", PROCESS, &[("expiring", "single")]);
+    let files = [("list.ndjson", list.as_str())];
+    let r = run(
+        "expiry-schedule",
+        &rule,
+        &evs,
+        &files,
+        &["--exceptions", "list.ndjson", "--schedule"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.ids(), ["both", "late"], "{}", r.stderr);
+    // One execution at 10:05: the item holds for every event.
+    let r = run(
+        "expiry-now",
+        &rule,
+        &evs,
+        &files,
+        &[
+            "--exceptions",
+            "list.ndjson",
+            "--now",
+            "2024-05-01T10:05:00Z",
+        ],
+    );
+    assert!(r.alerts.is_empty(), "{}", r.stderr);
+    // At a clock after the expiry: the item is ignored.
+    let r = run(
+        "expiry-after",
+        &rule,
+        &evs,
+        &files,
+        &[
+            "--exceptions",
+            "list.ndjson",
+            "--now",
+            "2024-05-01T10:08:00Z",
+        ],
+    );
+    assert_eq!(r.ids(), ["both", "early", "late"]);
 }

@@ -196,6 +196,7 @@ impl Detector {
         };
         let exceptions = Exceptions {
             now: config.now,
+            schedule: config.executions == Executions::Schedule,
             ..config.exceptions.clone()
         };
         let selection = Selection::new(

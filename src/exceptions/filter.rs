@@ -23,6 +23,9 @@ pub struct Exceptions {
     pub value_lists: HashMap<String, Vec<String>>,
     /// Items whose `expire_time` is before this (nanoseconds) are ignored.
     pub now: i64,
+    /// Whether the run replays the rules' schedules (`--schedule`): an
+    /// item's expiry is then judged at each execution, not at `now`.
+    pub schedule: bool,
 }
 
 /// What a rule's exceptions came to.
@@ -55,8 +58,9 @@ impl Exceptions {
             _ => Vec::new(),
         };
         let mut items = Vec::new();
+        let expiry = self.expiry(rule);
         for list in &self.defaults {
-            self.add(list, &mut items, &mut applied);
+            self.add(list, &expiry, &mut items, &mut applied);
         }
         for r in &refs {
             let list_id = r.get("list_id").and_then(Json::as_str).unwrap_or("");
@@ -74,7 +78,7 @@ impl Exceptions {
                 continue;
             }
             for list in found {
-                self.add(list, &mut items, &mut applied);
+                self.add(list, &expiry, &mut items, &mut applied);
             }
         }
         applied.items = items.len();
@@ -87,15 +91,56 @@ impl Exceptions {
         applied
     }
 
+    /// How an item's expiry applies to `rule`'s events: under a schedule,
+    /// (interval, window start relative to the execution, time field).
+    fn expiry(&self, rule: &Rule) -> Option<(i64, i64, String)> {
+        if !self.schedule {
+            return None;
+        }
+        let schedule = crate::detect::schedule::Schedule::of(rule).ok()?;
+        let field = rule
+            .timestamp_override
+            .as_ref()
+            .map_or("@timestamp".to_string(), |f| f.value.clone());
+        Some((schedule.interval, schedule.from, field))
+    }
+
     /// The clauses of `list`'s items that have not expired, into `items`;
     /// those that cannot apply, into `applied.skipped`.
-    fn add(&self, list: &ExceptionList, items: &mut Vec<Json>, applied: &mut Applied) {
+    ///
+    /// Kibana ignores an item whose `expire_time` is before the execution.
+    /// Under a schedule (`expiry`), an event is searched by the executions
+    /// at the multiples t of the interval with t + from <= time <= t + to:
+    /// the item excepts it in all of them when the last, the largest
+    /// multiple of the interval not after time - from, is not after the
+    /// expiry E, that is when time < (floor(E / interval) + 1) * interval
+    /// + from. The item then holds only for events before that instant;
+    /// an event it excepts in some executions but not the later ones
+    /// alerts (written by the first execution that searches it).
+    fn add(
+        &self,
+        list: &ExceptionList,
+        expiry: &Option<(i64, i64, String)>,
+        items: &mut Vec<Json>,
+        applied: &mut Applied,
+    ) {
         for item in &list.items {
-            if item.expire_time.is_some_and(|t| t < self.now) {
-                continue;
-            }
+            let until = match (item.expire_time, expiry) {
+                (Some(e), Some((interval, from, field))) if *interval > 0 => {
+                    let last = (e.div_euclid(*interval) + 1).saturating_mul(*interval);
+                    Some((last.saturating_add(*from), field))
+                }
+                (Some(t), _) if t < self.now => continue,
+                _ => None,
+            };
             match self.item(item) {
-                Ok(clause) => items.push(clause),
+                Ok(clause) => items.push(match until {
+                    None => clause,
+                    Some((before, field)) => json!({"bool": {"filter": [
+                        clause,
+                        {"range": {field: {"lt": crate::compile::date::format_iso(before, true)}}},
+                    ]}}),
+                }),
                 Err(why) => applied.skipped.push(format!(
                     "{}/{} is not applied: {why}",
                     list.list_id, item.item_id
