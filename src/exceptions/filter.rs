@@ -113,9 +113,9 @@ impl Exceptions {
     /// at the multiples t of the interval with t + from <= time <= t + to:
     /// the item excepts it in all of them when the last, the largest
     /// multiple of the interval not after time - from, is not after the
-    /// expiry E, that is when `time < (floor(E / interval) + 1) * interval
-    /// + from`. The item then holds only for events before that instant;
-    /// an event it excepts in some executions but not the later ones
+    /// expiry E, that is when
+    /// `time < (floor(E / interval) + 1) * interval + from`. The item then
+    /// holds only for events before that instant; an event it excepts in some executions but not the later ones
     /// alerts (written by the first execution that searches it).
     fn add(
         &self,
