@@ -96,10 +96,10 @@ impl Context<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
     use crate::engine::{HitNames, Origin};
     use crate::event::{FileNames, Input};
     use serde_json::json;
+    use serde_json::Map;
     use std::path::PathBuf;
 
     /// The saved-object id of Kibana's unit tests (Appendix A3).

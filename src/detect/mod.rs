@@ -54,6 +54,7 @@ pub mod persist;
 pub mod schedule;
 pub mod select;
 mod sorter;
+pub mod suppress;
 pub mod window;
 
 pub use pass::Feedback;
@@ -70,10 +71,12 @@ use crate::rule::{self, RuleFile};
 use persist::{Persist, RuleState};
 use schedule::{Replay, Schedule};
 use sorter::Order;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use suppress::{Grouper, Kind, Suppression};
 use window::{Ran, Windows, Written};
 
 /// Serialized alert documents held before output, in bytes: beyond it they
@@ -324,12 +327,28 @@ impl Detector {
                 _ => None,
             })
             .collect();
+        // A suppressed event query groups its matches over all the input
+        // (one execution without a window).
+        let suppression: Vec<Option<(Suppression, Kind)>> =
+            (0..selected.len()).map(|i| self.suppression(i)).collect();
+        let mut groupers: Vec<Option<Grouper>> = suppression
+            .iter()
+            .map(|s| {
+                let (setup, kind) = s.clone().filter(|_| single)?;
+                Some(Grouper::new(setup, kind))
+            })
+            .collect();
+        let now = self.config.now;
         let prepare = |q: usize, kept: &Kept, files: &[PathBuf]| -> Option<pass::Prepared> {
             let i = by_query[q]?;
             let s = &selected[i];
             if s.executor.windowed() {
                 let record = s.executor.record(self.selection.rule(s), kept);
                 return Some(pass::Prepared::Record(record.map(Box::new)));
+            }
+            if let Some((setup, _)) = &suppression[i] {
+                let record = suppress::record(kept, setup.group_by.len(), now);
+                return Some(pass::Prepared::Record(Some(Box::new(record))));
             }
             let hit = kept.hit();
             let naming = Naming::new(files, names, default_index);
@@ -343,20 +362,38 @@ impl Detector {
             let (time, docs) = match ready {
                 pass::Ready::Prepared(pass::Prepared::Alerts(time, docs)) => (time, docs),
                 pass::Ready::Prepared(pass::Prepared::Record(record)) => {
-                    let (Some(record), Some(w)) = (record, windows[i].as_mut()) else {
+                    let Some(record) = record else { return };
+                    if let Some(g) = groupers[i].as_mut() {
+                        if g.add(&record) {
+                            return;
+                        }
+                        // Missing a group_by field, not suppressed: an
+                        // alert of its own.
+                        let Some(hit) = &record.hit else { return };
+                        let alert = event_alert(&contexts[i], hit, &naming);
+                        (hit.timestamp, vec![alert])
+                    } else {
+                        let Some(w) = windows[i].as_mut() else { return };
+                        let context = |t: i64| self.context(&selected[i], format_iso(t, false));
+                        let out = RefCell::new((&mut alerts, &mut stored, &mut counts[i]));
+                        let mut emit = |ctx: &Context, results: Vec<Written>| {
+                            let (alerts, stored, count) = &mut *out.borrow_mut();
+                            **count += store_execution(alerts, stored, ctx, results);
+                        };
+                        let mut release = |results: Vec<Written>| {
+                            let (alerts, stored, count) = &mut *out.borrow_mut();
+                            **count +=
+                                store_whole(alerts, stored, rule.id().unwrap_or(""), results);
+                        };
+                        let mut env = window::Env {
+                            naming: &naming,
+                            context: &context,
+                            emit: &mut emit,
+                            release: &mut release,
+                        };
+                        w.push(*record, &mut env);
                         return;
-                    };
-                    let context = |t: i64| self.context(&selected[i], format_iso(t, false));
-                    let mut emit = |ctx: &Context, results: Vec<Written>| {
-                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
-                    };
-                    let mut env = window::Env {
-                        naming: &naming,
-                        context: &context,
-                        emit: &mut emit,
-                    };
-                    w.push(*record, &mut env);
-                    return;
+                    }
                 }
                 pass::Ready::Output(out) => {
                     selected[i].executor.alerts(&contexts[i], &out, &naming)
@@ -393,6 +430,7 @@ impl Detector {
             contexts,
             by_query,
             windows,
+            groupers,
             unscheduled,
         }
     }
@@ -425,6 +463,9 @@ pub struct Passed<'d> {
     by_query: Vec<Option<usize>>,
     /// Per rule: a windowed rule's executions still running (streamed).
     windows: Vec<Option<Windows>>,
+    /// Per rule: a suppressed event query's groups over all the input
+    /// (without a schedule).
+    groupers: Vec<Option<Grouper>>,
     /// (why, rule name) for windowed rules whose schedule cannot be replayed.
     unscheduled: Vec<(String, String)>,
 }
@@ -509,6 +550,7 @@ impl<'d> Passed<'d> {
             contexts,
             by_query,
             mut windows,
+            mut groupers,
             unscheduled,
         } = self;
         let selection = &detector.selection;
@@ -558,11 +600,17 @@ impl<'d> Passed<'d> {
                     },
                     (None, None) => continue,
                 };
+                let out = RefCell::new((&mut alerts, &mut stored, &mut counts[i]));
                 let mut env = window::Env {
                     naming: &naming,
                     context: &|t| detector.context(s, format_iso(t, false)),
                     emit: &mut |ctx, results| {
-                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
+                        let (alerts, stored, count) = &mut *out.borrow_mut();
+                        **count += store_execution(alerts, stored, ctx, results);
+                    },
+                    release: &mut |results| {
+                        let (alerts, stored, count) = &mut *out.borrow_mut();
+                        **count += store_whole(alerts, stored, rule.id().unwrap_or(""), results);
                     },
                 };
                 for kept in replayed.into_iter().flat_map(Matches::kept) {
@@ -574,6 +622,12 @@ impl<'d> Passed<'d> {
                 add_ran(summary, &mut late, &mut groups, (i, rule), ran);
                 continue;
             }
+            if let Some(g) = groupers[i].take() {
+                let so = detector.saved_object(selection.rule(s));
+                let results = g.finish(&contexts[i], &naming, so.as_deref());
+                let rule_id = selection.rule(s).id().unwrap_or("");
+                counts[i] += store_whole(&mut alerts, &mut stored, rule_id, results);
+            }
             let cap = max_signals(selection.rule(s));
             let (Some(matches), Some(replay)) = (matches, replay.as_mut()) else {
                 // One execution over all the input has no cap: say which
@@ -583,7 +637,17 @@ impl<'d> Passed<'d> {
                 }
                 continue;
             };
-            let written = detector.replay(s, matches, &naming, replay, &mut alerts, &mut stored);
+            let written = match detector.suppression(i) {
+                Some((setup, kind)) => detector.replay_suppressed(
+                    s,
+                    (&setup, kind),
+                    matches,
+                    &naming,
+                    replay,
+                    (&mut alerts, &mut stored),
+                ),
+                None => detector.replay(s, matches, &naming, replay, &mut alerts, &mut stored),
+            };
             counts[i] += written;
         }
         if !unscheduled.is_empty() {
@@ -688,10 +752,7 @@ impl Detector {
                 Executions::At(t) => Some(t),
                 _ => None,
             };
-            let saved_object = rule
-                .extra("id")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .or(self.config.saved_object_id.clone());
+            let saved_object = self.saved_object(rule);
             let mut w = Windows::new(
                 s.executor,
                 schedule,
@@ -710,6 +771,28 @@ impl Detector {
             Ok(w)
         });
         Some(made)
+    }
+}
+
+impl Detector {
+    /// The saved-object id of `rule`: its own (`id`, from a Kibana
+    /// export), else the one the run was given.
+    fn saved_object(&self, rule: &rule::Rule) -> Option<String> {
+        rule.extra("id")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .or(self.config.saved_object_id.clone())
+    }
+
+    /// The suppression of rule `i` (a place in [`Selection::selected`])
+    /// when it is an event query that suppresses (query rules, EQL event
+    /// queries; windowed types suppress in their executors).
+    fn suppression(&self, i: usize) -> Option<(Suppression, Kind)> {
+        let s = &self.selection.selected[i];
+        if s.executor.windowed() {
+            return None;
+        }
+        let plan = &self.selection.set.queries[s.query].plan;
+        suppress::event_suppression(self.selection.rule(s), plan)
     }
 }
 
@@ -765,6 +848,28 @@ fn store_execution(
     for (time, docs) in results {
         if stored.is_ok() {
             *stored = store(alerts, rule_id, time, docs, fixed);
+        }
+    }
+    n
+}
+
+/// Suppressed alerts, final, into the sorter: whole documents, each with
+/// its execution's fixed fields (which may differ from one to the next:
+/// see [`crate::alert::suppression::Suppressed::document`]); how many.
+fn store_whole(
+    alerts: &mut Alerts,
+    stored: &mut io::Result<()>,
+    rule_id: &str,
+    results: Vec<Written>,
+) -> usize {
+    let n = results.len();
+    if n == 0 {
+        return 0;
+    }
+    let none = alerts.share(String::new());
+    for (time, docs) in results {
+        if stored.is_ok() {
+            *stored = store(alerts, rule_id, time, docs, none);
         }
     }
     n
