@@ -957,4 +957,108 @@ mod tests {
         );
         assert!(!complete);
     }
+
+    fn candidate(id: &str, instance: &str, start: i64, end: i64) -> Candidate {
+        Candidate {
+            alert: Alert {
+                uuid: id.into(),
+                own: "{".into(),
+            },
+            time: Some(start),
+            terms: json!([]),
+            instance: instance.into(),
+            start,
+            end,
+            docs_count: 0,
+        }
+    }
+
+    fn step(now: i64, duration: Option<i64>, limit: Option<usize>) -> Step {
+        Step {
+            now,
+            fixed: Arc::from(""),
+            duration,
+            in_memory: true,
+            limit,
+        }
+    }
+
+    #[test]
+    fn held_folds_in_memory_and_updates_open_alerts_within_the_duration() {
+        use crate::detect::executor::Cap;
+        use crate::detect::persist::RuleState;
+        let mut state = RuleState::default();
+        let mut held = Held::default();
+        let mut p = Persist::new(&mut state, 10, Cap::Alerts);
+        // One execution: two on i1 (the earlier stands), one on i2.
+        let got = held.execute(
+            &step(100, Some(50), None),
+            vec![
+                candidate("b", "i1", 20, 20),
+                candidate("a", "i1", 10, 10),
+                candidate("c", "i2", 15, 15),
+            ],
+            &mut p,
+        );
+        assert_eq!((got.created, got.suppressed), (2, 1));
+        assert!(held.take_ready().is_empty(), "open while the duration runs");
+        assert_eq!(held.open(), 2);
+        // A later execution within the duration: a is written (dropped), b
+        // is covered (end 20 <= 20), d updates i1.
+        let mut p = Persist::new(&mut state, 10, Cap::Alerts);
+        let got = held.execute(
+            &step(140, Some(50), None),
+            vec![
+                candidate("a", "i1", 10, 10),
+                candidate("b", "i1", 20, 20),
+                candidate("d", "i1", 30, 30),
+            ],
+            &mut p,
+        );
+        assert_eq!((got.created, got.suppressed, got.covered), (0, 1, 1));
+        assert_eq!(p.duplicates(), 1);
+        // Past the duration (160 - 50 > 100): both are final; e is new.
+        let mut p = Persist::new(&mut state, 10, Cap::Alerts);
+        let got = held.execute(
+            &step(160, Some(50), None),
+            vec![candidate("e", "i1", 40, 40)],
+            &mut p,
+        );
+        assert_eq!(got.created, 1);
+        let ready = held.take_ready();
+        assert_eq!(ready.len(), 2);
+        let i1 = ready
+            .iter()
+            .map(|(_, docs)| docs[0].uuid.clone())
+            .collect::<Vec<_>>();
+        assert!(i1.contains(&"a".to_string()) && i1.contains(&"c".to_string()));
+        let doc = |id: &str| {
+            let (_, docs) = ready.iter().find(|(_, d)| d[0].uuid == id).unwrap();
+            let mut text = docs[0].own.clone();
+            text.push('}');
+            serde_json::from_str::<Value>(&text).unwrap()
+        };
+        assert_eq!(doc("a")["kibana.alert.suppression.docs_count"], 2);
+        held.release_all();
+        assert_eq!(held.take_ready().len(), 1);
+        assert_eq!(held.open(), 0);
+    }
+
+    #[test]
+    fn held_without_a_duration_is_final_at_once_and_limits_candidates() {
+        use crate::detect::executor::Cap;
+        use crate::detect::persist::RuleState;
+        let mut state = RuleState::default();
+        let mut held = Held::default();
+        let mut p = Persist::new(&mut state, 1, Cap::Alerts);
+        let cands = (0..6)
+            .map(|i| candidate(&format!("x{i}"), if i < 4 { "i1" } else { "i2" }, i, i))
+            .collect();
+        let got = held.execute(&step(10, None, Some(3)), cands, &mut p);
+        assert_eq!((got.created, got.suppressed), (1, 2));
+        assert!(p.was_cut());
+        assert_eq!(held.open(), 0);
+        assert_eq!(held.take_ready().len(), 1);
+        assert_eq!(state.never_written(), 3);
+    }
 }
