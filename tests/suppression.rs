@@ -883,6 +883,9 @@ fn thread_counts_give_the_same_output() {
             );
             assert!(!one.alerts.is_empty(), "{tag} {mode:?}");
             assert_eq!(one.stdout, two.stdout, "{tag} {mode:?}");
+            // The default count (every core) too.
+            let default = run(&format!("threads-{tag}-default"), rule, &evs, None, mode);
+            assert_eq!(one.stdout, default.stdout, "{tag} {mode:?}");
             assert!(
                 one.alerts.iter().any(|a| a
                     .get("kibana.alert.suppression.docs_count")

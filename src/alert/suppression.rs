@@ -192,7 +192,10 @@ fn last_detected(fixed: &str, time: &str) -> String {
     };
     let rest = &fixed[at..];
     // The value is a date string: up to its closing quote.
-    let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+    let end = rest
+        .get(1..)
+        .and_then(|r| r.find('"'))
+        .map_or(rest.len(), |i| i + 2);
     format!("{}{}{}", &fixed[..at], json_text(time), &rest[end..])
 }
 

@@ -72,7 +72,10 @@ impl Executor for NewTerms {
         let n = rule.new_terms.as_ref().map_or(0, |t| t.fields.len());
         let values = (0..n).map(|j| carried(kept, j)).collect();
         let mut record = Record::new(time, kept.hit.origin.clone(), values);
-        let group_by = Suppression::of(rule).map_or(0, |s| s.group_by.len());
+        let group_by = rule
+            .alert_suppression
+            .as_ref()
+            .map_or(0, |s| s.group_by.len());
         record.group_by = (n..n + group_by).map(|j| carried(kept, j)).collect();
         record.hit = Some(kept.hit.clone());
         Some(record)
