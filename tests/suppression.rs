@@ -673,6 +673,23 @@ fn s6_overlapping_windows_count_an_event_once() {
         "{}",
         r.stderr
     );
+    // Per execution (no duration), the later execution finds no alert of
+    // its own to fold into: v, folded into u's alert at 10:05, stands for
+    // a new one at 10:10 (with w), as Kibana's per-execution mode does.
+    let r = run("overlap-per-execution", EQL, &evs, None, &["--schedule"]);
+    assert_eq!(r.alerts.len(), 2, "{}", r.stdout);
+    assert_eq!(suppression(by_event(&r, "u")).3, 1);
+    let v = by_event(&r, "v");
+    assert_eq!(v["@timestamp"], at("10:10:00"));
+    assert_eq!(
+        suppression(v),
+        (
+            json!([{"field": "host.name", "value": ["h1"]}]),
+            at("10:04:30").as_str(),
+            at("10:07:00").as_str(),
+            1
+        )
+    );
 }
 
 #[test]
