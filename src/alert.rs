@@ -14,8 +14,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 pub mod new_terms;
+pub mod object_hash;
 mod raw;
 mod result;
+pub mod suppression;
 pub mod threshold;
 
 pub use result::{event_alert, read_event, result_alerts, result_key, Naming};
@@ -138,6 +140,32 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// This alert under another id: its `kibana.alert.uuid` replaced (the
+    /// key follows every source field, so its last occurrence is the
+    /// alert's own; a key inside a string value has its quotes escaped).
+    pub fn with_uuid(self, uuid: &str) -> Alert {
+        let old = format!("\"kibana.alert.uuid\":{}", json_text(&self.uuid));
+        let mut own = self.own;
+        match own.rfind(&old) {
+            Some(at) => {
+                let new = format!("\"kibana.alert.uuid\":{}", json_text(uuid));
+                own.replace_range(at..at + old.len(), &new);
+            }
+            // Never so (an alert has its id): the document read back.
+            None => {
+                own.push('}');
+                let mut doc: Map<String, Value> = serde_json::from_str(&own).unwrap_or_default();
+                doc.insert("kibana.alert.uuid".into(), uuid.into());
+                own = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
+                own.pop();
+            }
+        }
+        Alert {
+            uuid: uuid.to_string(),
+            own,
+        }
+    }
+
     /// The whole document, as compact JSON, given its context's fixed part.
     pub fn document(&self, fixed: &str) -> String {
         let mut out = String::with_capacity(self.own.len() + fixed.len() + 2);
@@ -245,28 +273,6 @@ pub fn kibana_event_id(index: &str, id: &str, saved_object: &str) -> String {
     h.update(b"default:");
     h.update(saved_object.as_bytes());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `alert` under another id: its `kibana.alert.uuid` replaced (the
-/// document and its place are otherwise the same).
-pub fn with_uuid(alert: Alert, uuid: String) -> Alert {
-    let old = format!("\"kibana.alert.uuid\":{}", json_text(&alert.uuid));
-    let mut own = alert.own;
-    match own.rfind(&old) {
-        Some(at) => {
-            let new = format!("\"kibana.alert.uuid\":{}", json_text(&uuid));
-            own.replace_range(at..at + old.len(), &new);
-        }
-        // Never so (an event alert has its id): the document read back.
-        None => {
-            own.push('}');
-            let mut doc: Map<String, Value> = serde_json::from_str(&own).unwrap_or_default();
-            doc.insert("kibana.alert.uuid".into(), uuid.clone().into());
-            own = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
-            own.pop();
-        }
-    }
-    Alert { uuid, own }
 }
 
 fn uuid_text(hex: &str) -> String {

@@ -456,7 +456,7 @@ impl ThreatRule {
             .map(|so| alert::kibana_event_id(event.index.as_deref().unwrap_or(""), &event.id, so));
         let alert = ctx.event_alert_owned(event);
         Some(match kibana_id {
-            Some(id) => alert::with_uuid(alert, id),
+            Some(id) => alert.with_uuid(&id),
             None => alert,
         })
     }

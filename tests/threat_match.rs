@@ -852,3 +852,89 @@ fn check_negated_groups() {
     let line = bad.lines().position(|l| l == "negate = true").unwrap() + 1;
     assert!(text.contains(&format!("bad.toml:{line}:")), "{text}");
 }
+
+/// S-5: per execution, an indicator match rule suppresses in memory: two
+/// matches on h1 and one on h2 in one execution give two alerts (h1's
+/// earliest event, docs_count 1; h2, 0), terms as sorted arrays; a later
+/// execution's h1 match is a new alert. Events no indicator matches count
+/// nowhere. Without --schedule the groups span the input.
+#[test]
+fn s5_suppression_in_memory() {
+    let suppression = "[rule.alert_suppression]\ngroup_by = [\"host.name\"]\nmissing_fields_strategy = \"suppress\"\n";
+    let r = rule(
+        "*",
+        "*",
+        "",
+        &(group(&[("destination.ip", "threat.indicator.ip", false)]) + "\n" + suppression),
+    );
+    let iocs = indicators(&[(
+        "i1",
+        json!({"threat": {"indicator": {"ip": "203.0.113.7"}}}),
+    )]);
+    let hit = |host: &str| json!({"destination": {"ip": "203.0.113.7"}, "host": {"name": host}});
+    let evs = events(&[
+        ("a", "2024-05-01T10:01:00Z", hit("h1")),
+        (
+            "miss",
+            "2024-05-01T10:01:30Z",
+            json!({"destination": {"ip": "192.0.2.1"}, "host": {"name": "h1"}}),
+        ),
+        ("b", "2024-05-01T10:02:00Z", hit("h2")),
+        ("c", "2024-05-01T10:03:00Z", hit("h1")),
+        ("d", "2024-05-01T10:12:00Z", hit("h1")),
+    ]);
+    let out = run(
+        "s5",
+        &r,
+        &evs,
+        Some(&iocs),
+        &["--schedule", "--saved-object-id", SO],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.events(), ["a", "b", "d"], "{}", out.stderr);
+    let a = out.of("a").unwrap();
+    assert_eq!(a["kibana.alert.suppression.docs_count"], 1);
+    assert_eq!(
+        a["kibana.alert.suppression.terms"],
+        json!([{"field": "host.name", "value": ["h1"]}])
+    );
+    assert_eq!(
+        a["kibana.alert.suppression.start"],
+        "2024-05-01T10:01:00.000Z"
+    );
+    assert_eq!(
+        a["kibana.alert.suppression.end"],
+        "2024-05-01T10:03:00.000Z"
+    );
+    assert_eq!(a["threat"]["enrichments"][0]["matched"]["id"], "i1");
+    assert_eq!(
+        out.of("b").unwrap()["kibana.alert.suppression.docs_count"],
+        0
+    );
+    assert_eq!(
+        out.of("d").unwrap()["kibana.alert.suppression.docs_count"],
+        0
+    );
+    assert_eq!(
+        a["kibana.alert.instance.id"],
+        out.of("d").unwrap()["kibana.alert.instance.id"]
+    );
+    // One execution over the input: h1's three matches are one alert.
+    let single = run(
+        "s5-single",
+        &r,
+        &evs,
+        Some(&iocs),
+        &["--now", "2024-05-01T11:00:00Z"],
+    );
+    assert_eq!(single.code, 0, "{}", single.stderr);
+    assert_eq!(single.events(), ["a", "b"]);
+    assert_eq!(
+        single.of("a").unwrap()["kibana.alert.suppression.docs_count"],
+        2
+    );
+    assert_eq!(
+        single.of("a").unwrap()["threat"]["enrichments"][0]["matched"]["id"],
+        "i1"
+    );
+}

@@ -68,6 +68,14 @@ pub const CODES: &[(&str, &str)] = &[
         "new_terms_fields does not list 1 to 3 fields.",
     ),
     (
+        "rule::suppression-fields",
+        "alert_suppression.group_by does not list 1 to 5 fields.",
+    ),
+    (
+        "rule::suppression",
+        "A threshold rule's alert suppression has group_by or missing_fields_strategy, or no duration.",
+    ),
+    (
         "rule::history-window",
         "A new_terms rule's history window does not start before its from.",
     ),

@@ -27,6 +27,71 @@ pub fn check_rule(
     schedule(rule, eql, diags);
     history_window(rule, diags);
     threat_mapping(rule, diags);
+    suppression(rule, diags);
+}
+
+/// `[rule.alert_suppression]`: 1 to 5 `group_by` fields (Kibana 9.2; 1 to
+/// 3 before), or, for a threshold rule, a duration and nothing else (its
+/// alerts are grouped by `threshold.field` already).
+fn suppression(rule: &Rule, diags: &mut Vec<Diagnostic>) {
+    let Some(a) = &rule.alert_suppression else {
+        return;
+    };
+    let ty = rule.rule_type.as_ref().map(|t| t.value);
+    if ty == Some(RuleType::Threshold) {
+        let help = "a threshold rule suppresses its groups (`threshold.field`) for a time: \
+                    give only `[rule.alert_suppression.duration]`";
+        if let Some(span) = a.group_by_span {
+            diags.push(
+                Diagnostic::error(
+                    "rule::suppression",
+                    "a threshold rule's alert suppression takes no `group_by`",
+                    span,
+                )
+                .with_help(help),
+            );
+        }
+        if let Some(m) = &a.missing_fields_strategy {
+            diags.push(
+                Diagnostic::error(
+                    "rule::suppression",
+                    "a threshold rule's alert suppression takes no `missing_fields_strategy`",
+                    m.span,
+                )
+                .with_help(help),
+            );
+        }
+        if a.duration.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    "rule::suppression",
+                    "a threshold rule's alert suppression needs a `duration`",
+                    a.span,
+                )
+                .with_help(help),
+            );
+        }
+        return;
+    }
+    let n = a.group_by.len();
+    if (1..=5).contains(&n) {
+        return;
+    }
+    let message = match n {
+        0 => "`alert_suppression.group_by` lists no field".to_string(),
+        n => format!("`alert_suppression.group_by` lists {n} fields"),
+    };
+    diags.push(
+        Diagnostic::error(
+            "rule::suppression-fields",
+            message,
+            a.group_by_span.unwrap_or(a.span),
+        )
+        .with_help(
+            "Kibana takes 1 to 5 fields (1 to 3 before 9.2): alerts whose events share \
+             these fields' values become one",
+        ),
+    );
 }
 
 fn has_other(rule: &Rule, key: &str) -> bool {

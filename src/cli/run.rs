@@ -82,12 +82,15 @@ pub struct RunArgs {
     /// whole multiples of it since the Unix epoch), each searching its
     /// `from`..`to` window, at most `max_signals` alerts each, alerts an
     /// earlier execution wrote not written again. Alerts carry their
-    /// execution's time.
+    /// execution's time. Alert suppression then works per execution (and
+    /// over its duration), as in Kibana; without it a suppressed query or
+    /// EQL rule groups its alerts over the whole input.
     #[arg(long)]
     schedule: bool,
     /// The rule's Kibana saved-object id, for a run of a single rule whose
     /// file does not carry one (a rule from a Kibana export carries its
-    /// `id`): with it, threshold alerts get Kibana's own ids.
+    /// `id`): with it, threshold, new_terms and suppressed alerts get
+    /// Kibana's own ids.
     #[arg(long, value_name = "ID")]
     saved_object_id: Option<String>,
     /// Exception lists (repeatable): a Kibana exception list export, a

@@ -54,6 +54,7 @@ pub mod persist;
 pub mod schedule;
 pub mod select;
 mod sorter;
+pub mod suppress;
 pub mod window;
 
 pub use pass::Feedback;
@@ -71,10 +72,12 @@ use crate::rule::{self, RuleFile};
 use persist::{Persist, RuleState};
 use schedule::{Replay, Schedule};
 use sorter::Order;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use suppress::{Grouper, Kind, Suppression};
 use window::{Ran, Windows, Written};
 
 /// Serialized alert documents held before output, in bytes: beyond it they
@@ -294,14 +297,6 @@ impl Detector {
         &self.selection
     }
 
-    /// The saved-object id of `rule`: its own (`id`, in a Kibana export),
-    /// else the run's.
-    fn saved_object(&self, rule: &rule::Rule) -> Option<String> {
-        rule.extra("id")
-            .and_then(|v| v.as_str().map(str::to_string))
-            .or(self.config.saved_object_id.clone())
-    }
-
     /// Rule `i`'s indicator match, when it is an indicator match rule that
     /// can run.
     fn threat(&self, i: usize) -> Option<&ThreatRule> {
@@ -406,12 +401,38 @@ impl Detector {
                 Some((t, matcher, so))
             })
             .collect();
+        // A suppressed event query groups its matches over all the input
+        // (one execution without a window).
+        let suppression: Vec<Option<(Suppression, Kind)>> =
+            (0..selected.len()).map(|i| self.suppression(i)).collect();
+        let mut groupers: Vec<Option<Grouper>> = suppression
+            .iter()
+            .map(|s| {
+                let (setup, kind) = s.clone().filter(|_| single)?;
+                Some(Grouper::new(setup, kind))
+            })
+            .collect();
+        let now = self.config.now;
         let prepare = |q: usize, kept: &Kept, files: &[PathBuf]| -> Option<pass::Prepared> {
             let i = by_query[q]?;
             let s = &selected[i];
             if s.executor.windowed() {
                 let record = s.executor.record(self.selection.rule(s), kept);
                 return Some(pass::Prepared::Record(record.map(Box::new)));
+            }
+            if let Some((setup, _)) = &suppression[i] {
+                // An indicator match rule's event counts when an indicator
+                // matches it.
+                if let Some((t, matcher, _)) = threat_now[i].as_ref() {
+                    let naming = Naming::new(files, names, default_index);
+                    if t.alert(&contexts[i], kept.hit(), &naming, matcher, None)
+                        .is_none()
+                    {
+                        return Some(pass::Prepared::Alerts(None, Vec::new()));
+                    }
+                }
+                let record = suppress::record(kept, setup.group_by.len(), now);
+                return Some(pass::Prepared::Record(Some(Box::new(record))));
             }
             let hit = kept.hit();
             let naming = Naming::new(files, names, default_index);
@@ -434,20 +455,38 @@ impl Detector {
                 pass::Ready::Prepared(pass::Prepared::Alerts(_, docs)) if docs.is_empty() => return,
                 pass::Ready::Prepared(pass::Prepared::Alerts(time, docs)) => (time, docs),
                 pass::Ready::Prepared(pass::Prepared::Record(record)) => {
-                    let (Some(record), Some(w)) = (record, windows[i].as_mut()) else {
+                    let Some(record) = record else { return };
+                    if let Some(g) = groupers[i].as_mut() {
+                        if g.add(&record) {
+                            return;
+                        }
+                        // Missing a group_by field, not suppressed: an
+                        // alert of its own.
+                        let Some(hit) = &record.hit else { return };
+                        let alert = event_alert(&contexts[i], hit, &naming);
+                        (hit.timestamp, vec![alert])
+                    } else {
+                        let Some(w) = windows[i].as_mut() else { return };
+                        let context = |t: i64| self.context(&selected[i], format_iso(t, false));
+                        let out = RefCell::new((&mut alerts, &mut stored, &mut counts[i]));
+                        let mut emit = |ctx: &Context, results: Vec<Written>| {
+                            let (alerts, stored, count) = &mut *out.borrow_mut();
+                            **count += store_execution(alerts, stored, ctx, results);
+                        };
+                        let mut release = |results: Vec<Written>| {
+                            let (alerts, stored, count) = &mut *out.borrow_mut();
+                            **count +=
+                                store_whole(alerts, stored, rule.id().unwrap_or(""), results);
+                        };
+                        let mut env = window::Env {
+                            naming: &naming,
+                            context: &context,
+                            emit: &mut emit,
+                            release: &mut release,
+                        };
+                        w.push(*record, &mut env);
                         return;
-                    };
-                    let context = |t: i64| self.context(&selected[i], format_iso(t, false));
-                    let mut emit = |ctx: &Context, results: Vec<Written>| {
-                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
-                    };
-                    let mut env = window::Env {
-                        naming: &naming,
-                        context: &context,
-                        emit: &mut emit,
-                    };
-                    w.push(*record, &mut env);
-                    return;
+                    }
                 }
                 pass::Ready::Output(out) => {
                     selected[i].executor.alerts(&contexts[i], &out, &naming)
@@ -484,6 +523,7 @@ impl Detector {
             contexts,
             by_query,
             windows,
+            groupers,
             unscheduled,
         }
     }
@@ -516,6 +556,9 @@ pub struct Passed<'d> {
     by_query: Vec<Option<usize>>,
     /// Per rule: a windowed rule's executions still running (streamed).
     windows: Vec<Option<Windows>>,
+    /// Per rule: a suppressed event query's groups over all the input
+    /// (without a schedule).
+    groupers: Vec<Option<Grouper>>,
     /// (why, rule name) for windowed rules whose schedule cannot be replayed.
     unscheduled: Vec<(String, String)>,
 }
@@ -600,6 +643,7 @@ impl<'d> Passed<'d> {
             contexts,
             by_query,
             mut windows,
+            mut groupers,
             unscheduled,
         } = self;
         let selection = &detector.selection;
@@ -649,11 +693,17 @@ impl<'d> Passed<'d> {
                     },
                     (None, None) => continue,
                 };
+                let out = RefCell::new((&mut alerts, &mut stored, &mut counts[i]));
                 let mut env = window::Env {
                     naming: &naming,
                     context: &|t| detector.context(s, format_iso(t, false)),
                     emit: &mut |ctx, results| {
-                        counts[i] += store_execution(&mut alerts, &mut stored, ctx, results);
+                        let (alerts, stored, count) = &mut *out.borrow_mut();
+                        **count += store_execution(alerts, stored, ctx, results);
+                    },
+                    release: &mut |results| {
+                        let (alerts, stored, count) = &mut *out.borrow_mut();
+                        **count += store_whole(alerts, stored, rule.id().unwrap_or(""), results);
                     },
                 };
                 for kept in replayed.into_iter().flat_map(Matches::kept) {
@@ -665,6 +715,22 @@ impl<'d> Passed<'d> {
                 add_ran(summary, &mut late, &mut groups, (i, rule), ran);
                 continue;
             }
+            if let Some(g) = groupers[i].take() {
+                let so = detector.saved_object(selection.rule(s));
+                let threat = detector.threat(i).map(|t| {
+                    let m = t.matcher(detector.indicators(), detector.config.now);
+                    (t, m)
+                });
+                let alert = |hit: &crate::engine::Hit| {
+                    let enriched = threat
+                        .as_ref()
+                        .and_then(|(t, m)| t.alert(&contexts[i], hit, &naming, m, so.as_deref()));
+                    enriched.unwrap_or_else(|| event_alert(&contexts[i], hit, &naming))
+                };
+                let results = g.finish(&contexts[i], &naming, so.as_deref(), &alert);
+                let rule_id = selection.rule(s).id().unwrap_or("");
+                counts[i] += store_whole(&mut alerts, &mut stored, rule_id, results);
+            }
             let cap = max_signals(selection.rule(s));
             let (Some(matches), Some(replay)) = (matches, replay.as_mut()) else {
                 // One execution over all the input has no cap: say which
@@ -674,7 +740,17 @@ impl<'d> Passed<'d> {
                 }
                 continue;
             };
-            let written = detector.replay(i, matches, &naming, replay, &mut alerts, &mut stored);
+            let written = match detector.suppression(i) {
+                Some((setup, kind)) => detector.replay_suppressed(
+                    i,
+                    (&setup, kind),
+                    matches,
+                    &naming,
+                    replay,
+                    (&mut alerts, &mut stored),
+                ),
+                None => detector.replay(i, matches, &naming, replay, &mut alerts, &mut stored),
+            };
             counts[i] += written;
         }
         if !unscheduled.is_empty() {
@@ -795,10 +871,7 @@ impl Detector {
                 Executions::At(t) => Some(t),
                 _ => None,
             };
-            let saved_object = rule
-                .extra("id")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .or(self.config.saved_object_id.clone());
+            let saved_object = self.saved_object(rule);
             let mut w = Windows::new(
                 s.executor,
                 schedule,
@@ -817,6 +890,28 @@ impl Detector {
             Ok(w)
         });
         Some(made)
+    }
+}
+
+impl Detector {
+    /// The saved-object id of `rule`: its own (`id`, from a Kibana
+    /// export), else the one the run was given.
+    fn saved_object(&self, rule: &rule::Rule) -> Option<String> {
+        rule.extra("id")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .or(self.config.saved_object_id.clone())
+    }
+
+    /// The suppression of rule `i` (a place in [`Selection::selected`])
+    /// when it is an event query that suppresses (query rules, EQL event
+    /// queries; windowed types suppress in their executors).
+    fn suppression(&self, i: usize) -> Option<(Suppression, Kind)> {
+        let s = &self.selection.selected[i];
+        if s.executor.windowed() {
+            return None;
+        }
+        let plan = &self.selection.set.queries[s.query].plan;
+        suppress::event_suppression(self.selection.rule(s), plan)
     }
 }
 
@@ -872,6 +967,28 @@ fn store_execution(
     for (time, docs) in results {
         if stored.is_ok() {
             *stored = store(alerts, rule_id, time, docs, fixed);
+        }
+    }
+    n
+}
+
+/// Suppressed alerts, final, into the sorter: whole documents, each with
+/// its execution's fixed fields (which may differ from one to the next:
+/// see [`crate::alert::suppression::Suppressed::document`]); how many.
+fn store_whole(
+    alerts: &mut Alerts,
+    stored: &mut io::Result<()>,
+    rule_id: &str,
+    results: Vec<Written>,
+) -> usize {
+    let n = results.len();
+    if n == 0 {
+        return 0;
+    }
+    let none = alerts.share(String::new());
+    for (time, docs) in results {
+        if stored.is_ok() {
+            *stored = store(alerts, rule_id, time, docs, none);
         }
     }
     n

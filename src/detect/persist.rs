@@ -93,6 +93,26 @@ impl<'s> Persist<'s> {
         true
     }
 
+    /// Whether an earlier execution wrote the result known by `id` (then
+    /// it counts as a skipped duplicate), without offering it: alert
+    /// suppression drops such candidates before it groups the others.
+    pub fn already_written(&mut self, id: &str) -> bool {
+        if !self.state.written.contains(id) {
+            return false;
+        }
+        self.state.seen.insert(id.to_string());
+        self.duplicates += 1;
+        true
+    }
+
+    /// Counts `n` results the execution found but left out before
+    /// offering them (a cap of its own: see
+    /// [`crate::detect::suppress`]).
+    pub fn left_out(&mut self, n: usize) {
+        self.cut += n;
+        self.state.unwritten += n;
+    }
+
     /// Results already written by an earlier execution (within the cap).
     pub fn duplicates(&self) -> usize {
         self.duplicates

@@ -217,16 +217,18 @@ impl Selection {
 
     /// Settings Kibana applies that this run does not: (setting, names of
     /// the rules that have it), once per setting. (A rule's exception lists
-    /// apply when given: see [`Selection::exception_notes`].)
+    /// apply when given: see [`Selection::exception_notes`]; alert
+    /// suppression applies but to EQL sequences and samples.)
     pub fn unapplied(&self) -> Vec<(&'static str, Vec<&str>)> {
         let suppression: Vec<&str> = self
             .selected
             .iter()
-            .map(|s| self.rule(s))
-            .filter(|rule| rule.alert_suppression.is_some())
-            .map(rule_name)
+            .filter(|s| {
+                super::suppress::not_suppressed(self.rule(s), &self.set.queries[s.query].plan)
+            })
+            .map(|s| rule_name(self.rule(s)))
             .collect();
-        [("alert_suppression", suppression)]
+        [("alert_suppression of EQL sequences", suppression)]
             .into_iter()
             .filter(|(_, names)| !names.is_empty())
             .collect()

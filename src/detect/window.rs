@@ -14,6 +14,7 @@
 use super::executor::{Executed, Execution, Executor};
 use super::persist::{Persist, RuleState};
 use super::schedule::Schedule;
+use super::suppress::Held;
 use crate::alert::{Alert, Context, Naming};
 use crate::engine::{Hit, Kept, Origin, REORDER};
 use crate::eval::sequence::KeyValue;
@@ -36,6 +37,10 @@ pub struct Record {
     pub distinct: Vec<String>,
     /// The event, when an alert may be built from it (new_terms).
     pub hit: Option<Hit>,
+    /// Per `alert_suppression.group_by` field of a suppressed rule: the
+    /// field's distinct scalar values, in the order met (see
+    /// [`crate::detect::suppress`]).
+    pub group_by: Vec<Vec<Value>>,
     /// Whether it fed the new-terms history already.
     remembered: bool,
 }
@@ -49,6 +54,7 @@ impl Record {
             values,
             distinct: Vec::new(),
             hit: None,
+            group_by: Vec::new(),
             remembered: false,
         }
     }
@@ -113,6 +119,10 @@ pub struct Memory {
     pub terms: HashMap<String, i64>,
     /// Entries in `terms` after it was last pruned.
     terms_after_prune: usize,
+    /// A suppressed rule's alerts that a later execution may still update,
+    /// and those final: [`Windows`] hands the final ones on after each
+    /// execution (see [`super::suppress::Held`]).
+    pub suppressed: Held,
 }
 
 impl Memory {
@@ -173,6 +183,9 @@ pub struct Env<'a, 'r> {
     /// Takes an execution's written results: its context, and each
     /// result's original time and documents.
     pub emit: &'a mut dyn FnMut(&Context<'r>, Vec<Written>),
+    /// Takes suppressed alerts once final: whole documents (their
+    /// execution's fixed fields included), and their original times.
+    pub release: &'a mut dyn FnMut(Vec<Written>),
 }
 
 /// The executions of one windowed rule, run as its records come.
@@ -275,6 +288,12 @@ impl Windows {
         match self.at {
             Some(t) => self.execute(t, env),
             None => self.run_until(i64::MAX, env),
+        }
+        self.memory.suppressed.release_all();
+        let ready = self.memory.suppressed.take_ready();
+        if !ready.is_empty() {
+            self.ran.written += ready.len();
+            (env.release)(ready);
         }
         self.ran.never_written = self.state.never_written();
         self.ran
@@ -393,6 +412,7 @@ impl Windows {
         let mut persist = Persist::new(&mut self.state, self.max_signals, self.executor.cap());
         let execution = Execution {
             context: &|| ctx.get_or_init(|| (env.context)(t)),
+            time: t,
             from,
             history_from,
             window,
@@ -409,6 +429,11 @@ impl Windows {
         self.ran.groups.extend(groups);
         if let Some(ctx) = ctx.get().filter(|_| !alerts.is_empty()) {
             (env.emit)(ctx, alerts);
+        }
+        let ready = self.memory.suppressed.take_ready();
+        if !ready.is_empty() {
+            self.ran.written += ready.len();
+            (env.release)(ready);
         }
         // Records before the next window's start are history now.
         if self.at.is_none() {

@@ -810,7 +810,10 @@ impl Loader<'_> {
         };
         for e in entries {
             match e.key.as_str() {
-                "group_by" => a.group_by = self.strings(e),
+                "group_by" => {
+                    a.group_by = self.strings(e);
+                    a.group_by_span = Some(e.value.span);
+                }
                 "missing_fields_strategy" => a.missing_fields_strategy = self.keyword(e),
                 "duration" => {
                     let Some(d) = self.table(e) else { continue };

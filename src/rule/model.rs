@@ -514,6 +514,9 @@ pub struct AlertSuppression {
     pub span: Span,
     /// Fields alerts are grouped by.
     pub group_by: Vec<Spanned<String>>,
+    /// Where the `group_by` list is, when the key is given.
+    #[serde(skip)]
+    pub group_by_span: Option<Span>,
     /// The suppression window.
     pub duration: Option<Spanned<Duration>>,
     /// What to do with events that lack a group-by field.

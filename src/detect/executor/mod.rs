@@ -129,6 +129,8 @@ pub struct Execution<'a, 'r> {
     /// rule's fixed fields take a tenth of a millisecond to render, and
     /// most executions write nothing).
     pub context: &'a dyn Fn() -> &'a Context<'r>,
+    /// The execution's time, in nanoseconds since the epoch.
+    pub time: i64,
     /// The window's start, in nanoseconds since the epoch.
     pub from: i64,
     /// A new_terms rule's history start, in nanoseconds since the epoch.

@@ -19,9 +19,15 @@
 //!   booleans, then numbers, then strings by UTF-8 bytes.
 //! - Alerts already written by an earlier execution (same id: same rule,
 //!   event and terms) are skipped and do not count against `max_signals`.
+//! - Alert suppression: each alert is a candidate whose terms are its
+//!   event's `group_by` values, suppressed in memory (and, with a
+//!   duration, into the open alert of its instance); an execution handles
+//!   at most 5 × `max_signals` candidates, created or suppressed (see
+//!   [`crate::detect::suppress`]).
 
 use super::{Executed, Execution, Executor};
 use crate::detect::persist::Persist;
+use crate::detect::suppress::{in_memory_terms, Candidate, Step, Suppression, MULTIPLIER};
 use crate::detect::window::{carried, Key, Memory, Record};
 use crate::engine::Kept;
 use crate::rule::Rule;
@@ -37,8 +43,15 @@ impl Executor for NewTerms {
     }
 
     fn carried(&self, rule: &Rule) -> Option<(Vec<String>, bool)> {
+        // The new terms fields, then the suppression's group_by fields.
         let fields = &rule.new_terms.as_ref()?.fields;
-        Some((fields.iter().map(|f| f.value.clone()).collect(), true))
+        let mut carried: Vec<String> = fields.iter().map(|f| f.value.clone()).collect();
+        carried.extend(
+            Suppression::of(rule)
+                .map(|s| s.group_by)
+                .unwrap_or_default(),
+        );
+        Some((carried, true))
     }
 
     fn history(&self, rule: &Rule) -> Result<Option<i64>, String> {
@@ -59,6 +72,11 @@ impl Executor for NewTerms {
         let n = rule.new_terms.as_ref().map_or(0, |t| t.fields.len());
         let values = (0..n).map(|j| carried(kept, j)).collect();
         let mut record = Record::new(time, kept.hit.origin.clone(), values);
+        let group_by = rule
+            .alert_suppression
+            .as_ref()
+            .map_or(0, |s| s.group_by.len());
+        record.group_by = (n..n + group_by).map(|j| carried(kept, j)).collect();
         record.hit = Some(kept.hit.clone());
         Some(record)
     }
@@ -92,13 +110,35 @@ impl Executor for NewTerms {
             return executed;
         }
         let ctx = (run.context)();
+        let suppression = Suppression::of(ctx.rule);
+        let rule_id = ctx.rule.id().unwrap_or("");
+        let mut suppressible = Vec::new();
         for (i, _, terms) in candidates {
             let r = run.window[i];
             let Some(hit) = &r.hit else { continue };
             let alert = ctx.new_terms_alert(hit, run.naming, &terms, run.saved_object);
+            if let Some(setup) = &suppression {
+                let (terms, complete) = in_memory_terms(&setup.group_by, &r.group_by);
+                // Missing a field, not suppressed: a plain alert.
+                if complete || setup.suppress_missing {
+                    let c = Candidate::of_event(alert, r.time, terms, rule_id, run.saved_object);
+                    suppressible.push(c);
+                    continue;
+                }
+            }
             if persist.offer(alert.uuid.clone()) {
                 executed.alerts.push((Some(r.time), vec![alert]));
             }
+        }
+        if let Some(setup) = suppression {
+            let step = Step {
+                now: run.time,
+                fixed: ctx.fixed().into(),
+                duration: setup.duration,
+                in_memory: true,
+                limit: Some(MULTIPLIER.saturating_mul(crate::detect::max_signals(ctx.rule))),
+            };
+            memory.suppressed.execute(&step, suppressible, persist);
         }
         executed
     }

@@ -22,6 +22,11 @@ impl Executor for ThreatMatch {
         }
     }
 
+    fn carried(&self, rule: &Rule) -> Option<(Vec<String>, bool)> {
+        // A suppressed rule's events carry their `group_by` values.
+        crate::detect::suppress::carried_fields(rule)
+    }
+
     fn newest_first(&self, rule: &Rule) -> bool {
         // Ascending when suppression is configured (Kibana sorts so that
         // the earliest event of a group represents it).

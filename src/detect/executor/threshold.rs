@@ -16,10 +16,19 @@
 //! - Signal history: once a group alerts with latest event time T, the
 //!   events holding its values at or before T count no more, in any group
 //!   (an entry is dropped once T is before an execution's window).
+//! - Alert suppression (a duration only): each qualifying group (the first
+//!   `max_signals`) is a candidate whose terms are its group's values and
+//!   whose instance is its sorted values alone (so groups with the same
+//!   values in other fields share one); a candidate whose instance has an
+//!   alert open, created less than the duration before, updates it rather
+//!   than writing a new one. The signal history takes every candidate,
+//!   suppressed ones included (see [`crate::detect::suppress`]).
 
 use super::{Executed, Execution, Executor};
-use crate::alert::threshold::Group;
+use crate::alert::suppression::{instance_id, terms_value, threshold_alert_id};
+use crate::alert::threshold::{js_text, threshold_uuid, Group};
 use crate::detect::persist::Persist;
+use crate::detect::suppress::{Candidate, Step, Suppression};
 use crate::detect::window::{carried, Key, Memory, Record};
 use crate::engine::{Kept, Origin};
 use crate::rule::Rule;
@@ -111,10 +120,18 @@ impl Executor for Threshold {
             }
         }
         let mut executed = Executed::default();
+        let suppression = Suppression::of(rule);
+        let max = crate::detect::max_signals(rule);
+        let mut suppressible = Vec::new();
         for (key, b) in groups {
             let qualifies =
                 b.count >= value && cardinality.is_none_or(|(_, n)| b.distinct.len() as i64 >= n);
             if !qualifies {
+                continue;
+            }
+            if suppression.is_some() && suppressible.len() >= max {
+                // Kibana keeps the first max_signals buckets.
+                persist.left_out(1);
                 continue;
             }
             let terms: Vec<(String, Value)> = fields
@@ -129,7 +146,37 @@ impl Executor for Threshold {
                 first: b.first,
                 last: b.last,
             };
-            let alert = ctx.threshold_alert(&group, run.saved_object);
+            let mut alert = ctx.threshold_alert(&group, run.saved_object);
+            if suppression.is_some() {
+                let values: Vec<String> = terms.iter().map(|(_, v)| js_text(v)).collect();
+                let indices: Vec<&str> = rule.index.iter().map(|s| s.value.as_str()).collect();
+                let hit_id =
+                    threshold_uuid(ctx.rule.id().unwrap_or(""), &ctx.now, &fields, &values);
+                if let Some(id) = threshold_alert_id(&indices.join(","), &hit_id, run.saved_object)
+                {
+                    alert = alert.with_uuid(&id);
+                }
+                let mut sorted: Vec<Value> = terms.iter().map(|(_, v)| v.clone()).collect();
+                sorted.sort_by_key(|v| Key(v.clone()));
+                let rule_id = rule.id().unwrap_or("");
+                if run.group_events {
+                    executed.groups.push((alert.uuid.clone(), b.events));
+                }
+                suppressible.push(Candidate {
+                    alert,
+                    time: Some(b.last),
+                    terms: terms_value(&terms),
+                    instance: instance_id(&Value::Array(sorted), rule_id, run.saved_object),
+                    start: b.first,
+                    end: b.last,
+                    docs_count: 0,
+                });
+                // Every candidate enters the signal history.
+                let hash = serde_json::to_string(&group_key(&terms)).unwrap_or_default();
+                let entry = history.entry(hash).or_insert((terms, b.last));
+                entry.1 = entry.1.max(b.last);
+                continue;
+            }
             if !persist.offer(alert.uuid.clone()) {
                 continue;
             }
@@ -140,6 +187,16 @@ impl Executor for Threshold {
                 executed.groups.push((alert.uuid.clone(), b.events));
             }
             executed.alerts.push((Some(b.last), vec![alert]));
+        }
+        if let Some(setup) = suppression {
+            let step = Step {
+                now: run.time,
+                fixed: ctx.fixed().into(),
+                duration: setup.duration,
+                in_memory: true,
+                limit: None,
+            };
+            memory.suppressed.execute(&step, suppressible, persist);
         }
         executed
     }
