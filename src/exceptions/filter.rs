@@ -48,6 +48,16 @@ impl Exceptions {
     /// The exceptions of `rule`: the items of the lists its
     /// `exceptions_list` names (by `list_id` and `namespace_type`) that
     /// have not expired.
+    ///
+    /// The Endpoint exception list (`list_id = "endpoint_list"`, agnostic,
+    /// type `endpoint`), which the Elastic Defend rules reference, is
+    /// applied like any other list when it is given: Kibana 8.x's
+    /// `getExceptions` loads it with the rule's other lists. (The newest
+    /// Kibana source read skips `endpoint_list` there; whether Endpoint
+    /// exceptions still reach detection rules another way is open:
+    /// `design/rule-types-semantics.md` §4.1 E1 and §7.1.) When it is not
+    /// given, the rule runs without it and [`Applied::missing`] names it,
+    /// as any list not given.
     pub fn for_rule(&self, rule: &Rule) -> Applied {
         let mut applied = Applied::default();
         let refs = match rule.extra("exceptions_list") {
