@@ -6,8 +6,8 @@
 //! takes every one, and the Detected and Prevented rules of malicious
 //! files, memory threats, ransomware and behavior.
 //!
-//! [`DEFEND_AT`] events into every round, [`alerts`] writes, for each alert
-//! code (`malicious_file`, `memory_signature`, `shellcode_thread`,
+//! 3,000 events into every round (`--defend-alerts`), the corpus profile
+//! writes, for each alert code (`malicious_file`, `memory_signature`, `shellcode_thread`,
 //! `ransomware`, `behavior`) and each outcome (`allowed`; `denied` with
 //! `failure`, both "Detected"; `denied` with `success`, "Prevented"), two
 //! alerts: one that an item of the project's Endpoint exception list

@@ -27,16 +27,20 @@
 //! events' time (the last event's, say), and drops them all with the clock's
 //! time much later.
 //!
-//! One indicator in ten (all twenty of every two hundredth block of twenty)
-//! holds a value that generated events carry in the mapped field, its
-//! *hit*: for addresses, the public addresses of the corpus bursts' history
-//! and new terms events ([`super::corpus`]); for registry paths, the USB
-//! device path of the bursts' Windows registry events; for e-mail
-//! addresses, hashes, URLs and CVEs, the events [`hit_events`] writes into
-//! the stream [`THREAT_AT`] events into every round (with `--indicators`
-//! only, so that other outputs stay as they were). Hits cycle through the
-//! values of the rounds the events reach, so that each is carried by some
-//! event. The other indicators hold values no generated event carries
+//! One indicator in ten (the twenty of every tenth block of twenty:
+//! indicators 0 to 19, 200 to 219...) holds a value that generated events
+//! carry in the mapped field, its *hit*: for addresses, the public
+//! addresses of the corpus bursts' history, threshold and new terms events
+//! (see [`super::Profile::Corpus`]); for registry paths, the USB device
+//! path of the bursts' Windows registry events; for e-mail addresses,
+//! hashes, URLs and CVEs, the events written into the stream 2,000 events
+//! into every round (with `--indicators` only, so that other outputs stay
+//! as they were: per round and kind, five with hit values, `event.id`
+//! `ti-hit-<round>-<kind>-<k>`, and one with a value no indicator holds,
+//! `ti-miss-<round>-<kind>`). Hits cycle through the values of the rounds
+//! the events hold whole, so that each is carried by some event; with
+//! fewer than 3,000 events, e-mail, hash, URL and CVE indicators have no
+//! hits. The other indicators hold values no generated event carries
 //! (addresses in 45.0.0.0/8 and 2001:db8::/32, `.example.net` hosts...).
 
 use super::corpus::{merge, HISTORY_AT, NEW_AT, PERIOD, THRESHOLD_AT};
