@@ -16,6 +16,26 @@
 use std::fmt::Write;
 
 mod corpus;
+pub mod defend;
+pub mod intel;
+
+pub use intel::indicators;
+
+/// Events [`Profile::Corpus`] adds behind options of `gen-events`, so that
+/// the output without them stays as it was, byte for byte. The events
+/// between blocks stay the endpoint profile's, in order (numbered and
+/// timed after the blocks before them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Events carrying values of the generated indicators
+    /// ([`indicators`]): e-mail addresses, file hashes, URLs and CVEs,
+    /// 24 events 2,000 events into every round (`--indicators FILE`).
+    pub threat_hits: bool,
+    /// Elastic Defend alerts (see [`defend`]): 30 alerts 3,000 events into
+    /// every round, half of them silenced by the project's Endpoint
+    /// exception list fixture (`--defend-alerts`).
+    pub defend_alerts: bool,
+}
 
 /// What [`generate_with`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,7 +204,19 @@ pub fn generate(count: u64, seed: u64, emit: impl FnMut(&str)) {
 /// Makes `count` events of `profile` from `seed`, one NDJSON line each,
 /// calling `emit` for each line (without the newline). Event times never
 /// decrease; the same arguments always give the same bytes.
-pub fn generate_with(count: u64, seed: u64, profile: Profile, mut emit: impl FnMut(&str)) {
+pub fn generate_with(count: u64, seed: u64, profile: Profile, emit: impl FnMut(&str)) {
+    generate_extra(count, seed, profile, Extras::default(), emit)
+}
+
+/// [`generate_with`], with the `extras` blocks of [`Profile::Corpus`]
+/// (they need it: the endpoint profile has no blocks, and ignores them).
+pub fn generate_extra(
+    count: u64,
+    seed: u64,
+    profile: Profile,
+    extras: Extras,
+    mut emit: impl FnMut(&str),
+) {
     let mut rng = Rng::new(seed);
     // 2026-03-01T00:00:00Z in milliseconds.
     let mut t: i64 = 1_772_323_200_000;
@@ -192,7 +224,7 @@ pub fn generate_with(count: u64, seed: u64, profile: Profile, mut emit: impl FnM
     let mut pending_telnet: Vec<(usize, String, bool)> = Vec::new();
     // The bursts draw on a generator of their own, so that the events
     // between them are the endpoint profile's.
-    let mut bursts = (profile == Profile::Corpus).then(|| corpus::Bursts::new(seed));
+    let mut bursts = (profile == Profile::Corpus).then(|| corpus::Bursts::new(seed, extras));
     let mut i = 0u64;
     while i < count {
         if let Some(b) = bursts.as_mut() {

@@ -4,8 +4,9 @@
 //! ones as `must_not`), so an event reaches the rule's query only when every
 //! filter lets it through.
 
+use crate::compile::cidr::{parse_ip, CidrSet};
 use crate::compile::date::parse_iso;
-use crate::compile::ir::{FieldId, Fields};
+use crate::compile::ir::{analyze, FieldId, Fields};
 use crate::compile::wildcard::Wildcard;
 use crate::event::{ElemId, NodeId, Record, Value};
 use serde_json::Value as Json;
@@ -39,6 +40,58 @@ pub enum EventFilter {
     /// `nested`: one object of the array at the path satisfies the query
     /// (its fields read within that object only).
     Nested(NodeId, Box<EventFilter>),
+    /// A value is an IP address inside one of the blocks: the IP address
+    /// and CIDR values of a `term`, `terms` or `match_phrase` clause, as
+    /// Elasticsearch compares them on an `ip` field (`10.0.0.0/8` holds
+    /// `10.1.2.3`; `::1` is `0:0:0:0:0:0:0:1`).
+    IpIn(FieldId, CidrSet),
+    /// `text_list` (ruleq's own clause: Elasticsearch has none): a value
+    /// matches an item of a value list of type `text` as Kibana matches
+    /// one, a `match` query with operator `and` of the value against the
+    /// item's analysed text: every term of the value is a term of the
+    /// item. Each item is held as its terms.
+    TextList(FieldId, TextItems),
+}
+
+/// The items of a `text` value list, as their analysed terms, indexed by
+/// term.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TextItems {
+    /// Each item's terms, sorted and without repeats.
+    items: Vec<Vec<String>>,
+    /// Per term, the items holding it.
+    by_term: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl TextItems {
+    /// The items of `texts`.
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut out = TextItems::default();
+        for text in texts {
+            let mut terms = analyze(text);
+            terms.sort_unstable();
+            terms.dedup();
+            let at = out.items.len();
+            for t in &terms {
+                out.by_term.entry(t.clone()).or_default().push(at);
+            }
+            out.items.push(terms);
+        }
+        out
+    }
+
+    /// Whether every term of `value` (one at least) is a term of one item.
+    pub fn matches(&self, value: &str) -> bool {
+        let terms = analyze(value);
+        let Some(first) = terms.first() else {
+            return false;
+        };
+        self.by_term.get(first).is_some_and(|candidates| {
+            candidates
+                .iter()
+                .any(|&i| terms.iter().all(|t| self.items[i].binary_search(t).is_ok()))
+        })
+    }
 }
 
 /// A side of a `range`.
@@ -104,6 +157,14 @@ impl EventFilter {
                 values(*f).any(|v| wanted.iter().any(|w| equals(&v, w)))
             }
             EventFilter::Exists(f) => values(*f).any(|v| !v.is_null()),
+            EventFilter::IpIn(f, set) => {
+                values(*f).any(|v| v.as_str().is_some_and(|s| set.contains_text(s)))
+            }
+            EventFilter::TextList(f, items) => values(*f).any(|v| match v {
+                Value::Str(s) => items.matches(s),
+                Value::Number(n) => items.matches(n.text()),
+                _ => false,
+            }),
             EventFilter::Range(f, bounds) => {
                 values(*f).any(|v| bounds.iter().all(|(b, limit)| within_bound(&v, *b, limit)))
             }
@@ -143,6 +204,8 @@ impl EventFilter {
             EventFilter::Wildcard(f, _)
             | EventFilter::Equals(f, _)
             | EventFilter::Exists(f)
+            | EventFilter::IpIn(f, _)
+            | EventFilter::TextList(f, _)
             | EventFilter::Range(f, _) => out.push(*f),
             EventFilter::Bool { all, any, none, .. } => all
                 .iter()
@@ -226,12 +289,21 @@ fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> 
                     .ok_or(format!("`{kind}` needs a value"))?,
                 v => v,
             };
-            Ok(EventFilter::Equals(fields.intern(&field), vec![value]))
+            Ok(equals_or_ip(fields.intern(&field), vec![value]))
         }
         "terms" => {
             let (field, spec) = single(body, kind)?;
             let values = spec.as_array().cloned().ok_or("`terms` needs an array")?;
-            Ok(EventFilter::Equals(fields.intern(&field), values))
+            Ok(equals_or_ip(fields.intern(&field), values))
+        }
+        "text_list" => {
+            let (field, spec) = single(body, kind)?;
+            let items = spec.as_array().ok_or("`text_list` needs an array")?;
+            let texts = items.iter().filter_map(Json::as_str);
+            Ok(EventFilter::TextList(
+                fields.intern(&field),
+                TextItems::new(texts),
+            ))
         }
         "range" => {
             let (field, spec) = single(body, kind)?;
@@ -287,6 +359,40 @@ fn clause_of(clause: &Json, fields: &mut Fields) -> Result<EventFilter, String> 
     }
 }
 
+/// `Equals`, or, when some values are IP addresses or CIDR blocks, also
+/// [`EventFilter::IpIn`] of them: a term on an `ip` field compares
+/// addresses, and a block holds the addresses inside it (as KQL terms do).
+fn equals_or_ip(field: FieldId, values: Vec<Json>) -> EventFilter {
+    let ips: Vec<&str> = values
+        .iter()
+        .filter_map(Json::as_str)
+        .filter(|s| parse_ip(s).is_some() || (s.contains('/') && CidrSet::parse([*s]).is_ok()))
+        .collect();
+    let Ok(set) = CidrSet::parse(ips.iter().copied()) else {
+        return EventFilter::Equals(field, values);
+    };
+    if ips.is_empty() {
+        return EventFilter::Equals(field, values);
+    }
+    EventFilter::Bool {
+        all: Vec::new(),
+        any: vec![
+            EventFilter::Equals(field, values),
+            EventFilter::IpIn(field, set),
+        ],
+        minimum: 1,
+        none: Vec::new(),
+    }
+}
+
+/// An IP address in Elasticsearch's one space: IPv4 mapped into IPv6.
+fn ip_number(text: &str) -> Option<u128> {
+    Some(match parse_ip(text)? {
+        std::net::IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+        std::net::IpAddr::V6(a) => u128::from(a),
+    })
+}
+
 /// A keyword, numeric or boolean value against a filter value.
 fn equals(v: &Value, wanted: &Json) -> bool {
     match (v, wanted) {
@@ -310,6 +416,10 @@ fn within_bound(v: &Value, bound: Bound, limit: &Json) -> bool {
             .parse::<f64>()
             .ok()
             .and_then(|n| x.as_f64().partial_cmp(&n)),
+        // IP addresses in address order (an `ip` field's range).
+        (Value::Str(s), Json::String(l)) if ip_number(l).is_some() => {
+            ip_number(s).and_then(|a| ip_number(l).map(|b| a.cmp(&b)))
+        }
         (Value::Str(s), Json::String(l)) => match (parse_iso(s), parse_iso(l)) {
             (Some(a), Some(b)) => Some(match bound {
                 // A rounded bound covers its whole unit.

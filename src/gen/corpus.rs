@@ -1425,7 +1425,7 @@ impl Vars {
 
 /// Expands the dotted keys of `fields` into `into`: `a.b` is member `b`
 /// of object `a`; objects merge, other values replace, `null` removes.
-fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
+pub(super) fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
     for (key, value) in fields {
         let mut parts = key.split('.').collect::<Vec<_>>();
         let last = parts.pop().expect("split gives one part at least");
@@ -1508,16 +1508,58 @@ pub(super) struct Bursts {
     templates: Vec<String>,
     rng: Rng,
     line: String,
+    extras: super::Extras,
+    /// The time between the extras' events (a generator of their own, so
+    /// that the bursts' times stay as they are).
+    extra_rng: Rng,
 }
 
 impl Bursts {
-    /// The bursts for `seed`.
-    pub(super) fn new(seed: u64) -> Self {
+    /// The bursts for `seed`, with the `extras` blocks.
+    pub(super) fn new(seed: u64, extras: super::Extras) -> Self {
         Bursts {
             templates: DEFS.iter().map(template).collect(),
             rng: Rng::new(seed ^ 0xB0B5_7A11_C0DE_5EED),
             line: String::with_capacity(2048),
+            extras,
+            extra_rng: Rng::new(seed ^ 0xE7_7A5E_D0C5),
         }
+    }
+
+    /// Writes the extras' block at `at` of `round`, if one is due (at most
+    /// up to `count` events in all, from output position `i`), advancing
+    /// the time `t`; `None` when no extra block is due there.
+    fn emit_extra(
+        &mut self,
+        round: u64,
+        at: u64,
+        (i, count): (u64, u64),
+        t: &mut i64,
+        emit: &mut impl FnMut(&str),
+    ) -> Option<u64> {
+        let rng = &mut self.extra_rng;
+        let mut step = || {
+            *t += 1 + rng.below(20) as i64;
+            *t
+        };
+        let lines = match at {
+            super::intel::THREAT_AT if self.extras.threat_hits => {
+                super::intel::hit_events(round, || iso(step()))
+            }
+            super::defend::DEFEND_AT if self.extras.defend_alerts => {
+                super::defend::alerts(round, step)
+            }
+            _ => return None,
+        };
+        let mut written = 0;
+        for line in lines {
+            if i + written >= count {
+                break;
+            }
+            emit(&line);
+            written += 1;
+        }
+        Some(written)
     }
 
     /// Writes the block due at output position `i`, if one is (at most up
@@ -1532,6 +1574,9 @@ impl Bursts {
     ) -> u64 {
         let round = i / PERIOD;
         let at = i % PERIOD;
+        if let Some(n) = self.emit_extra(round, at, (i, count), t, emit) {
+            return n;
+        }
         if ![HISTORY_AT, THRESHOLD_AT, NEW_AT].contains(&at) {
             return 0;
         }
@@ -1573,6 +1618,33 @@ impl Bursts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_block_fits_before_the_next_position() {
+        // The extras' blocks come at fixed places of a round, checked only
+        // where no block is being written; every block is shorter than
+        // `BLOCK_MAX`, which tells which rounds an output holds whole.
+        use super::super::{defend::DEFEND_AT, intel::BLOCK_MAX, intel::THREAT_AT};
+        let mut positions = [
+            HISTORY_AT,
+            THREAT_AT,
+            DEFEND_AT,
+            THRESHOLD_AT,
+            NEW_AT,
+            PERIOD,
+        ];
+        positions.sort_unstable();
+        let extras = super::super::Extras {
+            threat_hits: true,
+            defend_alerts: true,
+        };
+        let mut bursts = Bursts::new(1, extras);
+        let mut t = 0;
+        for w in positions.windows(2) {
+            let n = bursts.emit_due(w[0], u64::MAX, &mut t, &mut |_| {});
+            assert!(n < BLOCK_MAX && w[0] + n < w[1], "block at {} of {n}", w[0]);
+        }
+    }
 
     #[test]
     fn every_template_fills_into_json_with_an_index_and_times() {
