@@ -239,7 +239,7 @@ fn an_ip_list_compares_addresses() {
 }
 
 #[test]
-fn a_malformed_line_is_reported_by_list_and_line_and_the_item_not_applied() {
+fn a_malformed_line_is_a_located_usage_error() {
     for (list_type, values, line, shown) in [
         (
             "ip_range",
@@ -263,15 +263,16 @@ fn a_malformed_line_is_reported_by_list_and_line_and_the_item_not_applied() {
             "nets",
             values,
         );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let located = format!("value list nets (--value-list nets=FILE) line {line}: {shown}");
+        // As Kibana's import of the list refuses it: a usage error at
+        // the list's file and line, before any event is read.
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let located = format!("--value-list nets=values.txt:{line}: ");
         assert!(
-            r.stderr.contains(&located) && r.stderr.contains("vl-test/item-1 is not applied"),
+            r.stderr.contains(&located) && r.stderr.contains(shown),
             "{list_type}: {}",
             r.stderr
         );
-        // Nothing excepted: every event alerts.
-        assert_eq!(r.ids.len(), 14, "{list_type}");
+        assert!(r.ids.is_empty(), "{list_type}");
     }
     // The library check names the line as well.
     let values = ruleq::exceptions::filter::read_value_list("10.0.0.0/8\n\n10.0.0.0/33\n");
@@ -344,12 +345,14 @@ fn numeric_date_and_boolean_lists() {
         "ports",
         "22\nssh\n",
     );
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("line 2: \"ssh\" is not a long number"),
+        r.stderr
+            .contains("--value-list ports=values.txt:2: \"ssh\" is not a long number"),
         "{}",
         r.stderr
     );
-    assert_eq!(r.ids.len(), 4);
+    assert!(r.ids.is_empty());
 
     let day = |d: &str| json!({"file": {"created": d}});
     let evs = events(&[

@@ -327,16 +327,42 @@ fn load_exceptions(
         }
         exceptions.lists.extend(file.lists);
     }
+    // The type each value list is used with (a list entry names it).
+    let mut types: Vec<(String, String)> = Vec::new();
+    fn list_types(entries: &[ruleq::exceptions::Entry], out: &mut Vec<(String, String)>) {
+        for e in entries {
+            match e {
+                ruleq::exceptions::Entry::List {
+                    list_id, list_type, ..
+                } => out.push((list_id.clone(), list_type.clone())),
+                ruleq::exceptions::Entry::Nested { entries, .. } => list_types(entries, out),
+                _ => {}
+            }
+        }
+    }
+    for list in &exceptions.lists {
+        for item in &list.items {
+            list_types(&item.entries, &mut types);
+        }
+    }
     for spec in value_lists {
         let (id, file) = spec
             .split_once('=')
             .ok_or_else(|| format!("--value-list {spec}: write ID=FILE"))?;
         let text =
             std::fs::read_to_string(file).map_err(|e| format!("--value-list {file}: {e}"))?;
-        exceptions.value_lists.insert(
-            id.to_string(),
-            ruleq::exceptions::filter::read_value_list(&text),
-        );
+        let values = ruleq::exceptions::filter::read_value_list(&text);
+        // A value not of the list's type is a located usage error, as
+        // Kibana's import of the list refuses it.
+        for (_, list_type) in types.iter().filter(|(list, _)| list == id) {
+            use ruleq::exceptions::filter::{check_value_list, ListError};
+            if let Err(ListError::Line(n, why)) = check_value_list(list_type, &values) {
+                return Err(format!(
+                    "--value-list {id}={file}:{n}: {why} (the list is used as type {list_type})"
+                ));
+            }
+        }
+        exceptions.value_lists.insert(id.to_string(), values);
     }
     Ok(exceptions)
 }
