@@ -362,6 +362,22 @@ impl ThreatRule {
         exists_filter(&self.groups, |e| &e.field)
     }
 
+    /// The event fields a match is looked up by (each group's first
+    /// matching entry's), without repeats: an event holding none of the
+    /// selected indicators' values in them matches no indicator
+    /// ([`Matcher::may_match`]).
+    pub fn lead_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for g in &self.groups {
+            if let Some(e) = g.iter().find(|e| !e.negate) {
+                if !out.contains(&e.field) {
+                    out.push(e.field.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// `threat_index`, as the run's notes name it.
     pub fn threat_index(&self) -> String {
         self.patterns.join(", ")
@@ -612,6 +628,27 @@ impl Matcher {
             groups,
             fixed,
         }
+    }
+
+    /// Whether an event whose [lead fields](ThreatRule::lead_fields) hold
+    /// `values` (one list per field, in that order) may match: some value
+    /// is a selected indicator's value of a group it leads. `false` means
+    /// no indicator matches the event, without reading it whole.
+    pub fn may_match(&self, lead_fields: &[String], values: &[Vec<Value>]) -> bool {
+        self.groups.iter().any(|(entries, index)| {
+            let field = &entries[index.lead].field;
+            let Some(at) = lead_fields.iter().position(|f| f == field) else {
+                return true;
+            };
+            let vals = values.get(at).map_or(&[][..], Vec::as_slice);
+            vals.iter().any(|v| {
+                term(v).is_some_and(|t| index.terms.contains_key(&t))
+                    || (!index.nets.is_empty()
+                        && v.as_str()
+                            .and_then(|s| s.parse::<IpAddr>().ok())
+                            .is_some_and(|ip| index.nets.iter().any(|(n, _)| n.contains(&ip))))
+            })
+        })
     }
 
     /// How many indicators the rule selected.

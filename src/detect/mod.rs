@@ -401,6 +401,26 @@ impl Detector {
                 Some((t, matcher, so))
             })
             .collect();
+        // Where an indicator match rule's lead values sit among the values
+        // its events carry (after a suppressed rule's group_by values).
+        let leads: Vec<Option<(usize, Vec<String>)>> = (0..selected.len())
+            .map(|i| {
+                let t = self.threat(i)?;
+                let skip = self.suppression(i).map_or(0, |(s, _)| s.group_by.len());
+                Some((skip, t.lead_fields()))
+            })
+            .collect();
+        // Whether an indicator may match the kept event (`false`: none
+        // does), from the values it carries.
+        let may_match = |i: usize, kept: &Kept, m: &crate::indicators::Matcher| match &leads[i] {
+            Some((skip, fields)) => {
+                let values: Vec<Vec<serde_json::Value>> = (0..fields.len())
+                    .map(|k| window::carried(kept, skip + k))
+                    .collect();
+                !m.is_empty() && m.may_match(fields, &values)
+            }
+            None => true,
+        };
         // A suppressed event query groups its matches over all the input
         // (one execution without a window).
         let suppression: Vec<Option<(Suppression, Kind)>> =
@@ -425,8 +445,9 @@ impl Detector {
                 // matches it.
                 if let Some((t, matcher, _)) = threat_now[i].as_ref() {
                     let naming = Naming::new(files, names, default_index);
-                    if t.alert(&contexts[i], kept.hit(), &naming, matcher, None)
-                        .is_none()
+                    if !may_match(i, kept, matcher)
+                        || t.alert(&contexts[i], kept.hit(), &naming, matcher, None)
+                            .is_none()
                     {
                         return Some(pass::Prepared::Alerts(None, Vec::new()));
                     }
@@ -437,6 +458,9 @@ impl Detector {
             let hit = kept.hit();
             let naming = Naming::new(files, names, default_index);
             if let Some((t, matcher, so)) = threat_now[i].as_ref() {
+                if !may_match(i, kept, matcher) {
+                    return Some(pass::Prepared::Alerts(hit.timestamp, Vec::new()));
+                }
                 let alert = t.alert(&contexts[i], hit, &naming, matcher, so.as_deref());
                 return Some(pass::Prepared::Alerts(
                     hit.timestamp,

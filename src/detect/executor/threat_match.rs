@@ -23,8 +23,17 @@ impl Executor for ThreatMatch {
     }
 
     fn carried(&self, rule: &Rule) -> Option<(Vec<String>, bool)> {
-        // A suppressed rule's events carry their `group_by` values.
-        crate::detect::suppress::carried_fields(rule)
+        // A suppressed rule's events carry their `group_by` values, then
+        // every rule's events the values of its mapping's lead fields:
+        // most events hold no indicator's value, and need not be read
+        // whole to tell.
+        let mut fields = crate::detect::suppress::carried_fields(rule)
+            .map(|(f, _)| f)
+            .unwrap_or_default();
+        if let Some(Ok(t)) = ThreatRule::of(rule, None) {
+            fields.extend(t.lead_fields());
+        }
+        Some((fields, true))
     }
 
     fn newest_first(&self, rule: &Rule) -> bool {
