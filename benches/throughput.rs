@@ -16,6 +16,10 @@
 //! - `ruleq run` with the seed rules (`rules/`) at one thread and at all;
 //! - `ruleq run` with every non-deprecated query and eql rule of the corpus
 //!   at all threads, when `RULEQ_SHARED` is set;
+//! - `ruleq run` with every rule of the corpus ruleq runs (threshold,
+//!   new_terms and indicator match included) over corpus-profile events
+//!   with 10,000 generated indicators and the project's Endpoint exception
+//!   list, at all threads, when `RULEQ_SHARED` is set;
 //! - `ruleq check` on the whole corpus, when `RULEQ_SHARED` is set;
 //! - Python eql 1.0.1 on the two seed queries, when `python3` has it
 //!   (`benches/python_eql.py`; the KQL rule rewritten as EQL, `"::1"` as
@@ -37,6 +41,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const NOW: &str = "2026-03-01T10:00:00Z";
+/// The execution time of the indicator match bench: after the generated
+/// events, within 30 days of the generated indicators.
+const INTEL_NOW: &str = "2026-03-02T00:00:00Z";
 
 const PORT_EQL: &str = r#"network where network.transport == "tcp" and destination.port == 23"#;
 
@@ -162,6 +169,50 @@ fn events_file(events: u64) -> PathBuf {
     }
     path
 }
+
+/// The corpus-profile events, with the events holding indicator values and
+/// the Elastic Defend alerts, and 10,000 indicators for the corpus's
+/// indicator match rules (`gen-events --profile corpus --indicators FILE
+/// --indicators-count 10000 --defend-alerts`), written once.
+fn intel_files(events: u64) -> (PathBuf, PathBuf) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("bench-corpus-intel-{events}-seed1.ndjson"));
+    let iocs = dir.join(format!(
+        "bench-indicators-{INDICATORS}-{events}-seed1.ndjson"
+    ));
+    if !path.exists() || !iocs.exists() {
+        eprintln!("writing {events} corpus-profile events and {INDICATORS} indicators");
+        let write = |to: &Path, fill: &Fill<'_>| {
+            let partial = to.with_extension("partial");
+            let mut out =
+                BufWriter::with_capacity(1 << 20, File::create(&partial).expect("bench file"));
+            fill(&mut |line| {
+                out.write_all(line.as_bytes()).expect("bench file write");
+                out.write_all(b"\n").expect("bench file write");
+            });
+            out.flush().expect("bench file write");
+            drop(out);
+            std::fs::rename(&partial, to).expect("bench file rename");
+        };
+        let extras = ruleq::gen::Extras {
+            threat_hits: true,
+            defend_alerts: true,
+        };
+        write(&path, &|emit| {
+            ruleq::gen::generate_extra(events, 1, ruleq::gen::Profile::Corpus, extras, |l| emit(l))
+        });
+        write(&iocs, &|emit| {
+            ruleq::gen::indicators(INDICATORS, 1, events, |l| emit(l))
+        });
+    }
+    (path, iocs)
+}
+
+/// Writes lines through the function it is given.
+type Fill<'a> = dyn Fn(&mut dyn FnMut(&str)) + 'a;
+
+/// Indicators loaded for the indicator match bench.
+const INDICATORS: u64 = 10_000;
 
 /// The floor: how fast serde_json only skips through each line.
 fn skip_parse(path: &Path) -> Run {
@@ -345,6 +396,32 @@ fn main() {
         ));
         run
     });
+    // Every rule ruleq runs (threshold, new_terms and indicator match
+    // included), with 10,000 indicators and the Endpoint exception list,
+    // over the corpus profile; --now near the generated data, so that the
+    // indicator rules' `now-30d/d` keeps the indicators.
+    let intel = shared.as_ref().map(|s| {
+        let (events, iocs) = intel_files(o.events);
+        let run = best(o.rounds, || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ruleq"));
+            cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+            cmd.args(["run", "-q", "--now", INTEL_NOW, "--format", "ndjson"]);
+            cmd.args(["--threads", &threads.to_string()]);
+            cmd.arg("-r").arg(s.join("corpus/detection-rules"));
+            cmd.arg("--indicators").arg(&iocs);
+            cmd.args(["--exceptions", "tests/fixtures/exceptions/endpoint_list.ndjson"]);
+            cmd.arg(&events);
+            measure(&mut cmd, None)
+        });
+        rows.push((
+            format!(
+                "ruleq run, whole corpus, {INDICATORS} indicators, corpus profile, {threads} threads"
+            ),
+            run,
+            true,
+        ));
+        run
+    });
     let check = shared.as_ref().map(|s| {
         let dir = s.join("corpus/detection-rules");
         let run = best(o.rounds, || {
@@ -448,6 +525,14 @@ fn main() {
             );
         }
         None => println!("  corpus rules: RULEQ_SHARED not set, not measured"),
+    }
+    if let Some(c) = intel {
+        let eps = n / c.seconds;
+        println!(
+            "  whole corpus with {INDICATORS} indicators at {threads} threads: {eps:.0} events/s (>= 100000: {}), peak {:.0} MB",
+            verdict(eps >= 100_000.0),
+            c.peak_kib.unwrap_or(0) as f64 / 1024.0
+        );
     }
     let peak = seed_all.peak_kib.max(seed1.peak_kib).unwrap_or(0) as f64 / 1024.0;
     println!(
