@@ -262,19 +262,6 @@ impl<'r> Context<'r> {
 }
 
 /// A hex digest shaped as a UUID (8-4-4-4-12), as Kibana's ids are.
-/// Kibana's id of an event's alert (`generateId`): the sha256 of the
-/// event's index, `_id`, version (never fetched: `undefined`) and
-/// `default:` + the rule's saved-object id.
-pub fn kibana_event_id(index: &str, id: &str, saved_object: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(index.as_bytes());
-    h.update(id.as_bytes());
-    h.update(b"undefined");
-    h.update(b"default:");
-    h.update(saved_object.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn uuid_text(hex: &str) -> String {
     format!(
         "{}-{}-{}-{}-{}",

@@ -26,6 +26,7 @@
 //!   CIDR form as the range it names.
 
 use crate::alert::{self, Alert, Context, Naming};
+use crate::compile::cidr::canonical_ip;
 use crate::engine::{Hit, IndexPatterns, Kept, Origin, QueryOptions, RuleSetBuilder, Runner};
 use crate::event::{EventSource, FileNames, Input, Item, Malformed, Reporter};
 use crate::rule::Rule;
@@ -165,18 +166,6 @@ fn term(v: &Value) -> Option<String> {
         }),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-/// IPv4-mapped IPv6 addresses are IPv4 ones, as Elasticsearch's ip type
-/// stores them.
-fn canonical_ip(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => v6.to_string(),
-        },
-        v4 => v4.to_string(),
     }
 }
 
@@ -390,11 +379,6 @@ impl ThreatRule {
         *self.emptied.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the indicators selected depend on the execution time.
-    pub fn is_dynamic(&self) -> bool {
-        self.dynamic
-    }
-
     /// The indicators of `all` this rule's `threat_index` searches (those
     /// with an `_index` it matches, and those without one).
     pub fn searched(&self, all: &Indicators) -> usize {
@@ -463,13 +447,15 @@ impl ThreatRule {
         saved_object: Option<&str>,
     ) -> Option<Alert> {
         let mut event = alert::read_event(hit, naming);
-        let enrichments = matcher.enrich(&event.source, &self.path);
+        let enrichments = matcher.enrich(&event.source);
         if enrichments.is_empty() {
             return None;
         }
         append_enrichments(&mut event.source, enrichments);
-        let kibana_id = saved_object
-            .map(|so| alert::kibana_event_id(event.index.as_deref().unwrap_or(""), &event.id, so));
+        let kibana_id = saved_object.map(|so| {
+            let index = event.index.as_deref().unwrap_or("");
+            alert::threshold::kibana_alert_id(index, &event.id, "default", so)
+        });
         let alert = ctx.event_alert_owned(event);
         Some(match kibana_id {
             Some(id) => alert.with_uuid(&id),
@@ -664,7 +650,7 @@ impl Matcher {
     /// The enrichments of an event (its `_source`): one per indicator and
     /// matching entry of each group the indicator satisfies whole, in the
     /// canonical order, at most [`MAX_ENRICHMENTS`]. Empty: no match.
-    pub fn enrich(&self, source: &Map<String, Value>, _path: &str) -> Vec<Value> {
+    pub fn enrich(&self, source: &Map<String, Value>) -> Vec<Value> {
         // (indicator, group, entry) of every matching entry.
         let mut found: Vec<(u32, usize, usize)> = Vec::new();
         let mut values: HashMap<&str, EventValues> = HashMap::new();

@@ -121,7 +121,8 @@ pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
     out
 }
 
-/// Kibana's id of an alert on a synthetic hit (`generateId`): the hex
+/// Kibana's id of an alert on a hit (`generateId`; a threshold rule's
+/// synthetic hit, an indicator match rule's event): the hex
 /// SHA-256 of index, id, `"undefined"` (the version, never requested) and
 /// `space:saved_object_id`, concatenated.
 pub fn kibana_alert_id(index: &str, id: &str, space: &str, saved_object: &str) -> String {
