@@ -77,6 +77,9 @@ pub struct Indicators {
     pub malformed: u64,
     /// Whether reading failed somewhere (reported on stderr).
     pub io_failed: bool,
+    /// Indicators that replaced an earlier one with the same `_index` and
+    /// `_id` (as indexing a document again replaces it).
+    pub replaced: u64,
 }
 
 impl Indicators {
@@ -89,6 +92,8 @@ impl Indicators {
         let names = FileNames::new(inputs);
         let mut reporter = Reporter::default();
         let mut out = Indicators::default();
+        // Where each (`_index`, `_id`) given is held.
+        let mut named: HashMap<(String, String), usize> = HashMap::new();
         while let Some(item) = source.next_item() {
             match item {
                 Ok(Item::Event(raw)) => {
@@ -112,23 +117,35 @@ impl Indicators {
                     };
                     let name = names.name(raw.path);
                     let text: Arc<[u8]> = Arc::from(raw.bytes);
-                    let id = match doc.shift_remove("_id") {
-                        Some(Value::String(s)) => s,
-                        Some(other @ Value::Number(_)) => other.to_string(),
-                        _ => format!("{name}:{}", origin.line),
+                    let (id, has_id) = match doc.shift_remove("_id") {
+                        Some(Value::String(s)) => (s, true),
+                        Some(other @ Value::Number(_)) => (other.to_string(), true),
+                        _ => (format!("{name}:{}", origin.line), false),
                     };
                     let (index, indexed) = match doc.shift_remove("_index") {
                         Some(Value::String(s)) => (s, true),
                         _ => (raw.path.display().to_string(), false),
                     };
-                    out.docs.push(Indicator {
+                    let indicator = Indicator {
                         origin,
                         text,
                         source: doc,
                         id,
                         index,
                         indexed,
-                    });
+                    };
+                    // One index holds one document per id: a later one
+                    // with the same `_index` and `_id` replaces it.
+                    if indexed && has_id {
+                        let key = (indicator.index.clone(), indicator.id.clone());
+                        if let Some(&at) = named.get(&key) {
+                            out.docs[at] = indicator;
+                            out.replaced += 1;
+                            continue;
+                        }
+                        named.insert(key, out.docs.len());
+                    }
+                    out.docs.push(indicator);
                 }
                 Ok(Item::Malformed(m)) => {
                     out.read += 1;
@@ -276,6 +293,8 @@ pub struct ThreatRule {
     /// `threat_index`.
     patterns: Vec<String>,
     groups: Vec<Vec<Entry>>,
+    /// Each group's first matching entry's event field, without repeats.
+    leads: Vec<String>,
     path: String,
     /// The matchers built so far: (execution time it was built for, or
     /// `None` for a rule without date math; the compiled query, printed;
@@ -330,7 +349,16 @@ impl ThreatRule {
         // entries' indicator fields all exist.
         filters.push(exists_filter(&groups, |e| &e.value));
         filters.extend(exceptions);
+        let mut leads: Vec<String> = Vec::new();
+        for g in &groups {
+            if let Some(e) = g.iter().find(|e| !e.negate) {
+                if !leads.contains(&e.field) {
+                    leads.push(e.field.clone());
+                }
+            }
+        }
         Ok(ThreatRule {
+            leads,
             dynamic: text.to_ascii_lowercase().contains("now"),
             query,
             filters,
@@ -355,16 +383,8 @@ impl ThreatRule {
     /// matching entry's), without repeats: an event holding none of the
     /// selected indicators' values in them matches no indicator
     /// ([`Matcher::may_match`]).
-    pub fn lead_fields(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for g in &self.groups {
-            if let Some(e) = g.iter().find(|e| !e.negate) {
-                if !out.contains(&e.field) {
-                    out.push(e.field.clone());
-                }
-            }
-        }
-        out
+    pub fn lead_fields(&self) -> &[String] {
+        &self.leads
     }
 
     /// `threat_index`, as the run's notes name it.

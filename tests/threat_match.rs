@@ -938,3 +938,48 @@ fn s5_suppression_in_memory() {
         "i1"
     );
 }
+
+/// An indicator given again with the same `_index` and `_id` (an updated
+/// feed in a second file) replaces the earlier one, as indexing it again
+/// does: the event is enriched once, from the later document.
+#[test]
+fn a_later_indicator_with_the_same_index_and_id_replaces_the_earlier() {
+    let r = rule(
+        "*",
+        "*",
+        "",
+        &group(&[("destination.ip", "threat.indicator.ip", false)]),
+    );
+    let iocs = indicators(&[
+        (
+            "i1",
+            json!({"threat": {"indicator": {"ip": "203.0.113.7", "confidence": "Low"}}}),
+        ),
+        (
+            "i1",
+            json!({"threat": {"indicator": {"ip": "203.0.113.7", "confidence": "High"}}}),
+        ),
+    ]);
+    let evs = events(&[(
+        "e",
+        "2024-05-01T10:01:00Z",
+        json!({"destination": {"ip": "203.0.113.7"}}),
+    )]);
+    let out = run(
+        "replaced",
+        &r,
+        &evs,
+        Some(&iocs),
+        &["--now", "2024-05-01T10:05:00Z"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list = out.alerts[0]["threat"]["enrichments"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["indicator"]["confidence"], "High");
+    assert!(
+        out.stderr
+            .contains("1 replaced an earlier indicator with the same _index and _id"),
+        "{}",
+        out.stderr
+    );
+}

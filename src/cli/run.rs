@@ -216,8 +216,14 @@ pub fn run(args: RunArgs) -> i32 {
         }
         let indicators = detector.indicators();
         if !args.indicators.is_empty() {
+            let replaced = match indicators.replaced {
+                0 => String::new(),
+                n => format!(
+                    "; {n} replaced an earlier indicator with the same _index and _id, as indexing it again would"
+                ),
+            };
             eprintln!(
-                "indicators: {} read ({} malformed) from --indicators, for {} indicator match rules",
+                "indicators: {} read ({} malformed) from --indicators, for {} indicator match rules{replaced}",
                 indicators.read,
                 indicators.malformed,
                 selection

@@ -303,6 +303,32 @@ impl Detector {
         self.threats.get(i)?.as_ref()?.as_ref().ok()
     }
 
+    /// Where rule `i`'s lead values sit among the values its events carry:
+    /// after a suppressed rule's `group_by` values.
+    fn lead_skip(&self, i: usize) -> usize {
+        self.suppression(i).map_or(0, |(s, _)| s.group_by.len())
+    }
+
+    /// Whether an indicator `m` holds may match indicator match rule `i`'s
+    /// kept event (`false`: none does), from the lead values it carries
+    /// after `skip` others.
+    fn may_match(
+        &self,
+        i: usize,
+        skip: usize,
+        kept: &Kept,
+        m: &crate::indicators::Matcher,
+    ) -> bool {
+        let Some(t) = self.threat(i) else {
+            return true;
+        };
+        let fields = t.lead_fields();
+        let values: Vec<Vec<serde_json::Value>> = (0..fields.len())
+            .map(|k| window::carried(kept, skip + k))
+            .collect();
+        !m.is_empty() && m.may_match(fields, &values)
+    }
+
     /// The notes on indicator match rules: (what, rule name) for each rule
     /// that had no indicator (none given searches its `threat_index`), or
     /// whose `threat_query` date math left none at some execution.
@@ -403,23 +429,9 @@ impl Detector {
             .collect();
         // Where an indicator match rule's lead values sit among the values
         // its events carry (after a suppressed rule's group_by values).
-        let leads: Vec<Option<(usize, Vec<String>)>> = (0..selected.len())
-            .map(|i| {
-                let t = self.threat(i)?;
-                let skip = self.suppression(i).map_or(0, |(s, _)| s.group_by.len());
-                Some((skip, t.lead_fields()))
-            })
-            .collect();
-        // Whether an indicator may match the kept event (`false`: none
-        // does), from the values it carries.
-        let may_match = |i: usize, kept: &Kept, m: &crate::indicators::Matcher| match &leads[i] {
-            Some((skip, fields)) => {
-                let values: Vec<Vec<serde_json::Value>> = (0..fields.len())
-                    .map(|k| window::carried(kept, skip + k))
-                    .collect();
-                !m.is_empty() && m.may_match(fields, &values)
-            }
-            None => true,
+        let skips: Vec<usize> = (0..selected.len()).map(|i| self.lead_skip(i)).collect();
+        let may_match = |i: usize, kept: &Kept, m: &crate::indicators::Matcher| {
+            self.may_match(i, skips[i], kept, m)
         };
         // A suppressed event query groups its matches over all the input
         // (one execution without a window).
@@ -846,9 +858,28 @@ impl Detector {
                 outs.reverse();
             }
             let matcher = threat.map(|th| th.matcher(&self.config.indicators, t));
+            // The window's events an indicator may match, from the lead
+            // values they carry: the others are not read whole.
+            let candidates: Option<std::collections::HashSet<(usize, u64)>> =
+                matcher.as_ref().map(|m| {
+                    let (from, to) = (t + schedule.from, t + schedule.to);
+                    let kept = matches.kept();
+                    let lo = kept.partition_point(|k| k.sort.time < from);
+                    let hi = kept.partition_point(|k| k.sort.time <= to).max(lo);
+                    let skip = self.lead_skip(i);
+                    kept[lo..hi]
+                        .iter()
+                        .filter(|k| self.may_match(i, skip, k, m))
+                        .map(|k| (k.hit.origin.file, k.hit.origin.line))
+                        .collect()
+                });
             for out in outs {
                 let (time, docs) = match (threat, &matcher, &out) {
                     (Some(th), Some(m), crate::engine::Output::Event(hit)) => {
+                        let origin = (hit.origin.file, hit.origin.line);
+                        if candidates.as_ref().is_some_and(|c| !c.contains(&origin)) {
+                            continue;
+                        }
                         match th.alert(&ctx, hit, naming, m, so.as_deref()) {
                             Some(alert) => (hit.timestamp, vec![alert]),
                             None => continue,

@@ -31,7 +31,7 @@ impl Executor for ThreatMatch {
             .map(|(f, _)| f)
             .unwrap_or_default();
         if let Some(Ok(t)) = ThreatRule::of(rule, None) {
-            fields.extend(t.lead_fields());
+            fields.extend(t.lead_fields().iter().cloned());
         }
         Some((fields, true))
     }
