@@ -54,6 +54,7 @@ pub mod persist;
 pub mod schedule;
 pub mod select;
 mod sorter;
+pub mod stage;
 pub mod suppress;
 pub mod window;
 
@@ -272,6 +273,7 @@ impl Detector {
             pass::Collect::Stream {
                 prepare: &prepare,
                 sink: &mut sink,
+                every: false,
             },
         );
         let read = HistoryRead {
@@ -380,6 +382,81 @@ impl Detector {
         names: &'d FileNames,
         feedback: &Feedback,
     ) -> Passed<'d> {
+        self.pass_from(Input::Events(Box::new(source)), names, feedback, None)
+    }
+
+    /// The map stage of a distributed run ([`stage`]) over `source`, a
+    /// share of the input that `split` names: the alerts of the rules
+    /// whose alerts depend on no other event go to the outcome, as in
+    /// [`Detector::pass`]; every other rule's candidate records go to
+    /// `out`, one [`stage::Routed`] line each (tagged [`stage::RECORD`],
+    /// with its partition).
+    pub fn map<'d>(
+        &'d self,
+        source: EventSource,
+        names: &'d FileNames,
+        split: &stage::Split,
+        feedback: &Feedback,
+        out: &mut dyn FnMut(&str),
+    ) -> Passed<'d> {
+        self.pass_from(
+            Input::Events(Box::new(source)),
+            names,
+            feedback,
+            Some((split, out)),
+        )
+    }
+
+    /// The reduce stage of a distributed run ([`stage`]): the rules over
+    /// the candidate records map stages routed to some partitions, in any
+    /// order; `names` should be [`FileNames::verbatim`]. An error when a
+    /// record names a query of another rule (the stages ran other rules).
+    pub fn reduce<'d>(
+        &'d self,
+        records: Vec<stage::Routed>,
+        names: &'d FileNames,
+        feedback: &Feedback,
+    ) -> Result<Passed<'d>, String> {
+        let selected = &self.selection.selected;
+        let mut by_query: Vec<Option<usize>> = vec![None; self.selection.set.queries.len()];
+        for (i, s) in selected.iter().enumerate() {
+            by_query[s.query] = Some(i);
+        }
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut kept = Vec::with_capacity(records.len());
+        for r in records {
+            let rule = by_query
+                .get(r.q)
+                .copied()
+                .flatten()
+                .map(|i| self.selection.rule(&selected[i]).id().unwrap_or(""));
+            if rule != Some(r.rule.as_str()) {
+                return Err(format!(
+                    "a record of rule {} (query {}) is not one of the rules given: run the stages with the same rules",
+                    r.rule, r.q
+                ));
+            }
+            let f = r.kept.hit.origin.file;
+            if files.len() <= f {
+                files.resize(f + 1, PathBuf::new());
+            }
+            files[f] = PathBuf::from(&r.name);
+            kept.push((r.q, r.kept));
+        }
+        // As one run reads them: by time, tiebreaker, then input place.
+        kept.sort_by(|a, b| a.1.sort.cmp(&b.1.sort));
+        Ok(self.pass_from(Input::Records(kept, files), names, feedback, None))
+    }
+
+    /// A pass over `input`; with `route`, a map stage's (see
+    /// [`Detector::map`]).
+    fn pass_from<'d>(
+        &'d self,
+        input: Input,
+        names: &'d FileNames,
+        feedback: &Feedback,
+        mut route: Option<Route<'_>>,
+    ) -> Passed<'d> {
         let selected = &self.selection.selected;
         let set = &self.selection.set;
         let default_index = self.config.default_index.as_deref();
@@ -445,9 +522,79 @@ impl Detector {
             })
             .collect();
         let now = self.config.now;
+        // A map stage names events as one run over the whole input does.
+        let split = route.as_ref().map(|(split, _)| (*split).clone());
+        let verbatim = FileNames::verbatim();
+        let global_files: Vec<PathBuf> = match &split {
+            Some(sp) => {
+                let mut f = vec![PathBuf::new(); sp.index + 1];
+                f[sp.index] = PathBuf::from(&sp.name);
+                f
+            }
+            None => Vec::new(),
+        };
+        // Whether a map stage routes rule `i`'s records (its alerts depend
+        // on other events) rather than writing its alerts.
+        let routes = |i: usize| {
+            let s = &selected[i];
+            s.executor.windowed()
+                || suppression[i].is_some()
+                || self.config.executions.windowed()
+                || !set.queries[s.query].streams_at_once()
+        };
         let prepare = |q: usize, kept: &Kept, files: &[PathBuf]| -> Option<pass::Prepared> {
             let i = by_query[q]?;
             let s = &selected[i];
+            if let Some(sp) = &split {
+                // Where the event is in the whole input.
+                let mut kept = kept.clone();
+                let (line, serial) = sp.place(kept.hit.origin.line);
+                kept.hit.origin = crate::engine::Origin {
+                    file: sp.index,
+                    line,
+                };
+                kept.sort.seq = serial;
+                if routes(i) {
+                    let rule = self.selection.rule(s).id().unwrap_or("").to_string();
+                    let keyed = matches!(
+                        set.queries[s.query].plan,
+                        crate::engine::Plan::Sequence { .. } | crate::engine::Plan::Sample { .. }
+                    ) && !self.config.executions.windowed();
+                    let parts = match keyed {
+                        true => stage::by_key(&kept),
+                        false => vec![(None, kept)],
+                    };
+                    let lines = parts
+                        .into_iter()
+                        .map(|(key, kept)| {
+                            let partition = stage::partition(&rule, q, key.as_ref());
+                            let record = stage::Routed {
+                                q,
+                                rule: rule.clone(),
+                                name: sp.name.clone(),
+                                kept,
+                            };
+                            let json = serde_json::to_string(&record).unwrap_or_default();
+                            format!("{}\t{partition}\t{json}", stage::RECORD)
+                        })
+                        .collect();
+                    return Some(pass::Prepared::Routed(lines));
+                }
+                let hit = kept.hit();
+                let naming = Naming::new(&global_files, &verbatim, default_index);
+                if let Some((t, matcher, so)) = threat_now[i].as_ref() {
+                    if !may_match(i, &kept, matcher) {
+                        return Some(pass::Prepared::Alerts(hit.timestamp, Vec::new()));
+                    }
+                    let alert = t.alert(&contexts[i], hit, &naming, matcher, so.as_deref());
+                    return Some(pass::Prepared::Alerts(
+                        hit.timestamp,
+                        alert.into_iter().collect(),
+                    ));
+                }
+                let alert = event_alert(&contexts[i], hit, &naming);
+                return Some(pass::Prepared::Alerts(hit.timestamp, vec![alert]));
+            }
             if s.executor.windowed() {
                 let record = s.executor.record(self.selection.rule(s), kept);
                 return Some(pass::Prepared::Record(record.map(Box::new)));
@@ -487,6 +634,12 @@ impl Detector {
             let rule = self.selection.rule(&selected[i]);
             let naming = Naming::new(files, names, default_index);
             let (time, docs) = match ready {
+                pass::Ready::Prepared(pass::Prepared::Routed(lines)) => {
+                    if let Some((_, out)) = route.as_mut() {
+                        lines.iter().for_each(|l| out(l));
+                    }
+                    return;
+                }
                 // An indicator match rule's event that no indicator matched.
                 pass::Ready::Prepared(pass::Prepared::Alerts(_, docs)) if docs.is_empty() => return,
                 pass::Ready::Prepared(pass::Prepared::Alerts(time, docs)) => (time, docs),
@@ -533,22 +686,28 @@ impl Detector {
                 stored = store(&mut alerts, rule.id().unwrap_or(""), time, docs, shared[i]);
             }
         };
-        let collect = if self.config.executions.windowed() {
+        // A map stage streams every record to its route.
+        let mapping = split.is_some();
+        let collect = if self.config.executions.windowed() && !mapping {
             pass::Collect::Keep
         } else {
             pass::Collect::Stream {
                 prepare: &prepare,
                 sink: &mut sink,
+                every: mapping,
             }
         };
-        let pass = pass::run(
-            set,
-            source,
-            self.config.threads.max(1),
-            self.config.default_index.clone(),
-            feedback,
-            collect,
-        );
+        let pass = match input {
+            Input::Events(source) => pass::run(
+                set,
+                *source,
+                self.config.threads.max(1),
+                self.config.default_index.clone(),
+                feedback,
+                collect,
+            ),
+            Input::Records(records, files) => pass::run_records(set, records, files, collect),
+        };
         Passed {
             detector: self,
             names,
@@ -563,6 +722,15 @@ impl Detector {
             unscheduled,
         }
     }
+}
+
+/// A map stage's split and where its routed lines go.
+type Route<'a> = (&'a stage::Split, &'a mut dyn FnMut(&str));
+
+/// What a pass reads: events, or the candidate records of a map stage.
+enum Input {
+    Events(Box<EventSource>),
+    Records(Vec<(usize, Kept)>, Vec<PathBuf>),
 }
 
 /// What [`Detector::read_history`] read.

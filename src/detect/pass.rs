@@ -28,6 +28,9 @@ pub enum Prepared {
     Alerts(Option<i64>, Vec<Alert>),
     /// A windowed rule's record of it (`None`: it counts nowhere).
     Record(Option<Box<Record>>),
+    /// Lines for another stage of a distributed run (`ruleq run --stage
+    /// map`): the record, routed to the partitions that need it.
+    Routed(Vec<String>),
 }
 
 /// Builds a [`Prepared`] match: (query, what it kept of the matching event,
@@ -51,8 +54,12 @@ pub enum Collect<'f> {
     /// files; event queries' matches are first prepared on the
     /// worker threads.
     Stream {
-        /// Runs on the workers, for each match of an event query.
+        /// Runs on the workers, for each match of an event query (of every
+        /// query, when `every`).
         prepare: Prepare<'f>,
+        /// Whether every query's records are prepared, sequences' and
+        /// samples' too (a map stage routes them all).
+        every: bool,
         /// Takes every result.
         sink: &'f mut dyn FnMut(usize, Ready, &[PathBuf]),
     },
@@ -270,7 +277,7 @@ impl Reader<'_> {
         &mut self,
         set: &RuleSet,
         runner: &mut Runner,
-        prepare: Option<Prepare>,
+        prepare: Option<(Prepare, bool)>,
     ) -> Option<Done> {
         let mut done = Done::new(self.number, &self.files, &self.spare);
         let mut serial = self.serial;
@@ -357,7 +364,7 @@ fn evaluate(
     set: &RuleSet,
     runner: &mut Runner,
     batch: &Batch,
-    prepare: Option<Prepare>,
+    prepare: Option<(Prepare, bool)>,
     spare: &Spare,
 ) -> Done {
     let mut done = Done::new(batch.number, &batch.files, spare);
@@ -401,12 +408,12 @@ fn in_order(read: Vec<(usize, Malformed)>, failed: Vec<(usize, Malformed)>) -> V
 
 /// Prepares the batch's matches of event queries (when there is a
 /// `prepare`), taking them out of its kept events.
-fn prepared(set: &RuleSet, done: &mut Done, prepare: Option<Prepare>) {
-    if let Some(prepare) = prepare {
+fn prepared(set: &RuleSet, done: &mut Done, prepare: Option<(Prepare, bool)>) {
+    if let Some((prepare, every)) = prepare {
         let files = &done.files;
         let prepared = &mut done.prepared;
         done.kept.retain(|(q, k)| {
-            if !set.queries[*q].streams_at_once() {
+            if !every && !set.queries[*q].streams_at_once() {
                 return true;
             }
             match prepare(*q, k, files) {
@@ -450,6 +457,60 @@ impl Merger<'_, '_> {
     }
 }
 
+/// Runs `set` over candidate records another stage made (`records`, as
+/// (query, record), in the order one run would have kept them), on this
+/// thread: the stateful half of [`run`]. `files` are what the records'
+/// origins index.
+pub fn run_records<'s, 'f>(
+    set: &'s RuleSet,
+    records: Vec<(usize, Kept)>,
+    files: Vec<PathBuf>,
+    collect: Collect<'f>,
+) -> Pass<'s> {
+    let prepare: Option<(Prepare<'f>, bool)> = match &collect {
+        Collect::Stream { prepare, every, .. } => Some((*prepare, *every)),
+        Collect::Keep => None,
+    };
+    let streaming = matches!(collect, Collect::Stream { .. });
+    let files = Arc::new(files);
+    let mut merger = Merger {
+        runner: Runner::collecting(set, streaming),
+        collect,
+        files: Arc::clone(&files),
+        reporter: Reporter::default(),
+        spare: Arc::default(),
+    };
+    let mut records = records.into_iter().peekable();
+    let mut number = 0;
+    while records.peek().is_some() {
+        let mut done = Done::new(number, &files, &merger.spare);
+        done.kept.extend(records.by_ref().take(BATCH));
+        prepared(set, &mut done, prepare);
+        merger.take(done);
+        number += 1;
+    }
+    let late = merger.runner.late();
+    let matches = match merger.collect {
+        Collect::Keep => merger.runner.finish_matches(),
+        Collect::Stream { sink, .. } => {
+            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
+                for out in outputs {
+                    sink(q, Ready::Output(out), &merger.files);
+                }
+            }
+            Vec::new()
+        }
+    };
+    Pass {
+        matches,
+        late,
+        files: Arc::unwrap_or_clone(merger.files),
+        read: 0,
+        malformed: 0,
+        io_failed: false,
+    }
+}
+
 /// Runs `set` over `source` on `threads` threads.
 pub fn run<'s, 'f>(
     set: &'s RuleSet,
@@ -459,8 +520,8 @@ pub fn run<'s, 'f>(
     feedback: &Feedback,
     collect: Collect<'f>,
 ) -> Pass<'s> {
-    let prepare: Option<Prepare<'f>> = match &collect {
-        Collect::Stream { prepare, .. } => Some(*prepare),
+    let prepare: Option<(Prepare<'f>, bool)> = match &collect {
+        Collect::Stream { prepare, every, .. } => Some((*prepare, *every)),
         Collect::Keep => None,
     };
     let files = Arc::new(source.files());

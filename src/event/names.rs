@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 /// paths are spelled (`./x.ndjson`, an absolute path) and wherever they lie.
 pub struct FileNames {
     inputs: Vec<Input>,
+    /// Whether a path is its own name (a distributed run's stages name
+    /// events by the names the driver gives).
+    verbatim: bool,
 }
 
 impl FileNames {
@@ -19,11 +22,24 @@ impl FileNames {
     pub fn new(inputs: &[Input]) -> FileNames {
         FileNames {
             inputs: inputs.to_vec(),
+            verbatim: false,
+        }
+    }
+
+    /// Names that are the paths as written (each path given is the name
+    /// `ruleq run` gave the file: a distributed run's stages).
+    pub fn verbatim() -> FileNames {
+        FileNames {
+            inputs: Vec::new(),
+            verbatim: true,
         }
     }
 
     /// The name of `path`, a file read from these inputs.
     pub fn name(&self, path: &Path) -> String {
+        if self.verbatim {
+            return path.to_string_lossy().into_owned();
+        }
         let slashed = |p: &Path| {
             p.components()
                 .map(|c| c.as_os_str().to_string_lossy())

@@ -1,0 +1,176 @@
+//! Routing without Spark: the map and reduce stages of a distributed run
+//! (`ruleq::detect::stage`), driven over arbitrary splits of the input and
+//! arbitrary assignments of partitions to reducers, write the same alert
+//! documents as one run over the whole input. This catches a wrongly
+//! routed rule type (a sequence split across partitions, a threshold
+//! rule's executions cut apart).
+
+use ruleq::detect::stage::{Routed, Split, RECORD};
+use ruleq::detect::{load_rules, Config, Detector, Executions, Feedback};
+use ruleq::event::{EventSource, FileNames, Input};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const NOW: &str = "2026-03-02T00:00:00Z";
+
+fn config(schedule: bool) -> Config {
+    let indicators = ruleq::indicators::Indicators::read(&[Input::Path(
+        "examples/telnet-indicators.ndjson".into(),
+    )])
+    .unwrap();
+    Config {
+        now: ruleq::compile::date::parse_iso(NOW).unwrap().lo,
+        executions: if schedule {
+            Executions::Schedule
+        } else {
+            Executions::Single
+        },
+        indicators: Arc::new(indicators),
+        threads: 2,
+        ..Config::default()
+    }
+}
+
+fn detector(schedule: bool) -> Detector {
+    Detector::new(load_rules(&["rules".into()]).unwrap(), config(schedule))
+}
+
+/// The documents of an outcome's alerts, sorted.
+fn documents(outcome: ruleq::detect::Outcome<'_>, into: &mut Vec<String>) {
+    outcome
+        .alerts
+        .finish(|doc| {
+            into.push(doc.to_string());
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// One run over the whole file.
+fn whole(path: &Path, schedule: bool) -> Vec<String> {
+    let d = detector(schedule);
+    let inputs = [Input::Path(path.to_path_buf())];
+    let names = FileNames::new(&inputs);
+    let source = EventSource::new(&inputs).unwrap();
+    let mut docs = Vec::new();
+    documents(
+        d.pass(source, &names, &Feedback::quiet()).finish(),
+        &mut docs,
+    );
+    docs.sort();
+    docs
+}
+
+/// The file's lines cut at `cuts`, each split through a map stage; the
+/// routed records' partitions dealt to `reducers` reducers by `deal`; each
+/// reducer's records through a reduce stage.
+fn staged(
+    dir: &Path,
+    lines: &[&str],
+    cuts: &[usize],
+    reducers: usize,
+    deal: impl Fn(&str) -> usize,
+    schedule: bool,
+) -> Vec<String> {
+    let mut docs = Vec::new();
+    let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(lines.len());
+    for (n, w) in bounds.windows(2).enumerate() {
+        let part = dir.join(format!("split-{n}.ndjson"));
+        let mut text = lines[w[0]..w[1]].join("\n");
+        text.push('\n');
+        std::fs::write(&part, text).unwrap();
+        let split = Split {
+            name: "events.ndjson".into(),
+            index: 0,
+            first_line: w[0] as u64 + 1,
+        };
+        let d = detector(schedule);
+        let inputs = [Input::Path(part)];
+        let names = FileNames::new(&inputs);
+        let source = EventSource::new(&inputs).unwrap();
+        let mut routed = Vec::new();
+        let passed = d.map(source, &names, &split, &Feedback::quiet(), &mut |l| {
+            routed.push(l.to_string())
+        });
+        documents(passed.finish(), &mut docs);
+        for line in routed {
+            let mut parts = line.splitn(3, '\t');
+            assert_eq!(parts.next(), Some(RECORD));
+            let key = parts.next().unwrap().to_string();
+            partitions
+                .entry(key)
+                .or_default()
+                .push(parts.next().unwrap().to_string());
+        }
+    }
+    let mut dealt: Vec<Vec<Routed>> = vec![Vec::new(); reducers];
+    for (key, records) in partitions {
+        // Within a reducer the records come in any order.
+        for r in records.into_iter().rev() {
+            dealt[deal(&key) % reducers].push(serde_json::from_str(&r).unwrap());
+        }
+    }
+    let names = FileNames::verbatim();
+    for records in dealt {
+        let d = detector(schedule);
+        let passed = d.reduce(records, &names, &Feedback::quiet()).unwrap();
+        documents(passed.finish(), &mut docs);
+    }
+    docs.sort();
+    docs
+}
+
+fn generated(dir: &Path, n: u64) -> (PathBuf, String) {
+    let path = dir.join("events.ndjson");
+    let mut text = String::new();
+    ruleq::gen::generate(n, 1, |l| {
+        text.push_str(l);
+        text.push('\n');
+    });
+    std::fs::write(&path, &text).unwrap();
+    (path, text)
+}
+
+#[test]
+fn map_and_reduce_write_what_one_run_writes() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stages");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The bundled example (every rule type alerts on it) and generated
+    // events, with a malformed line.
+    let mut text = std::fs::read_to_string("examples/telnet-events.ndjson").unwrap();
+    let (_, more) = generated(&dir, 6_000);
+    text.push_str("{not json\n");
+    // Generated events come after the example's in time.
+    text.push_str(&more);
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, &text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for schedule in [false, true] {
+        let one = whole(&path, schedule);
+        assert!(one.len() > 100, "{}", one.len());
+        for (cuts, reducers) in [
+            (vec![], 1),
+            (vec![7, 20, 3_000], 3),
+            (vec![1, 2, 3, 4, 5, 2_500, 2_501], 2),
+        ] {
+            let deal = |key: &str| key.bytes().map(usize::from).sum::<usize>();
+            let got = staged(&dir, &lines, &cuts, reducers, deal, schedule);
+            assert_eq!(
+                got.len(),
+                one.len(),
+                "schedule {schedule}, cuts {cuts:?}: {} documents, one run {}",
+                got.len(),
+                one.len()
+            );
+            assert!(
+                got == one,
+                "schedule {schedule}, cuts {cuts:?}: documents differ"
+            );
+        }
+    }
+}
