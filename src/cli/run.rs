@@ -33,8 +33,21 @@ pub enum AlertFormat {
     Table,
 }
 
+/// A stage of a distributed run (`--stage`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// Read a share of the events: write the alerts of rules whose alerts
+    /// depend on no other event (`A<TAB>document` lines) and every other
+    /// rule's candidate records (`R<TAB>partition<TAB>record` lines), then
+    /// the counts (`S<TAB>{...}`).
+    Map,
+    /// Read the record lines of some partitions (files or standard input,
+    /// any order) and write their alert documents.
+    Reduce,
+}
+
 /// Arguments of `ruleq run`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct RunArgs {
     /// Rule files (.toml, .json, .ndjson) or folders (repeatable).
     #[arg(
@@ -114,6 +127,23 @@ pub struct RunArgs {
     /// in `threat.enrichments`.
     #[arg(long = "indicators", value_name = "FILE")]
     indicators: Vec<PathBuf>,
+    /// Run one stage of a distributed run (the Spark driver under `spark/`
+    /// runs them): `map` over a share of the events, `reduce` over the
+    /// records maps routed.
+    #[arg(long, value_enum)]
+    stage: Option<Stage>,
+    /// With `--stage map`: the name `ruleq run` over the whole input gives
+    /// the events' file (default: the one event file's name).
+    #[arg(long, value_name = "NAME", requires = "stage")]
+    split_name: Option<String>,
+    /// With `--stage map`: the file's place among the whole run's event
+    /// files (ties in time go by it).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "stage")]
+    split_index: usize,
+    /// With `--stage map`: the line number, in the whole file, of the
+    /// share's first line.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "stage")]
+    split_first_line: u64,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -190,6 +220,11 @@ pub fn run(args: RunArgs) -> i32 {
     };
     // Rules are loaded: what is freed from here on goes back at once.
     crate::return_freed_memory_at_once();
+    match args.stage {
+        Some(Stage::Map) => return map_stage(&args, &detector, source, &names, &inputs, &feedback),
+        Some(Stage::Reduce) => return reduce_stage(&args, &detector, &inputs, &feedback),
+        None => {}
+    }
     let passed = detector.pass(source, &names, &feedback);
     // What is left is mostly freeing: freed memory may wait again.
     crate::keep_freed_memory_a_while();
@@ -577,6 +612,155 @@ fn report_reasons(what: &str, rules: &[(String, String)]) {
     }
     for (why, names) in &reasons {
         eprintln!("note: {what}: {} {why}: {}", names.len(), some_names(names));
+    }
+}
+
+/// `ruleq run --stage map`: the share's final alerts and routed records,
+/// then its counts, on standard output (or `--output`).
+fn map_stage(
+    args: &RunArgs,
+    detector: &Detector,
+    source: EventSource,
+    names: &FileNames,
+    inputs: &[Input],
+    feedback: &Feedback,
+) -> i32 {
+    use ruleq::detect::stage;
+    let name = match (&args.split_name, inputs) {
+        (Some(n), _) => n.clone(),
+        (None, [Input::Path(p)]) => names.name(p),
+        _ => {
+            eprintln!("error: --stage map over standard input or several files needs --split-name");
+            return 2;
+        }
+    };
+    let split = stage::Split {
+        name,
+        index: args.split_index,
+        first_line: args.split_first_line,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => match File::create(path) {
+            Ok(f) => Box::new(BufWriter::with_capacity(OUT_BUF, f)),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => Box::new(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
+    };
+    let mut failed: io::Result<()> = Ok(());
+    let passed = detector.map(source, names, &split, feedback, &mut |line| {
+        if failed.is_ok() {
+            failed = out
+                .write_all(line.as_bytes())
+                .and_then(|()| out.write_all(b"\n"));
+        }
+    });
+    let mut outcome = passed.finish();
+    let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
+    let stored = std::mem::replace(&mut outcome.stored, Ok(()));
+    let written = failed.and(stored).and_then(|()| {
+        alerts.finish_parts(|own, fixed| {
+            out.write_all(stage::ALERT.as_bytes())?;
+            out.write_all(b"\t")?;
+            write_document(&mut out, own, fixed)?;
+            out.write_all(b"\n")
+        })
+    });
+    let selection = detector.selection();
+    let per_rule: BTreeMap<String, usize> = per_rule(selection, &outcome.counts)
+        .into_iter()
+        .map(|((name, _), n)| (name, n))
+        .collect();
+    let stats = serde_json::json!({
+        "read": outcome.read,
+        "malformed": outcome.malformed,
+        "io_failed": outcome.io_failed,
+        "alerts": per_rule,
+    });
+    let written = written.and_then(|()| {
+        writeln!(out, "{}\t{stats}", stage::STATS)?;
+        out.flush()
+    });
+    if let Err(e) = written {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: writing the map stage's output: {e}");
+        }
+        return 2;
+    }
+    if outcome.io_failed || (args.strict && outcome.malformed > 0) {
+        2
+    } else if selection.failed > 0 {
+        3
+    } else {
+        0
+    }
+}
+
+/// `ruleq run --stage reduce`: the alert documents of the routed records
+/// in the event arguments (files, or standard input), as NDJSON.
+fn reduce_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], feedback: &Feedback) -> i32 {
+    use ruleq::detect::stage;
+    use std::io::BufRead;
+    let mut records = Vec::new();
+    let mut read = |reader: &mut dyn BufRead, what: &str| -> Result<(), String> {
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| format!("{what}: {e}"))?;
+            let mut parts = line.splitn(3, '\t');
+            if parts.next() != Some(stage::RECORD) {
+                continue;
+            }
+            let (Some(_partition), Some(json)) = (parts.next(), parts.next()) else {
+                return Err(format!(
+                    "{what}:{}: a record line without its record",
+                    n + 1
+                ));
+            };
+            let record: stage::Routed = serde_json::from_str(json)
+                .map_err(|e| format!("{what}:{}: not a routed record: {e}", n + 1))?;
+            records.push(record);
+        }
+        Ok(())
+    };
+    let loaded = if inputs.iter().all(|i| matches!(i, Input::Stdin)) {
+        read(&mut io::stdin().lock(), "<stdin>")
+    } else {
+        inputs.iter().try_for_each(|input| match input {
+            Input::Path(p) => {
+                let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                read(&mut io::BufReader::new(f), &p.display().to_string())
+            }
+            Input::Stdin => read(&mut io::stdin().lock(), "<stdin>"),
+        })
+    };
+    if let Err(e) = loaded {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let names = FileNames::verbatim();
+    let passed = match detector.reduce(records, &names, feedback) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut outcome = passed.finish();
+    let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
+    let stored = std::mem::replace(&mut outcome.stored, Ok(()));
+    let mut ndjson = args.clone();
+    ndjson.format = Some(AlertFormat::Ndjson);
+    if let Err(e) = stored.and_then(|()| write_alerts(&ndjson, alerts)) {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: writing alerts: {e}");
+        }
+        return 2;
+    }
+    if detector.selection().failed > 0 {
+        3
+    } else {
+        0
     }
 }
 
