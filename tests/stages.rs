@@ -32,8 +32,8 @@ fn config(schedule: bool) -> Config {
     }
 }
 
-fn detector(schedule: bool) -> Detector {
-    Detector::new(load_rules(&["rules".into()]).unwrap(), config(schedule))
+fn detector_of(rules: &[PathBuf], schedule: bool) -> Detector {
+    Detector::new(load_rules(rules).unwrap(), config(schedule))
 }
 
 /// The documents of an outcome's alerts, sorted.
@@ -48,8 +48,7 @@ fn documents(outcome: ruleq::detect::Outcome<'_>, into: &mut Vec<String>) {
 }
 
 /// One run over the whole file.
-fn whole(path: &Path, schedule: bool) -> Vec<String> {
-    let d = detector(schedule);
+fn whole(d: &Detector, path: &Path) -> Vec<String> {
     let inputs = [Input::Path(path.to_path_buf())];
     let names = FileNames::new(&inputs);
     let source = EventSource::new(&inputs).unwrap();
@@ -65,13 +64,14 @@ fn whole(path: &Path, schedule: bool) -> Vec<String> {
 /// The file's lines cut at `cuts`, each split through a map stage; the
 /// routed records' partitions dealt to `reducers` reducers by `deal`; each
 /// reducer's records through a reduce stage.
+/// (One detector runs every stage: a pass leaves it as it was.)
 fn staged(
+    d: &Detector,
     dir: &Path,
     lines: &[&str],
     cuts: &[usize],
     reducers: usize,
     deal: impl Fn(&str) -> usize,
-    schedule: bool,
 ) -> Vec<String> {
     let mut docs = Vec::new();
     let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -88,7 +88,6 @@ fn staged(
             index: 0,
             first_line: w[0] as u64 + 1,
         };
-        let d = detector(schedule);
         let inputs = [Input::Path(part)];
         let names = FileNames::new(&inputs);
         let source = EventSource::new(&inputs).unwrap();
@@ -116,7 +115,6 @@ fn staged(
     }
     let names = FileNames::verbatim();
     for records in dealt {
-        let d = detector(schedule);
         let passed = d.reduce(records, &names, &Feedback::quiet()).unwrap();
         documents(passed.finish(), &mut docs);
     }
@@ -150,8 +148,10 @@ fn map_and_reduce_write_what_one_run_writes() {
     let path = dir.join("events.ndjson");
     std::fs::write(&path, &text).unwrap();
     let lines: Vec<&str> = text.lines().collect();
+    let rules = [PathBuf::from("rules")];
     for schedule in [false, true] {
-        let one = whole(&path, schedule);
+        let d = detector_of(&rules, schedule);
+        let one = whole(&d, &path);
         assert!(one.len() > 100, "{}", one.len());
         for (cuts, reducers) in [
             (vec![], 1),
@@ -159,7 +159,7 @@ fn map_and_reduce_write_what_one_run_writes() {
             (vec![1, 2, 3, 4, 5, 2_500, 2_501], 2),
         ] {
             let deal = |key: &str| key.bytes().map(usize::from).sum::<usize>();
-            let got = staged(&dir, &lines, &cuts, reducers, deal, schedule);
+            let got = staged(&d, &dir, &lines, &cuts, reducers, deal);
             assert_eq!(
                 got.len(),
                 one.len(),
@@ -172,5 +172,43 @@ fn map_and_reduce_write_what_one_run_writes() {
                 "schedule {schedule}, cuts {cuts:?}: documents differ"
             );
         }
+    }
+}
+
+/// The same over every corpus rule ruleq runs and corpus-profile events
+/// (each rule type of the corpus routed as its kind needs). Needs
+/// `RULEQ_SHARED`.
+#[test]
+fn corpus_rules_through_the_stages() {
+    let Some(root) = std::env::var_os("RULEQ_SHARED") else {
+        eprintln!("skipped: RULEQ_SHARED is not set (the shared corpus is not available)");
+        return;
+    };
+    let corpus = PathBuf::from(root).join("corpus/detection-rules");
+    assert!(
+        corpus.exists(),
+        "RULEQ_SHARED is set but {} does not exist",
+        corpus.display()
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stages-corpus");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::new();
+    ruleq::gen::generate_with(20_000, 1, ruleq::gen::Profile::Corpus, |l| {
+        text.push_str(l);
+        text.push('\n');
+    });
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, &text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let rules = [corpus];
+    for schedule in [false, true] {
+        let d = detector_of(&rules, schedule);
+        let one = whole(&d, &path);
+        assert!(one.len() > 100, "{}", one.len());
+        let deal = |key: &str| key.len();
+        let got = staged(&d, &dir, &lines, &[4_321, 12_000], 3, deal);
+        assert_eq!(got.len(), one.len(), "schedule {schedule}");
+        assert!(got == one, "schedule {schedule}: documents differ");
     }
 }
