@@ -83,8 +83,8 @@ case_() { # name, extra driver options, then -- and the mode's options
 NOW=2026-03-02T00:00:00Z
 case_ "default mode" -- --now "$NOW"
 case_ "--schedule" -- --schedule
-case_ "files split across partitions" --max-partition-bytes 1000000 -- --now "$NOW"
-case_ "--schedule, files split across partitions" --max-partition-bytes 1000000 -- --schedule
+case_ "files split across partitions" --max-partition-bytes 4000000 -- --now "$NOW"
+case_ "--schedule, files split across partitions" --max-partition-bytes 4000000 -- --schedule
 
 echo "spark: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
