@@ -71,7 +71,7 @@ case_() { # name, extra driver options, then -- and the mode's options
     echo "FAIL $name: --output holds more than part files and _SUCCESS: $stray"; failed=$((failed + 1))
   elif cmp -s "$WORK/direct" "$WORK/spark"; then
     printf 'ok   %s: %s alert documents; ruleq run %.1f s, Spark local[2] %.1f s\n' \
-      "$name" "$(wc -l < "$WORK/direct")" "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+      "$name" "$(wc -l < "$WORK/direct")" "$(awk "BEGIN{print $t1 - $t0}")" "$(awk "BEGIN{print $t2 - $t1}")"
     passed=$((passed + 1))
   else
     echo "FAIL $name: $(wc -l < "$WORK/direct") documents from ruleq run, $(wc -l < "$WORK/spark") from Spark"
