@@ -167,6 +167,8 @@ def hadoop_lister(sc):
                         found.append((f, rel))
                 found.sort(key=lambda t: t[1].split("/"))
                 out.extend(found)
+            elif base != uri and st.getPath().getName().startswith("."):
+                continue  # a glob's hidden match, as a shell glob skips it
             elif base != uri:
                 out.append((p, p[len(base.rstrip("/")) + 1:] if p.startswith(base) else p.rsplit("/", 1)[1]))
             else:
@@ -182,10 +184,16 @@ def read_head(path, sc, n=65536):
     if has_scheme(path):
         jvm = sc._jvm
         p = jvm.org.apache.hadoop.fs.Path(path)
-        stream = p.getFileSystem(sc._jsc.hadoopConfiguration()).open(p)
+        fs = p.getFileSystem(sc._jsc.hadoopConfiguration())
+        size = min(n, fs.getFileStatus(p).getLen())
+        stream = fs.open(p)
         try:
+            try:  # commons-io is on Spark's class path
+                return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream, size))
+            except Exception:
+                pass
             buf = bytearray()
-            while len(buf) < n:
+            while len(buf) < min(size, 4096):
                 b = stream.read()
                 if b < 0:
                     break
