@@ -436,7 +436,32 @@ struct Merger<'s, 'f> {
     spare: Arc<Spare>,
 }
 
-impl Merger<'_, '_> {
+impl<'s> Merger<'s, '_> {
+    /// The results still held, to the sink (streaming) or kept whole, and
+    /// the pass's figures.
+    fn finish(self, read: u64, malformed: u64, io_failed: bool) -> Pass<'s> {
+        let late = self.runner.late();
+        let matches = match self.collect {
+            Collect::Keep => self.runner.finish_matches(),
+            Collect::Stream { sink, .. } => {
+                for (q, outputs) in self.runner.finish().into_iter().enumerate() {
+                    for out in outputs {
+                        sink(q, Ready::Output(out), &self.files);
+                    }
+                }
+                Vec::new()
+            }
+        };
+        Pass {
+            matches,
+            late,
+            files: Arc::unwrap_or_clone(self.files),
+            read,
+            malformed,
+            io_failed,
+        }
+    }
+
     fn take(&mut self, mut done: Done) {
         self.files = done.files;
         for m in &done.bad {
@@ -489,26 +514,7 @@ pub fn run_records<'s, 'f>(
         merger.take(done);
         number += 1;
     }
-    let late = merger.runner.late();
-    let matches = match merger.collect {
-        Collect::Keep => merger.runner.finish_matches(),
-        Collect::Stream { sink, .. } => {
-            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
-                for out in outputs {
-                    sink(q, Ready::Output(out), &merger.files);
-                }
-            }
-            Vec::new()
-        }
-    };
-    Pass {
-        matches,
-        late,
-        files: Arc::unwrap_or_clone(merger.files),
-        read: 0,
-        malformed: 0,
-        io_failed: false,
-    }
+    merger.finish(0, 0, false)
 }
 
 /// Runs `set` over `source` on `threads` threads.
@@ -616,24 +622,6 @@ pub fn run<'s, 'f>(
         merger.reporter.report(&m);
     }
     merger.reporter.finish();
-    let late = merger.runner.late();
-    let matches = match merger.collect {
-        Collect::Keep => merger.runner.finish_matches(),
-        Collect::Stream { sink, .. } => {
-            for (q, outputs) in merger.runner.finish().into_iter().enumerate() {
-                for out in outputs {
-                    sink(q, Ready::Output(out), &merger.files);
-                }
-            }
-            Vec::new()
-        }
-    };
-    Pass {
-        matches,
-        late,
-        files: Arc::unwrap_or_clone(merger.files),
-        read: reader.read,
-        malformed: merger.reporter.total(),
-        io_failed: reader.io_failed,
-    }
+    let malformed = merger.reporter.total();
+    merger.finish(reader.read, malformed, reader.io_failed)
 }
