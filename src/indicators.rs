@@ -454,6 +454,14 @@ impl ThreatRule {
         m
     }
 
+    /// Whether some indicator `matcher` holds matches the event (read, not
+    /// alerted on: a suppressed rule's group alerts on its earliest event
+    /// only).
+    pub fn matches(&self, hit: &Hit, matcher: &Matcher) -> bool {
+        let source: Map<String, Value> = serde_json::from_slice(&hit.source).unwrap_or_default();
+        !matcher.enrich(&source).is_empty()
+    }
+
     /// The alert of a matching event, its enrichments appended to its
     /// `threat.enrichments`, or `None` when no indicator `matcher` holds
     /// matches it. With the rule's saved-object id, the alert id is

@@ -603,11 +603,7 @@ impl Detector {
                 // An indicator match rule's event counts when an indicator
                 // matches it.
                 if let Some((t, matcher, _)) = threat_now[i].as_ref() {
-                    let naming = Naming::new(files, names, default_index);
-                    if !may_match(i, kept, matcher)
-                        || t.alert(&contexts[i], kept.hit(), &naming, matcher, None)
-                            .is_none()
-                    {
+                    if !may_match(i, kept, matcher) || !t.matches(kept.hit(), matcher) {
                         return Some(pass::Prepared::Alerts(None, Vec::new()));
                     }
                 }
