@@ -60,6 +60,17 @@ fn layouts() -> Vec<Layout> {
     let mut tail = block("bad block at the end of the file", 1, 0);
     tail.lines.extend(std::iter::repeat_n(BAD.to_string(), 130));
     tail.bad = 130;
+    // The last event ends a whole batch: the bad lines after it come in a
+    // batch of no event.
+    let mut after_batch = Layout {
+        name: "a bad block right after a whole batch of events",
+        lines: vec![FILLER.to_string(); 1024 - n],
+        bad: 40,
+    };
+    after_batch.lines.extend(example_lines());
+    after_batch
+        .lines
+        .extend(std::iter::repeat_n(BAD.to_string(), 40));
     vec![
         // Line 1 is good (so the file reads as NDJSON); the rest of the
         // first chunk and the whole second one are bad.
@@ -78,6 +89,7 @@ fn layouts() -> Vec<Layout> {
             bad: n,
         },
         tail,
+        after_batch,
     ]
 }
 
@@ -109,6 +121,45 @@ fn run_args<'a>(mode: Option<&'a str>, threads: &'a str) -> Vec<&'a str> {
         None => args.extend(["--now", NOW]),
     }
     args
+}
+
+#[test]
+fn a_file_of_malformed_lines_only_reports_and_counts_each() {
+    let dir = std::env::temp_dir().join(format!("ruleq-run-all-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in [1usize, 3, 1500] {
+        let text = vec![BAD; n].join("\n") + "\n";
+        let plain = dir.join("bad.ndjson");
+        std::fs::write(&plain, &text).unwrap();
+        let plain = plain.to_str().unwrap();
+        for threads in ["1", "2"] {
+            for mode in [None, Some("--schedule")] {
+                for stdin in [false, true] {
+                    let mut args = run_args(mode, threads);
+                    args.push(if stdin { "-" } else { plain });
+                    let out = ruleq(&args, if stdin { text.as_bytes() } else { b"" });
+                    let case =
+                        format!("{n} bad lines, --threads {threads}, {mode:?}, stdin {stdin}");
+                    assert_eq!(out.status.code(), Some(0), "{case}");
+                    assert_eq!(counts(&out), (n as u64, n as u64, 0), "{case}");
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    let first = if stdin {
+                        "<stdin>:1: malformed event"
+                    } else {
+                        "bad.ndjson:1: malformed event"
+                    };
+                    assert!(err.contains(first), "{case}: line 1 not reported in {err}");
+                    if n == 3 {
+                        assert!(
+                            err.contains(":3: malformed event"),
+                            "{case}: line 3 not reported in {err}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

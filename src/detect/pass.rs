@@ -264,10 +264,15 @@ impl Reader<'_> {
             };
             batch.events.push((span, origin, raw.pos));
         });
+        if n == 0 {
+            // What the reader found after the last event stays for the end
+            // of the pass (no batch carries it).
+            return false;
+        }
         batch.files = Arc::clone(&self.files);
         batch.malformed.clear();
         batch.malformed.append(&mut self.malformed);
-        n > 0
+        true
     }
 
     /// Evaluates the next batch's worth of events straight from the
@@ -290,10 +295,15 @@ impl Reader<'_> {
             serial += 1;
             i += 1;
         });
+        if n == 0 {
+            // What the reader found after the last event stays for the end
+            // of the pass.
+            return None;
+        }
         done.bad = in_order(std::mem::take(&mut self.malformed), failed);
         done.files = Arc::clone(&self.files);
         prepared(set, &mut done, prepare);
-        (n > 0).then_some(done)
+        Some(done)
     }
 
     /// Hands up to [`BATCH`] events to `each` (with their origin) and
