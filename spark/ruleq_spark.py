@@ -26,6 +26,7 @@ import fnmatch
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,12 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EVENT_SUFFIXES = (".json", ".ndjson", ".jsonl")
 GLOB_CHARS = set("*?[")
+
+
+# `ruleq run`'s report of a malformed event: `NAME:LINE: malformed event: ...`.
+MALFORMED = re.compile(r"^(.*):(\d+): malformed event: ")
+# The malformed events `ruleq run` reports one by one per file.
+REPORTED_PER_FILE = 20
 
 
 def parse_args(argv):
@@ -402,6 +409,8 @@ def reduce_partition(binary, common):
         for line in pipe(cmd, lines(), "reduce"):
             if line.startswith("N\t"):
                 yield ("N", line[2:])
+            elif line.startswith("S\t"):
+                yield ("S", line[2:])
             elif line:
                 yield ("D", line)
 
@@ -409,6 +418,41 @@ def reduce_partition(binary, common):
 
 
 # ---------------------------------------------------------------- driver
+
+
+def summary_args(common):
+    """The options of the summary stage: the run's, but the event-like
+    files (history, indicators: the stages counted them) and what the
+    driver cannot read (URIs)."""
+    out = []
+    i = 0
+    while i < len(common):
+        flag = common[i]
+        if flag == "--schedule":
+            out.append(flag)
+            i += 1
+            continue
+        value = common[i + 1]
+        i += 2
+        if flag in ("--indicators", "--history") or has_scheme(value.split("=", 1)[-1]):
+            continue
+        out += [flag, value]
+    return out
+
+
+def shuffle_bytes(sc):
+    """The bytes the job's shuffles wrote (as Spark counts them, compressed),
+    from the driver's status API; None when it cannot be read."""
+    try:
+        import urllib.request
+        url = sc.uiWebUrl
+        if not url:
+            return None
+        with urllib.request.urlopen(f"{url}/api/v1/applications/{sc.applicationId}/stages", timeout=10) as r:
+            stages = json.load(r)
+        return sum(st.get("shuffleWriteBytes", 0) for st in stages if st.get("status") == "COMPLETE")
+    except Exception:  # the UI is off, or unreachable: no figure
+        return None
 
 
 def check_rules(ruleq, rules):
@@ -514,8 +558,7 @@ def main(argv):
     if args.max_partials is not None:
         common += ["--max-partials", str(args.max_partials)]
 
-    # The rules line of the summary, and the notes on rules not run, from
-    # one run over no event on the driver.
+    # The options as the driver's own ruleq sees them (for the summary).
     driver_common = [a for a in common]
     if not local_master:
         driver_common = []
@@ -526,16 +569,6 @@ def main(argv):
                 key, name = a[len("sparkfiles-kv:"):].split("=", 1)
                 a = f"{key}={shipped_names[name]}"
             driver_common.append(a)
-    rules_line = None
-    if all(not has_scheme(a) for a in driver_common):
-        probe = subprocess.run([ruleq, "run", "--format", "ndjson"] + driver_common + ["-"],
-                               input=b"", capture_output=True)
-        for line in probe.stderr.decode("utf-8", "replace").splitlines():
-            if " rules run, " in line:
-                rules_line = line
-            elif line.startswith("note: ") and "not run" in line:
-                print(line, file=sys.stderr)
-
     files = expand_inputs(args.events, hadoop_lister(sc))
     names = {}
     for path, name in files:
@@ -548,19 +581,21 @@ def main(argv):
 
     # Map: one RDD per file, its lines numbered, each partition piped.
     mapped_parts = []
+    input_bytes = 0
     for index, (path, name) in enumerate(files):
         uri = path if has_scheme(path) else "file://" + path
         head = read_head(path, sc)
+        if has_scheme(path):
+            jp = sc._jvm.org.apache.hadoop.fs.Path(path)
+            size = jp.getFileSystem(hconf).getFileStatus(jp).getLen()
+        else:
+            size = os.path.getsize(path)
+        input_bytes += size
         if read_whole(head):
             suffix = "".join(s for s in (".gz", ".zst") if path.endswith(s)) or ".json"
             rdd = sc.binaryFiles(uri, minPartitions=1)
             mapped_parts.append(rdd.mapPartitions(map_whole(binary, common, name, index, suffix)))
         else:
-            if has_scheme(path):
-                jp = sc._jvm.org.apache.hadoop.fs.Path(path)
-                size = jp.getFileSystem(hconf).getFileStatus(jp).getLen()
-            else:
-                size = os.path.getsize(path)
             parts = max(1, -(-size // args.max_partition_bytes))
             lines = sc.textFile(uri, minPartitions=parts).zipWithIndex()
             mapped_parts.append(lines.mapPartitions(map_lines(binary, common, name, index)))
@@ -582,44 +617,40 @@ def main(argv):
     documents.saveAsTextFile(out_uri)
     clean_output(sc, out_uri)
 
-    # The summary, as `ruleq run` prints it.
+    # The summary, as `ruleq run` prints it: every stage's figures added up
+    # by `ruleq run --stage summary`.
     stats = mapped.filter(lambda t: t[0] in ("S", "N", "O")).collect()
-    notes = reduced.filter(lambda t: t[0] == "N").map(lambda t: t[1]).distinct().collect()
-
-    def rule_of(doc):
-        d = json.loads(doc)
-        # A sequence's building blocks are not counted, as `ruleq run` counts.
-        if "kibana.alert.group.id" in d and "kibana.alert.building_block_type" in d:
-            return None
-        name = d.get("kibana.alert.rule.name")
-        sev = d.get("kibana.alert.rule.severity")
-        if name is None:
-            rule = d.get("kibana", {}).get("alert", {}).get("rule", {})
-            name, sev = rule.get("name"), rule.get("severity")
-        return (name or "", sev or "")
-
-    documents_count = documents.count()
-    per_rule = documents.map(rule_of).filter(lambda r: r is not None).countByValue()
+    reduce_figures = reduced.filter(lambda t: t[0] == "S").map(lambda t: t[1]).collect()
+    shuffled = shuffle_bytes(sc)
     sc.stop()
 
-    read = malformed = 0
-    io_failed = False
-    map_notes = set()
     orders = {}
+    # Malformed events, per file: (line, report) as the tasks reported them
+    # (each at its line in the whole file), and how many in all. The tasks'
+    # other notes are in their figures.
+    bad_lines = {}
+    bad_counts = {}
+    figures = []
     for t in stats:
         if t[0] == "S":
-            s = json.loads(t[2])
-            read += s["read"]
-            malformed += s["malformed"]
-            io_failed = io_failed or s.get("io_failed", False)
+            figures.append(t[2])
+            bad_counts[t[1]] = bad_counts.get(t[1], 0) + json.loads(t[2])["malformed"]
         elif t[0] == "N":
-            map_notes.add(t[2])
+            m = MALFORMED.match(t[2])
+            if m and m.group(1) == t[1]:
+                bad_lines.setdefault(t[1], []).append((int(m.group(2)), t[2]))
         else:
             orders.setdefault(t[1], []).append((t[2], t[3]))
-    # The tasks' notes (late events, partial sequences dropped), once each;
-    # the rest of their stderr repeats the driver's `ruleq check`.
-    for note in sorted(n for n in map_notes | set(notes) if n.startswith("note: ")):
-        print(note, file=sys.stderr)
+    # As `ruleq run` reports them: the first of each file in line order,
+    # then how many more (printed by the summary stage, where one run
+    # prints them).
+    reports = []
+    for name in sorted(bad_counts):
+        shown = sorted(bad_lines.get(name, []))[:REPORTED_PER_FILE]
+        reports += [report for _, report in shown]
+        rest = bad_counts[name] - len(shown)
+        if rest > 0:
+            reports.append(f"{name}: {rest} more malformed events not shown ({bad_counts[name]} in this file)")
     # Files not in time order: within a split, or across splits.
     for name, splits in orders.items():
         splits.sort()
@@ -633,20 +664,24 @@ def main(argv):
                 break
             if last_t is not None:
                 last = last_t
-    written = documents_count
     secs = time.time() - started
-    if rules_line:
-        print(rules_line, file=sys.stderr)
-    print(f"{read} events read ({malformed} malformed), {written} alert documents in {secs:.2f} s "
-          f"({read / max(secs, 1e-9):.0f} events/s) on Spark", file=sys.stderr)
+    summary = subprocess.run(
+        [ruleq, "run", "--stage", "summary", "--elapsed", f"{secs:.3f}"] + summary_args(driver_common) + ["-"],
+        input="".join(["M\t" + r + "\n" for r in reports]
+                      + ["S\t" + f + "\n" for f in figures + reduce_figures]).encode("utf-8"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sys.stderr.write(summary.stderr.decode("utf-8", "replace"))
     splits = sum(1 for t in stats if t[0] == "S")
-    print(f"spark: {len(files)} event files in {splits} map splits, {reduces} reduce partitions", file=sys.stderr)
-    for (name, sev), n in sorted(per_rule.items()):
-        print(f"  {n:>6}  {sev:<8}  {name}", file=sys.stderr)
-    if io_failed:
+    line = f"spark: {len(files)} event files in {splits} map splits, {reduces} reduce partitions"
+    if shuffled is not None:
+        line += f"; {shuffled:,} bytes shuffled ({shuffled / max(input_bytes, 1):.2f} times the {input_bytes:,} bytes of input)"
+    print(line, file=sys.stderr)
+    if summary.returncode == 2:
         return 2
-    return 3 if rules_failed else 0
-
+    if summary.returncode not in (0, 3):
+        print(f"error: ruleq run --stage summary exited {summary.returncode}", file=sys.stderr)
+        return 2
+    return 3 if rules_failed or summary.returncode == 3 else 0
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,7 +1,8 @@
-//! `ruleq run --stage map|reduce` through the binary, as the Spark driver
-//! runs it: shares of a file on standard input (a malformed line among
-//! them), records shuffled into reduces, alert documents compared with
-//! one `ruleq run` over the file; the shares' counts add up to the run's.
+//! `ruleq run --stage map|reduce|summary` through the binary, as the Spark
+//! driver runs it: shares of a file on standard input (a malformed line
+//! among them, reported at its line in the file), records shuffled into
+//! reduces, alert documents compared with one `ruleq run` over the file;
+//! the stages' figures add up to the run's summary, line for line.
 
 mod common;
 
@@ -15,9 +16,30 @@ const COMMON: &[&str] = &[
     "rules",
     "--indicators",
     "examples/telnet-indicators.ndjson",
+    "--history",
+    "examples/telnet-history.ndjson",
 ];
 
 fn ruleq(args: &[&str], stdin: &str) -> (i32, String) {
+    let (code, out, _) = ruleq_err(args, stdin);
+    (code, out)
+}
+
+/// The summary without its time (`in 0.01 s (2900 events/s)`).
+fn timeless(summary: &str) -> String {
+    summary
+        .lines()
+        .map(|l| match (l.find(" in "), l.find(" events/s)")) {
+            (Some(a), Some(b)) if l.contains(" events read (") => {
+                format!("{}{}", &l[..a], &l[b + " events/s)".len()..])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ruleq_err(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ruleq"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
@@ -36,6 +58,7 @@ fn ruleq(args: &[&str], stdin: &str) -> (i32, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
     )
 }
 
@@ -51,12 +74,21 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
     std::fs::write(&file, &text).unwrap();
     for mode in [&["--now", "2026-03-02T00:00:00Z"][..], &["--schedule"][..]] {
         let mut run: Vec<&str> = vec!["run", "--format", "ndjson"];
-        run.extend(COMMON);
+        run.extend(&COMMON[1..]);
         run.extend(mode);
         let path = file.to_str().unwrap();
         run.push(path);
-        let (code, one) = ruleq(&run, "");
+        let (code, one, one_summary) = ruleq_err(&run, "");
         assert_eq!(code, 0);
+        let report = format!("{path}:13: malformed event: ");
+        assert!(one_summary.contains(&report), "{one_summary}");
+        // Reported by the map stage; the summary has the rest.
+        let one_summary: String = one_summary
+            .lines()
+            .filter(|l| !l.starts_with(&report))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut figures = String::new();
         let mut one: Vec<&str> = one.lines().collect();
         one.sort();
 
@@ -77,8 +109,15 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
             map.extend(COMMON);
             map.extend(mode);
             map.push("-");
-            let (code, out) = ruleq(&map, &(share.join("\n") + "\n"));
+            let (code, out, err) = ruleq_err(&map, &(share.join("\n") + "\n"));
             assert_eq!(code, 0, "{out}");
+            // The malformed line, at its line in the whole file.
+            if first == "10" {
+                assert!(
+                    err.starts_with("telnet-events.ndjson:13: malformed event: "),
+                    "{err}"
+                );
+            }
             for line in out.lines() {
                 match line.split_once('\t') {
                     Some(("A", doc)) => docs.push(doc.to_string()),
@@ -90,6 +129,8 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
                         let s: Value = serde_json::from_str(stats).unwrap();
                         read += s["read"].as_u64().unwrap();
                         malformed += s["malformed"].as_u64().unwrap();
+                        figures.push_str(line);
+                        figures.push('\n');
                     }
                     _ => panic!("an untagged map line: {line}"),
                 }
@@ -104,10 +145,26 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
         reduce.push("-");
         let (code, out) = ruleq(&reduce, &reversed);
         assert_eq!(code, 0);
-        docs.extend(out.lines().map(str::to_string));
+        for line in out.lines() {
+            match line.strip_prefix("S\t") {
+                Some(_) => {
+                    figures.push_str(line);
+                    figures.push('\n');
+                }
+                None => docs.push(line.to_string()),
+            }
+        }
         docs.sort();
         assert_eq!(docs.len(), one.len(), "{mode:?}");
         assert!(docs == one, "{mode:?}: documents differ");
+        // Every stage's figures: one run's summary.
+        let mut summary = vec!["run", "--stage", "summary", "--elapsed", "1", "-r", "rules"];
+        summary.extend(mode);
+        summary.push("-");
+        let (code, _, printed) = ruleq_err(&summary, &figures);
+        assert_eq!(code, 0, "{printed}");
+        assert_eq!(timeless(&printed), timeless(&one_summary), "{mode:?}");
+        assert!(printed.contains("history: ") && printed.contains("indicators: "));
     }
     // A record line that is no record is a usage error.
     let (code, _) = ruleq(

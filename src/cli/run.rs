@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use ruleq::alert::{lookup, Alert};
 use ruleq::check::output;
 use ruleq::detect::schedule::Replay;
+use ruleq::detect::stage;
 use ruleq::detect::{
     load_rules, rule_name, Alerts, Config, Detector, Executions, Feedback, HistoryRead, Outcome,
     Selection,
@@ -42,8 +43,13 @@ pub enum Stage {
     /// the counts (`S<TAB>{...}`).
     Map,
     /// Read the record lines of some partitions (files or standard input,
-    /// any order) and write their alert documents.
+    /// any order) and write their alert documents, then the figures
+    /// (`S<TAB>{...}`).
     Reduce,
+    /// Read every stage's figures (`S<TAB>{...}` lines) and reports of
+    /// malformed events (`M<TAB>report`; other lines are skipped), and
+    /// print the summary one run prints, with its exit code.
+    Summary,
 }
 
 /// Arguments of `ruleq run`.
@@ -144,6 +150,9 @@ pub struct RunArgs {
     /// share's first line.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "stage")]
     split_first_line: u64,
+    /// With `--stage summary`: the run's time, in seconds, for the summary.
+    #[arg(long, value_name = "SECS", requires = "stage", hide = true)]
+    elapsed: Option<f64>,
     /// Exit 1 when any alert was written (for CI).
     #[arg(long)]
     fail_on_alert: bool,
@@ -221,18 +230,25 @@ pub fn run(args: RunArgs) -> i32 {
     // Rules are loaded: what is freed from here on goes back at once.
     crate::return_freed_memory_at_once();
     match args.stage {
-        Some(Stage::Map) => return map_stage(&args, &detector, source, &names, &inputs, &feedback),
-        Some(Stage::Reduce) => return reduce_stage(&args, &detector, &inputs, &feedback),
+        Some(Stage::Map) => {
+            let given = (&inputs[..], history);
+            return map_stage(&args, &detector, source, &names, given, &feedback);
+        }
+        Some(Stage::Reduce) => return reduce_stage(&args, &detector, &inputs, history, &feedback),
+        Some(Stage::Summary) => return summary_stage(&args, &detector, &inputs, started),
         None => {}
     }
     let passed = detector.pass(source, &names, &feedback);
     // What is left is mostly freeing: freed memory may wait again.
     crate::keep_freed_memory_a_while();
     let mut outcome = passed.finish();
-    report_notes(detector.selection(), &outcome, &names, &args);
-
     let selection = detector.selection();
     let written = outcome.alerts.count;
+    let figures = figures(&detector, &outcome, written, history, &args);
+    report_notes(selection, &figures, &args);
+    if !args.quiet {
+        report_clashes(&names, &outcome.files);
+    }
     let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
     let stored = std::mem::replace(&mut outcome.stored, Ok(()));
     if let Err(e) = stored.and_then(|()| write_alerts(&args, alerts)) {
@@ -242,50 +258,11 @@ pub fn run(args: RunArgs) -> i32 {
         }
     }
     if !args.quiet {
-        report_summary(selection, &outcome, written, started);
-        if let Some(h) = &history {
-            eprintln!(
-                "history: {} events read ({} malformed) from --history, in the history of {} new_terms rules (they raise no alerts)",
-                h.read, h.malformed, h.rules
-            );
-        }
-        let indicators = detector.indicators();
-        if !args.indicators.is_empty() {
-            let replaced = match indicators.replaced {
-                0 => String::new(),
-                n => format!(
-                    "; {n} replaced an earlier indicator with the same _index and _id, as indexing it again would"
-                ),
-            };
-            eprintln!(
-                "indicators: {} read ({} malformed) from --indicators, for {} indicator match rules{replaced}",
-                indicators.read,
-                indicators.malformed,
-                selection
-                    .selected
-                    .iter()
-                    .filter(|s| selection.rule(s).rule_type.as_ref().map(|t| t.value)
-                        == Some(ruleq::rule::RuleType::ThreatMatch))
-                    .count()
-            );
-        }
-        report_reasons("indicators", &detector.threat_notes());
+        let secs = started.elapsed().as_secs_f64();
+        report_summary(selection, &figures, &outcome.over_cap, secs);
+        report_inputs(selection, &figures);
     }
-    let h = history.unwrap_or_default();
-    let indicators = detector.indicators();
-    let (malformed, io_failed) = (
-        outcome.malformed + h.malformed + indicators.malformed,
-        outcome.io_failed || h.io_failed || indicators.io_failed,
-    );
-    let code = if io_failed || (args.strict && malformed > 0) {
-        2
-    } else if selection.failed > 0 {
-        3
-    } else if args.fail_on_alert && written > 0 {
-        1
-    } else {
-        0
-    };
+    let code = exit_code(&args, selection, &figures);
     // The process ends with this command: freeing the rules, their
     // compiled queries, kept matches and alert contexts one by one took the
     // corpus rules 50 ms at the end of every run. The system takes the
@@ -295,11 +272,79 @@ pub fn run(args: RunArgs) -> i32 {
     code
 }
 
+/// The figures of a run's summary, from its outcome: `documents` alert
+/// documents written, what `--history` held.
+fn figures(
+    detector: &Detector,
+    outcome: &Outcome<'_>,
+    documents: usize,
+    history: Option<HistoryRead>,
+    args: &RunArgs,
+) -> stage::Figures {
+    let indicators = detector.indicators();
+    stage::Figures {
+        read: outcome.read,
+        malformed: outcome.malformed,
+        io_failed: outcome.io_failed,
+        documents,
+        counts: outcome.counts.clone(),
+        late: outcome
+            .late
+            .iter()
+            .map(|l| stage::LateAt {
+                rule: l.rule,
+                count: l.count,
+                file: outcome
+                    .files
+                    .get(l.first.file)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                line: l.first.line,
+            })
+            .collect(),
+        partials_dropped: outcome.partials_dropped.clone(),
+        replay: outcome.replay.clone(),
+        windowed: outcome.windowed.clone(),
+        history,
+        indicators: (!args.indicators.is_empty()).then_some(stage::IndicatorsRead {
+            read: indicators.read,
+            malformed: indicators.malformed,
+            io_failed: indicators.io_failed,
+            replaced: indicators.replaced,
+        }),
+        threat_notes: detector.threat_notes(),
+    }
+}
+
+/// The exit code of a run with these figures: 2 for I/O errors (and
+/// malformed events with `--strict`), 3 when some rules could not be
+/// loaded, 1 with `--fail-on-alert` and alerts.
+fn exit_code(args: &RunArgs, selection: &Selection, figures: &stage::Figures) -> i32 {
+    let h = figures.history.unwrap_or_default();
+    let i = figures.indicators.unwrap_or_default();
+    let malformed = figures.malformed + h.malformed + i.malformed;
+    let io_failed = figures.io_failed || h.io_failed || i.io_failed;
+    if io_failed || (args.strict && malformed > 0) {
+        2
+    } else if selection.failed > 0 {
+        3
+    } else if args.fail_on_alert && figures.documents > 0 {
+        1
+    } else {
+        0
+    }
+}
+
 /// The run's summary on stderr: rules, events, alerts per rule, the
-/// schedule's figures, the rules over their `max_signals`.
-fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, started: Instant) {
-    let secs = started.elapsed().as_secs_f64();
-    let (read, malformed) = (outcome.read, outcome.malformed);
+/// schedule's figures, the rules over their `max_signals` (`over_cap`:
+/// (rule, results, max_signals)), the run taking `secs` seconds.
+fn report_summary(
+    selection: &Selection,
+    figures: &stage::Figures,
+    over_cap: &[(usize, usize, usize)],
+    secs: f64,
+) {
+    let (read, malformed, written) = (figures.read, figures.malformed, figures.documents);
     eprintln!(
         "{} rules run, {} not run, {} failed to load",
         selection.selected.len(),
@@ -310,13 +355,13 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
         "{read} events read ({malformed} malformed), {written} alert documents in {secs:.2} s ({:.0} events/s)",
         read as f64 / secs.max(1e-9)
     );
-    for ((name, severity), n) in &per_rule(selection, &outcome.counts) {
+    for ((name, severity), n) in &per_rule(selection, &figures.counts) {
         eprintln!("  {n:>6}  {severity:<8}  {name}");
     }
-    if let Some(replay) = &outcome.replay {
+    if let Some(replay) = &figures.replay {
         report_replay(replay);
     }
-    if let Some(windowed) = &outcome.windowed {
+    if let Some(windowed) = &figures.windowed {
         let rules = selection
             .selected
             .iter()
@@ -327,9 +372,8 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
         );
         report_replay(windowed);
     }
-    if !outcome.over_cap.is_empty() {
-        let rules: Vec<String> = outcome
-            .over_cap
+    if !over_cap.is_empty() {
+        let rules: Vec<String> = over_cap
             .iter()
             .map(|&(i, n, cap)| {
                 let rule = selection.rule(&selection.selected[i]);
@@ -342,6 +386,37 @@ fn report_summary(selection: &Selection, outcome: &Outcome<'_>, written: usize, 
             rules.join(", ")
         );
     }
+}
+
+/// What `--history` and `--indicators` held, and the indicator match
+/// rules' notes, on stderr.
+fn report_inputs(selection: &Selection, figures: &stage::Figures) {
+    if let Some(h) = &figures.history {
+        eprintln!(
+            "history: {} events read ({} malformed) from --history, in the history of {} new_terms rules (they raise no alerts)",
+            h.read, h.malformed, h.rules
+        );
+    }
+    if let Some(i) = &figures.indicators {
+        let replaced = match i.replaced {
+            0 => String::new(),
+            n => format!(
+                "; {n} replaced an earlier indicator with the same _index and _id, as indexing it again would"
+            ),
+        };
+        eprintln!(
+            "indicators: {} read ({} malformed) from --indicators, for {} indicator match rules{replaced}",
+            i.read,
+            i.malformed,
+            selection
+                .selected
+                .iter()
+                .filter(|s| selection.rule(s).rule_type.as_ref().map(|t| t.value)
+                    == Some(ruleq::rule::RuleType::ThreatMatch))
+                .count()
+        );
+    }
+    report_reasons("indicators", &figures.threat_notes);
 }
 
 /// The `--exceptions` lists and `--value-list` lists; a list file with an
@@ -511,38 +586,35 @@ fn report_selection(selection: &Selection, quiet: bool) {
 }
 
 /// The notes of the pass, on stderr: events too late for sequences,
-/// partial sequences dropped, event files named alike.
-fn report_notes(selection: &Selection, outcome: &Outcome<'_>, names: &FileNames, args: &RunArgs) {
+/// partial sequences dropped.
+fn report_notes(selection: &Selection, figures: &stage::Figures, args: &RunArgs) {
     let name = |i: usize| rule_name(selection.rule(&selection.selected[i]));
-    for late in &outcome.late {
-        let file = outcome
-            .files
-            .get(late.first.file)
-            .map(|p| p.display().to_string());
-        let rule = selection.rule(&selection.selected[late.rule]);
+    for late in &figures.late {
         let effect = match selection.selected[late.rule].executor.windowed() {
             true => "they counted only in the executions not run yet, where Kibana would have searched them in every window they fall in",
             false => "they took no step of its sequences (they only cancelled), where Elasticsearch would have sorted them in",
         };
         eprintln!(
             "note: \"{}\": {} events came more than {REORDER} candidates out of time order (the first at {}:{}); {effect}: sort the input by time for exact results",
-            rule_name(rule),
+            name(late.rule),
             late.count,
-            file.unwrap_or_default(),
-            late.first.line
+            late.file,
+            late.line
         );
     }
-    for &(i, dropped) in &outcome.partials_dropped {
+    for &(i, dropped) in &figures.partials_dropped {
         eprintln!(
             "note: \"{}\": held more than {} partial sequences at once (--max-partials); the {dropped} oldest were dropped, and the sequences they would have completed are missing",
             name(i),
             args.max_partials
         );
     }
-    if args.quiet {
-        return;
-    }
-    for (name, paths) in names.clashes(&outcome.files) {
+}
+
+/// A note on event files named alike (their events without `_id` can share
+/// alert ids).
+fn report_clashes(names: &FileNames, files: &[PathBuf]) {
+    for (name, paths) in names.clashes(files) {
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
             "note: event files {} are all named {name} in alert ids (an event without `_id` is named by its file and line): their events without `_id` can share alert ids; name them apart or give the events an `_id`",
@@ -622,7 +694,7 @@ fn map_stage(
     detector: &Detector,
     source: EventSource,
     names: &FileNames,
-    inputs: &[Input],
+    (inputs, history): (&[Input], Option<HistoryRead>),
     feedback: &Feedback,
 ) -> i32 {
     use ruleq::detect::stage;
@@ -649,8 +721,14 @@ fn map_stage(
         },
         None => Box::new(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
     };
+    // Malformed events are reported at their place in the whole file.
+    let feedback = Feedback {
+        progress: false,
+        started: feedback.started,
+        share: Some((PathBuf::from(&split.name), split.first_line)),
+    };
     let mut failed: io::Result<()> = Ok(());
-    let passed = detector.map(source, names, &split, feedback, &mut |line| {
+    let passed = detector.map(source, names, &split, &feedback, &mut |line| {
         if failed.is_ok() {
             failed = out
                 .write_all(line.as_bytes())
@@ -658,6 +736,10 @@ fn map_stage(
         }
     });
     let mut outcome = passed.finish();
+    let mut figures = figures(detector, &outcome, outcome.alerts.count, history, args);
+    for late in &mut figures.late {
+        late.file = split.name.clone();
+    }
     let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
     let stored = std::mem::replace(&mut outcome.stored, Ok(()));
     let written = failed.and(stored).and_then(|()| {
@@ -669,17 +751,8 @@ fn map_stage(
         })
     });
     let selection = detector.selection();
-    let per_rule: BTreeMap<String, usize> = per_rule(selection, &outcome.counts)
-        .into_iter()
-        .map(|((name, _), n)| (name, n))
-        .collect();
-    let stats = serde_json::json!({
-        "read": outcome.read,
-        "malformed": outcome.malformed,
-        "io_failed": outcome.io_failed,
-        "alerts": per_rule,
-    });
     let written = written.and_then(|()| {
+        let stats = serde_json::to_string(&figures).map_err(io::Error::other)?;
         writeln!(out, "{}\t{stats}", stage::STATS)?;
         out.flush()
     });
@@ -700,7 +773,13 @@ fn map_stage(
 
 /// `ruleq run --stage reduce`: the alert documents of the routed records
 /// in the event arguments (files, or standard input), as NDJSON.
-fn reduce_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], feedback: &Feedback) -> i32 {
+fn reduce_stage(
+    args: &RunArgs,
+    detector: &Detector,
+    inputs: &[Input],
+    history: Option<HistoryRead>,
+    feedback: &Feedback,
+) -> i32 {
     use ruleq::detect::stage;
     use std::io::BufRead;
     let mut records = Vec::new();
@@ -747,11 +826,29 @@ fn reduce_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], feedback:
         }
     };
     let mut outcome = passed.finish();
+    // The events were counted by the map stages.
+    let figures = stage::Figures {
+        read: 0,
+        malformed: 0,
+        io_failed: false,
+        ..figures(detector, &outcome, outcome.alerts.count, history, args)
+    };
     let alerts = std::mem::replace(&mut outcome.alerts, Alerts::new(0));
     let stored = std::mem::replace(&mut outcome.stored, Ok(()));
     let mut ndjson = args.clone();
     ndjson.format = Some(AlertFormat::Ndjson);
-    if let Err(e) = stored.and_then(|()| write_alerts(&ndjson, alerts)) {
+    let written = stored
+        .and_then(|()| write_alerts(&ndjson, alerts))
+        .and_then(|()| {
+            let stats = serde_json::to_string(&figures).map_err(io::Error::other)?;
+            let mut out: Box<dyn Write> = match &args.output {
+                Some(path) => Box::new(File::options().append(true).open(path)?),
+                None => Box::new(io::stdout().lock()),
+            };
+            writeln!(out, "{}\t{stats}", stage::STATS)?;
+            out.flush()
+        });
+    if let Err(e) = written {
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("error: writing alerts: {e}");
         }
@@ -762,6 +859,69 @@ fn reduce_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], feedback:
     } else {
         0
     }
+}
+
+/// `ruleq run --stage summary`: the figures of every stage of a
+/// distributed run (`S<TAB>` lines of the event arguments: files, or
+/// standard input) added up, and printed as one run prints its summary;
+/// the exit code is one run's.
+fn summary_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], started: Instant) -> i32 {
+    use std::io::BufRead;
+    let mut figures = stage::Figures::default();
+    let mut reports = Vec::new();
+    let mut read = |reader: &mut dyn BufRead, what: &str| -> Result<(), String> {
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| format!("{what}: {e}"))?;
+            if let Some(report) = line.strip_prefix("M\t") {
+                reports.push(report.to_string());
+                continue;
+            }
+            let Some(json) = line.strip_prefix("S\t") else {
+                continue;
+            };
+            let more: stage::Figures = serde_json::from_str(json)
+                .map_err(|e| format!("{what}:{}: not a stage's figures: {e}", n + 1))?;
+            figures.add(more);
+        }
+        Ok(())
+    };
+    let loaded = inputs.iter().try_for_each(|input| match input {
+        Input::Path(p) => {
+            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            read(&mut io::BufReader::new(f), &p.display().to_string())
+        }
+        Input::Stdin => read(&mut io::stdin().lock(), "<stdin>"),
+    });
+    if let Err(e) = loaded {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let selection = detector.selection();
+    if figures.counts.len() > selection.selected.len() {
+        eprintln!("error: the stages' figures count more rules than the rules given: run every stage with the same rules");
+        return 2;
+    }
+    figures.counts.resize(selection.selected.len(), 0);
+    let names: Vec<&str> = selection
+        .selected
+        .iter()
+        .map(|s| rule_name(selection.rule(s)))
+        .collect();
+    figures.in_rule_order(&names);
+    // The stages' reports of malformed events, where one run prints them.
+    for report in &reports {
+        eprintln!("{report}");
+    }
+    report_notes(selection, &figures, args);
+    if !args.quiet {
+        let secs = args
+            .elapsed
+            .unwrap_or_else(|| started.elapsed().as_secs_f64());
+        let over_cap = detector.over_cap(&figures.counts);
+        report_summary(selection, &figures, &over_cap, secs);
+        report_inputs(selection, &figures);
+    }
+    exit_code(args, selection, &figures)
 }
 
 /// Output buffer size, in bytes.

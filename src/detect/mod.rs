@@ -289,6 +289,28 @@ impl Detector {
         read
     }
 
+    /// The rules (as [`Selection::selected`]) that one execution over all
+    /// the input leaves with more results than their `max_signals`, given
+    /// their results `counts`: (rule, results, max_signals). None with a
+    /// schedule (its executions apply the cap), nor for the rules that
+    /// always run their schedule.
+    pub fn over_cap(&self, counts: &[usize]) -> Vec<(usize, usize, usize)> {
+        if self.config.executions.windowed() {
+            return Vec::new();
+        }
+        let selection = &self.selection;
+        selection
+            .selected
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.executor.windowed())
+            .filter_map(|(i, s)| {
+                let (n, cap) = (*counts.get(i)?, max_signals(selection.rule(s)));
+                (n > cap).then_some((i, n, cap))
+            })
+            .collect()
+    }
+
     /// The indicators indicator match rules match events against.
     pub fn indicators(&self) -> &Indicators {
         &self.config.indicators
@@ -730,7 +752,7 @@ enum Input {
 }
 
 /// What [`Detector::read_history`] read.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryRead {
     /// Events read, malformed included.
     pub read: u64,

@@ -89,6 +89,11 @@ pub struct Feedback {
     pub progress: bool,
     /// When the run started, for rates.
     pub started: Instant,
+    /// When the input is a share of a file (a distributed run's map
+    /// stage): the file's name and the line, in the file, of the share's
+    /// first line, to report malformed events as a run over the whole
+    /// file does.
+    pub share: Option<(PathBuf, u64)>,
 }
 
 impl Feedback {
@@ -97,6 +102,7 @@ impl Feedback {
         Feedback {
             progress: !quiet && io::stderr().is_terminal(),
             started,
+            share: None,
         }
     }
 
@@ -105,6 +111,7 @@ impl Feedback {
         Feedback {
             progress: false,
             started: Instant::now(),
+            share: None,
         }
     }
 }
@@ -565,7 +572,10 @@ pub fn run<'s, 'f>(
         runner,
         collect,
         files,
-        reporter: Reporter::default(),
+        reporter: match &feedback.share {
+            Some((name, first)) => Reporter::for_share(name.clone(), *first),
+            None => Reporter::default(),
+        },
         spare: Arc::clone(&reader.spare),
     };
     if threads <= 1 {

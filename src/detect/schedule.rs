@@ -6,7 +6,7 @@
 use crate::rule::{self, Rule};
 
 /// What a replay of the schedule did, for the summary.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Replay {
     /// Executions replayed.
     pub executions: usize,

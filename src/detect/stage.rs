@@ -127,3 +127,145 @@ pub fn by_key(kept: &Kept) -> Vec<(Option<Key>, Kept)> {
         })
         .collect()
 }
+
+/// What the indicator files held, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorsRead {
+    /// Indicator documents read, malformed ones included.
+    pub read: u64,
+    /// Of those, the malformed ones.
+    pub malformed: u64,
+    /// Whether reading failed somewhere.
+    pub io_failed: bool,
+    /// Indicators that replaced an earlier one with the same `_index` and
+    /// `_id`.
+    pub replaced: u64,
+}
+
+/// Events out of time order that a rule could not use, for the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateAt {
+    /// The rule's place among the rules that run.
+    pub rule: usize,
+    /// How many events.
+    pub count: u64,
+    /// The first one's file, as the run names it.
+    pub file: String,
+    /// And its line.
+    pub line: u64,
+}
+
+/// The figures of a run's summary. A map and a reduce stage each write
+/// theirs as their last line (`S<TAB>figures`); added up
+/// ([`Figures::add`]), they are one run's, and `ruleq run --stage
+/// summary` prints them as `ruleq run` does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Events read, malformed included.
+    pub read: u64,
+    /// Of those, the malformed ones.
+    pub malformed: u64,
+    /// Whether reading failed somewhere.
+    pub io_failed: bool,
+    /// Alert documents written.
+    pub documents: usize,
+    /// Per rule that runs (in the order of the rules given): the results
+    /// it alerted on.
+    pub counts: Vec<usize>,
+    /// Per rule that met events out of time order.
+    pub late: Vec<LateAt>,
+    /// Per rule that dropped partial sequences at `max_partials`: (rule,
+    /// how many).
+    pub partials_dropped: Vec<(usize, u64)>,
+    /// With a schedule: what its replay did.
+    pub replay: Option<crate::detect::schedule::Replay>,
+    /// Without one: what the rules that always run their schedule did.
+    pub windowed: Option<crate::detect::schedule::Replay>,
+    /// What `--history` held (each stage reads the same files).
+    pub history: Option<crate::detect::HistoryRead>,
+    /// What `--indicators` held (each stage reads the same files).
+    pub indicators: Option<IndicatorsRead>,
+    /// (why, rule name): indicator match rules' notes.
+    pub threat_notes: Vec<(String, String)>,
+}
+
+impl Figures {
+    /// Adds another stage's figures to these.
+    pub fn add(&mut self, other: Figures) {
+        self.read += other.read;
+        self.malformed += other.malformed;
+        self.io_failed |= other.io_failed;
+        self.documents += other.documents;
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (mine, n) in self.counts.iter_mut().zip(other.counts) {
+            *mine += n;
+        }
+        for late in other.late {
+            match self.late.iter_mut().find(|l| l.rule == late.rule) {
+                Some(l) => l.count += late.count,
+                None => self.late.push(late),
+            }
+        }
+        for (rule, n) in other.partials_dropped {
+            match self.partials_dropped.iter_mut().find(|(r, _)| *r == rule) {
+                Some((_, m)) => *m += n,
+                None => self.partials_dropped.push((rule, n)),
+            }
+        }
+        add_replay(&mut self.replay, other.replay);
+        add_replay(&mut self.windowed, other.windowed);
+        self.history = self.history.or(other.history);
+        self.indicators = self.indicators.or(other.indicators);
+        for note in other.threat_notes {
+            if !self.threat_notes.contains(&note) {
+                self.threat_notes.push(note);
+            }
+        }
+    }
+
+    /// Puts what names rules in the order one run gives it: the rules'
+    /// order (`names`: the rules that run, in order, by name).
+    pub fn in_rule_order(&mut self, names: &[&str]) {
+        let place = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+        self.late.sort_by_key(|l| l.rule);
+        self.partials_dropped.sort_by_key(|(r, _)| *r);
+        for replay in [self.replay.as_mut(), self.windowed.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            // "name (n)"
+            replay
+                .capped_rules
+                .sort_by_key(|c| place(c.rsplit_once(" (").map_or(c.as_str(), |(name, _)| name)));
+            replay.partial_history.sort_by_key(|(name, _)| place(name));
+            replay.unscheduled.sort_by_key(|(_, name)| place(name));
+        }
+        self.threat_notes.sort_by_key(|(_, name)| place(name));
+    }
+}
+
+fn add_replay(
+    mine: &mut Option<crate::detect::schedule::Replay>,
+    other: Option<crate::detect::schedule::Replay>,
+) {
+    let Some(other) = other else {
+        return;
+    };
+    let Some(r) = mine.as_mut() else {
+        *mine = Some(other);
+        return;
+    };
+    r.executions += other.executions;
+    r.duplicates += other.duplicates;
+    r.capped_executions += other.capped_executions;
+    r.never_written += other.never_written;
+    r.capped_rules.extend(other.capped_rules);
+    for u in other.unscheduled {
+        if !r.unscheduled.contains(&u) {
+            r.unscheduled.push(u);
+        }
+    }
+    r.partial_history.extend(other.partial_history);
+}
