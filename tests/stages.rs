@@ -15,6 +15,14 @@ use std::sync::Arc;
 const NOW: &str = "2026-03-02T00:00:00Z";
 
 fn config(schedule: bool) -> Config {
+    routing_config(schedule, ruleq::engine::MAX_PARTIALS, Default::default())
+}
+
+fn routing_config(
+    schedule: bool,
+    max_partials: usize,
+    exceptions: ruleq::exceptions::Exceptions,
+) -> Config {
     let indicators = ruleq::indicators::Indicators::read(&[Input::Path(
         "examples/telnet-indicators.ndjson".into(),
     )])
@@ -28,6 +36,8 @@ fn config(schedule: bool) -> Config {
         },
         indicators: Arc::new(indicators),
         threads: 2,
+        max_partials,
+        exceptions,
         ..Config::default()
     }
 }
@@ -122,15 +132,30 @@ fn staged(
     docs
 }
 
-fn generated(dir: &Path, n: u64) -> (PathBuf, String) {
-    let path = dir.join("events.ndjson");
+/// The example's events and `n` generated ones, in time order (stably:
+/// each file must be, for the stages to give one run's alerts), with a
+/// malformed line among them.
+fn in_time_order(n: u64) -> String {
+    let mut events: Vec<(String, String)> = Vec::new();
+    let mut add = |l: &str| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        events.push((v["@timestamp"].as_str().unwrap().to_string(), l.to_string()));
+    };
+    std::fs::read_to_string("examples/telnet-events.ndjson")
+        .unwrap()
+        .lines()
+        .for_each(&mut add);
+    ruleq::gen::generate(n, 1, add);
+    events.sort_by(|a, b| a.0.cmp(&b.0));
     let mut text = String::new();
-    ruleq::gen::generate(n, 1, |l| {
+    for (i, (_, l)) in events.iter().enumerate() {
+        if i == 2_000 {
+            text.push_str("{not json\n");
+        }
         text.push_str(l);
         text.push('\n');
-    });
-    std::fs::write(&path, &text).unwrap();
-    (path, text)
+    }
+    text
 }
 
 #[test]
@@ -140,11 +165,7 @@ fn map_and_reduce_write_what_one_run_writes() {
     std::fs::create_dir_all(&dir).unwrap();
     // The bundled example (every rule type alerts on it) and generated
     // events, with a malformed line.
-    let mut text = std::fs::read_to_string("examples/telnet-events.ndjson").unwrap();
-    let (_, more) = generated(&dir, 6_000);
-    text.push_str("{not json\n");
-    // Generated events come after the example's in time.
-    text.push_str(&more);
+    let text = in_time_order(6_000);
     let path = dir.join("events.ndjson");
     std::fs::write(&path, &text).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -210,5 +231,95 @@ fn corpus_rules_through_the_stages() {
         let got = staged(&d, &dir, &lines, &[4_321, 12_000], 3, deal);
         assert_eq!(got.len(), one.len(), "schedule {schedule}");
         assert!(got == one, "schedule {schedule}: documents differ");
+    }
+}
+
+/// The rules of the project's own that each routed kind has
+/// (`tests/fixtures/stages`: sequences with and without maxspan, with a
+/// missing-event step, with until, a sample, a threshold with a
+/// cardinality, query and sequence rules with an exception list, a query
+/// rule suppressed for a duration, a suppressed indicator match rule; the
+/// suppression fixtures: query, EQL event query, new_terms and threshold
+/// rules suppressed; the bundled rules: threshold, new_terms, indicator
+/// match), over the example and generated events in time order: each kind
+/// alerts, and the stages write what one run writes, in both modes and
+/// with a limit of partial sequences that drops some.
+#[test]
+fn every_routed_kind_through_the_stages() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stages-kinds");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = in_time_order(6_000);
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, &text).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut rules = vec![
+        PathBuf::from("rules"),
+        PathBuf::from("tests/fixtures/stages"),
+    ];
+    for f in [
+        "query_by_host",
+        "eql_by_host",
+        "new_terms_by_host",
+        "threshold_by_host",
+    ] {
+        rules.push(PathBuf::from(format!(
+            "tests/fixtures/suppression/{f}.toml"
+        )));
+    }
+    let lists = ruleq::exceptions::load::read(Path::new(
+        "tests/fixtures/exceptions/noise-list_exceptions.toml",
+    ))
+    .unwrap();
+    assert!(!lists.has_errors());
+    let kinds: Vec<String> = std::fs::read_dir("tests/fixtures/stages")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            let line = text.lines().find(|l| l.starts_with("rule_id = ")).unwrap();
+            line.trim_start_matches("rule_id = ")
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds.len(), 10);
+    for (schedule, max_partials) in [
+        (false, ruleq::engine::MAX_PARTIALS),
+        (true, ruleq::engine::MAX_PARTIALS),
+        (false, 3),
+    ] {
+        let exceptions = ruleq::exceptions::Exceptions {
+            now: ruleq::compile::date::parse_iso(NOW).unwrap().lo,
+            lists: lists.lists.clone(),
+            ..Default::default()
+        };
+        let config = routing_config(schedule, max_partials, exceptions);
+        let d = Detector::new(load_rules(&rules).unwrap(), config);
+        assert_eq!(d.selection().failed, 0);
+        let one = whole(&d, &path);
+        let alerted: std::collections::BTreeSet<String> = one
+            .iter()
+            .map(|doc| {
+                let v: serde_json::Value = serde_json::from_str(doc).unwrap();
+                v["kibana.alert.rule.rule_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        for kind in &kinds {
+            assert!(alerted.contains(kind), "{kind} raised no alert");
+        }
+        let case = format!("schedule {schedule}, max_partials {max_partials}");
+        for (cuts, reducers) in [
+            (vec![10, 29, 3_000], 3),
+            (vec![1, 2, 1_500, 1_501, 4_000], 2),
+        ] {
+            let deal = |key: &str| key.bytes().map(usize::from).sum::<usize>();
+            let got = staged(&d, &dir, &lines, &cuts, reducers, deal);
+            assert_eq!(got.len(), one.len(), "{case}, cuts {cuts:?}");
+            assert!(got == one, "{case}, cuts {cuts:?}: documents differ");
+        }
     }
 }

@@ -578,10 +578,14 @@ impl Detector {
                 kept.sort.seq = serial;
                 if routes(i) {
                     let rule = self.selection.rule(s).id().unwrap_or("").to_string();
+                    // By join key, unless a rule's partial sequences are
+                    // held to a limit given (`--max-partials`): a limit
+                    // over all its keys, so all in one partition.
                     let keyed = matches!(
                         set.queries[s.query].plan,
                         crate::engine::Plan::Sequence { .. } | crate::engine::Plan::Sample { .. }
-                    ) && !self.config.executions.windowed();
+                    ) && !self.config.executions.windowed()
+                        && self.config.max_partials == crate::engine::MAX_PARTIALS;
                     let parts = match keyed {
                         true => stage::by_key(&kept),
                         false => vec![(None, kept)],

@@ -15,10 +15,11 @@
 //! Events keep the identity one `ruleq run` over the whole input gives them
 //! ([`Split`]): a file's name and the event's line in it. A sequence or
 //! sample rule in one execution is partitioned by join key (a record that
-//! joins on several keys is sent to each, with only that key's steps);
-//! every other routed rule by rule: threshold and new_terms executions,
-//! suppression and a schedule's `max_signals` tie a rule's results
-//! together.
+//! joins on several keys is sent to each, with only that key's steps),
+//! unless a limit of partial sequences other than the default is given
+//! (it holds over all of a rule's keys); every other routed rule by rule:
+//! threshold and new_terms executions, suppression and a schedule's
+//! `max_signals` tie a rule's results together.
 
 use crate::engine::{Kept, Keys};
 use crate::eval::sequence::Key;
