@@ -310,6 +310,10 @@ def tag_map_output(lines, name):
         elif tag == "R":
             key, _, record = rest.partition("\t")
             yield ("R", key, record)
+        elif tag == "T":
+            # An event's text, once: keyed by the event (file, line).
+            file, line_no, _ = rest.split("\t", 2)
+            yield ("T", file + "\t" + line_no, line)
         elif tag == "S":
             yield ("S", name, rest)
         elif tag == "N":
@@ -393,13 +397,38 @@ def map_whole(binary, common, name, index, suffix):
     return run
 
 
-def reduce_partition(binary, common):
-    def run(pairs):
+def shown_partition(binary, common):
+    """The first reduce over one reduce partition's records: the events
+    (`file<TAB>line`) whose text its alerts show, as (partition, event)."""
+    def run(index, pairs):
         first = next(pairs, None)
         if first is None:
             return
 
         def lines():
+            yield "R\t" + first[0] + "\t" + first[1]
+            for key, record in pairs:
+                yield "R\t" + key + "\t" + record
+
+        exe = ruleq_path(binary)
+        cmd = [exe, "run", "-q", "--stage", "shown"] + resolve(common) + ["-"]
+        for line in pipe(cmd, lines(), "shown"):
+            if line.startswith("U\t"):
+                yield (index, line[2:])
+
+    return run
+
+
+def reduce_partition(binary, common, texts):
+    """The reduce over one reduce partition's records, with the texts of
+    the events its alerts show (a broadcast: partition -> text lines)."""
+    def run(index, pairs):
+        first = next(pairs, None)
+        if first is None:
+            return
+
+        def lines():
+            yield from texts.value.get(index, ())
             yield "R\t" + first[0] + "\t" + first[1]
             for key, record in pairs:
                 yield "R\t" + key + "\t" + record
@@ -608,7 +637,19 @@ def main(argv):
     # Shuffle the records by partition key; one reduce per Spark partition.
     reduces = args.reduce_partitions or sc.defaultParallelism
     records = mapped.filter(lambda t: t[0] == "R").map(lambda t: (t[1], t[2]))
-    reduced = records.partitionBy(reduces).mapPartitions(reduce_partition(binary, common)) \
+    shuffled = records.partitionBy(reduces)
+    # Records leave their event's text out (it goes once per event, apart):
+    # a first reduce tells which events its alerts show; only their texts
+    # go to the reduce (through the driver: they are the alerts' events).
+    shown = shuffled.mapPartitionsWithIndex(shown_partition(binary, common)).collect()
+    needed = sc.broadcast(frozenset(event for _, event in shown))
+    texts = dict(mapped.filter(lambda t: t[0] == "T" and t[1] in needed.value)
+                 .map(lambda t: (t[1], t[2])).collect())
+    by_partition = {}
+    for index, event in shown:
+        by_partition.setdefault(index, []).append(texts[event])
+    given = sc.broadcast(by_partition)
+    reduced = shuffled.mapPartitionsWithIndex(reduce_partition(binary, common, given)) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     documents = mapped.filter(lambda t: t[0] == "A").map(lambda t: t[1]) \
         .union(reduced.filter(lambda t: t[0] == "D").map(lambda t: t[1]))

@@ -20,7 +20,9 @@ mod result;
 pub mod suppression;
 pub mod threshold;
 
-pub use result::{event_alert, read_event, result_alerts, result_key, Naming};
+pub use result::{
+    event_alert, read_event, record_shown, result_alerts, result_key, take_shown, Naming,
+};
 
 /// Serializes a rule keyword (severity, type, language) to JSON.
 trait ErasedSerialize {

@@ -5,10 +5,10 @@
 //! routed rule type (a sequence split across partitions, a threshold
 //! rule's executions cut apart).
 
-use ruleq::detect::stage::{Routed, Split, RECORD};
+use ruleq::detect::stage::{attach_texts, parse_text, Routed, Split, RECORD};
 use ruleq::detect::{load_rules, Config, Detector, Executions, Feedback};
 use ruleq::event::{EventSource, FileNames, Input};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,6 +85,7 @@ fn staged(
 ) -> Vec<String> {
     let mut docs = Vec::new();
     let mut partitions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut texts: HashMap<(usize, u64), Arc<[u8]>> = HashMap::new();
     let mut bounds = vec![0];
     bounds.extend_from_slice(cuts);
     bounds.push(lines.len());
@@ -107,6 +108,11 @@ fn staged(
         });
         documents(passed.finish(), &mut docs);
         for line in routed {
+            if let Some(rest) = line.strip_prefix("T\t") {
+                let (event, text) = parse_text(rest).unwrap();
+                texts.insert(event, Arc::from(text.as_bytes()));
+                continue;
+            }
             let mut parts = line.splitn(3, '\t');
             assert_eq!(parts.next(), Some(RECORD));
             let key = parts.next().unwrap().to_string();
@@ -124,7 +130,17 @@ fn staged(
         }
     }
     let names = FileNames::verbatim();
-    for records in dealt {
+    for mut records in dealt {
+        // The texts this reducer's alerts show: only those go with its
+        // records (as the Spark driver sends them).
+        let shown = d
+            .shown(records.clone(), &names, &Feedback::quiet())
+            .unwrap();
+        let given: HashMap<(usize, u64), Arc<[u8]>> = shown
+            .iter()
+            .map(|e| (*e, texts.get(e).expect("a text no map stage wrote").clone()))
+            .collect();
+        attach_texts(&mut records, &given);
         let passed = d.reduce(records, &names, &Feedback::quiet()).unwrap();
         documents(passed.finish(), &mut docs);
     }

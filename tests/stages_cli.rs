@@ -89,6 +89,7 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
             .map(|l| format!("{l}\n"))
             .collect();
         let mut figures = String::new();
+        let mut texts: std::collections::HashMap<String, String> = Default::default();
         let mut one: Vec<&str> = one.lines().collect();
         one.sort();
 
@@ -125,6 +126,14 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
                         records.push_str(line);
                         records.push('\n');
                     }
+                    Some(("T", rest)) => {
+                        let mut parts = rest.splitn(3, '\t');
+                        let event = format!("{}\t{}", parts.next().unwrap(), parts.next().unwrap());
+                        assert!(
+                            texts.insert(event, line.to_string()).is_none(),
+                            "a text twice"
+                        );
+                    }
                     Some(("S", stats)) => {
                         let s: Value = serde_json::from_str(stats).unwrap();
                         read += s["read"].as_u64().unwrap();
@@ -137,8 +146,24 @@ fn shares_on_stdin_give_one_runs_documents_and_counts() {
             }
         }
         assert_eq!((read, malformed), (29, 1), "{mode:?}");
-        // Records in any order: reversed.
-        let reversed: String = records.lines().rev().map(|l| format!("{l}\n")).collect();
+        // Records in any order: reversed. The events whose text the
+        // alerts show first, then only their texts go with the records.
+        let mut reversed: String = records.lines().rev().map(|l| format!("{l}\n")).collect();
+        let mut shown: Vec<&str> = vec!["run", "--stage", "shown"];
+        shown.extend(COMMON);
+        shown.extend(mode);
+        shown.push("-");
+        let (code, needed) = ruleq(&shown, &reversed);
+        assert_eq!(code, 0);
+        assert!(
+            !needed.is_empty() && needed.lines().count() < texts.len(),
+            "{mode:?}"
+        );
+        for line in needed.lines() {
+            let event = line.strip_prefix("U\t").expect("a line of --stage shown");
+            reversed.push_str(&texts[event]);
+            reversed.push('\n');
+        }
         let mut reduce: Vec<&str> = vec!["run", "--stage", "reduce"];
         reduce.extend(COMMON);
         reduce.extend(mode);

@@ -3,10 +3,30 @@
 //! is canonical, else from its source read into a map (the same document).
 
 use super::{Alert, Context, OwnedSource, SourceText};
-use crate::engine::{Hit, Output};
+use crate::engine::{Hit, Origin, Output};
 use crate::event::FileNames;
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::path::PathBuf;
+
+thread_local! {
+    /// While recording ([`record_shown`]): the events that alerts built on
+    /// this thread show without their text at hand.
+    static SHOWN: RefCell<Option<Vec<Origin>>> = const { RefCell::new(None) };
+}
+
+/// Starts recording, on this thread, the events whose alerts are built
+/// while their hits hold no text (a distributed run's reduce over records
+/// that left the text out: [`crate::detect::stage`]).
+pub fn record_shown() {
+    SHOWN.with(|s| *s.borrow_mut() = Some(Vec::new()));
+}
+
+/// Stops recording; the events recorded, in the order their alerts were
+/// built (repeats included).
+pub fn take_shown() -> Vec<Origin> {
+    SHOWN.with(|s| s.borrow_mut().take().unwrap_or_default())
+}
 
 /// The id a result's documents are known by: the last one's (the shell's
 /// for a sequence).
@@ -100,6 +120,13 @@ impl Identity {
     /// The hit's identity (`_id`, else its file's name and line: see
     /// [`FileNames`]) and index.
     fn of(hit: &Hit, naming: &Naming) -> Identity {
+        if hit.source.is_empty() {
+            SHOWN.with(|s| {
+                if let Some(shown) = s.borrow_mut().as_mut() {
+                    shown.push(hit.origin.clone());
+                }
+            });
+        }
         let id = match hit.id() {
             Some(id) => id.to_string(),
             None => {

@@ -470,6 +470,26 @@ impl Detector {
         Ok(self.pass_from(Input::Records(kept, files), names, feedback, None))
     }
 
+    /// The first reduce of records that left their event's text out
+    /// ([`stage::text_apart`]): the events (file and line) whose text the
+    /// alerts of `records` show, sorted, each once. The reduce then needs
+    /// those texts ([`stage::attach_texts`]) to write the alerts.
+    pub fn shown(
+        &self,
+        records: Vec<stage::Routed>,
+        names: &FileNames,
+        feedback: &Feedback,
+    ) -> Result<Vec<(usize, u64)>, String> {
+        crate::alert::record_shown();
+        let outcome = self.reduce(records, names, feedback).map(Passed::finish);
+        let shown = crate::alert::take_shown();
+        outcome?;
+        let mut events: Vec<(usize, u64)> = shown.into_iter().map(|o| (o.file, o.line)).collect();
+        events.sort_unstable();
+        events.dedup();
+        Ok(events)
+    }
+
     /// A pass over `input`; with `route`, a map stage's (see
     /// [`Detector::map`]).
     fn pass_from<'d>(
@@ -586,13 +606,19 @@ impl Detector {
                         crate::engine::Plan::Sequence { .. } | crate::engine::Plan::Sample { .. }
                     ) && !self.config.executions.windowed()
                         && self.config.max_partials == crate::engine::MAX_PARTIALS;
+                    // The event's text goes once, apart, but for an
+                    // indicator match rule (its reduce reads the event).
+                    let threat = self.threats.get(i).is_some_and(Option::is_some);
+                    let text = (!threat && !kept.hit.source.is_empty())
+                        .then(|| stage::text_apart(&mut kept))
+                        .flatten();
                     let parts = match keyed {
                         true => stage::by_key(&kept),
                         false => vec![(None, kept)],
                     };
-                    let lines = parts
+                    let lines = text
                         .into_iter()
-                        .map(|(key, kept)| {
+                        .chain(parts.into_iter().map(|(key, kept)| {
                             let partition = stage::partition(&rule, q, key.as_ref());
                             let record = stage::Routed {
                                 q,
@@ -602,7 +628,7 @@ impl Detector {
                             };
                             let json = serde_json::to_string(&record).unwrap_or_default();
                             format!("{}\t{partition}\t{json}", stage::RECORD)
-                        })
+                        }))
                         .collect();
                     return Some(pass::Prepared::Routed(lines));
                 }

@@ -7,7 +7,12 @@
 //!   indicator match rule, in one execution and unsuppressed) writes its
 //!   alerts there. Every other rule writes its candidate records
 //!   ([`Kept`]: the event, where it sorts, the steps and keys it matches)
-//!   as [`Routed`] lines, each with the partition it belongs to.
+//!   as [`Routed`] lines, each with the partition it belongs to. A
+//!   record's event text is written apart ([`TEXT`] lines, once per
+//!   event), but for indicator match rules (their reduce reads the event).
+//! - When records left texts out, a first reduce (`--stage shown`) tells
+//!   which events the alerts of its partitions show ([`SHOWN`] lines);
+//!   only those texts then go with the records to the reduce.
 //! - The **reduce** stage takes the records of some partitions, in any
 //!   order, sorts them as one run would read them, and runs the same
 //!   executors over them.
@@ -31,6 +36,38 @@ pub const ALERT: &str = "A";
 pub const RECORD: &str = "R";
 /// The tag of a map stage's last line (`S<TAB>counts`).
 pub const STATS: &str = "S";
+/// The tag of a map stage's event text lines (`T<TAB>file<TAB>line<TAB>text`):
+/// the text of an event whose records left it out, once per event.
+pub const TEXT: &str = "T";
+/// The tag of the lines of `ruleq run --stage shown`
+/// (`U<TAB>file<TAB>line`): an event whose text its partitions' alerts show.
+pub const SHOWN: &str = "U";
+
+/// The event text line of a record's event, and the record without the
+/// text; `None` (the record keeps its text) when the text cannot be
+/// written on one line as it is (it spans lines, or is not UTF-8).
+pub fn text_apart(kept: &mut Kept) -> Option<String> {
+    let source = &kept.hit.source;
+    let text = std::str::from_utf8(source).ok()?;
+    if !text.starts_with('{') || memchr::memchr2(b'\n', b'\r', source).is_some() {
+        return None;
+    }
+    let line = format!(
+        "{TEXT}\t{}\t{}\t{text}",
+        kept.hit.origin.file, kept.hit.origin.line
+    );
+    kept.hit.source = std::sync::Arc::default();
+    Some(line)
+}
+
+/// An event text line's event (file, line) and text, from what follows its
+/// tag and tab.
+pub fn parse_text(rest: &str) -> Option<((usize, u64), &str)> {
+    let mut parts = rest.splitn(3, '\t');
+    let file = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some(((file, line), parts.next()?))
+}
 
 /// The share of the input a map stage reads, as one run over the whole
 /// input names it.
@@ -269,4 +306,20 @@ fn add_replay(
         }
     }
     r.partial_history.extend(other.partial_history);
+}
+
+/// Gives the records that left their event's text out the texts of
+/// `texts` (by event: file and line), where it has them.
+pub fn attach_texts(
+    records: &mut [Routed],
+    texts: &std::collections::HashMap<(usize, u64), std::sync::Arc<[u8]>>,
+) {
+    for r in records {
+        let hit = &mut r.kept.hit;
+        if hit.source.is_empty() {
+            if let Some(text) = texts.get(&(hit.origin.file, hit.origin.line)) {
+                hit.source = text.clone();
+            }
+        }
+    }
 }
