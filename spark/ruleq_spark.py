@@ -6,11 +6,14 @@ Spark does the distribution and the shuffle; ruleq stays the only
 evaluator. Every event file is cut into splits of consecutive lines; each
 split is piped to `ruleq run --stage map`, which writes the final alerts of
 rules whose alerts depend on no other event (`A` lines), the candidate
-records of every other rule with their partition key (`R` lines) and its
-counts (`S` line). The records are shuffled by partition key, and each
-Spark partition's records are piped to one `ruleq run --stage reduce`.
-The `A` documents and the reduces' documents are written to `--output`
-as uncompressed NDJSON part files.
+records of every other rule with their partition key (`R` lines, without
+their event's text), each such event's text once (`T` lines) and its
+figures (`S` line). The records are shuffled by partition key; each Spark
+partition's records are piped to `ruleq run --stage shown` (the events its
+alerts show), then, with those events' texts, to `ruleq run --stage
+reduce`. The `A` documents and the reduces' documents are written to
+`--output` as uncompressed NDJSON part files, and `ruleq run --stage
+summary` prints the summary of the stages' figures, as one run prints it.
 
     spark-submit spark/ruleq_spark.py -r rules --output out events/
     python spark/ruleq_spark.py -r rules --output out events/   # pyspark installed
