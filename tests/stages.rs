@@ -15,13 +15,14 @@ use std::sync::Arc;
 const NOW: &str = "2026-03-02T00:00:00Z";
 
 fn config(schedule: bool) -> Config {
-    routing_config(schedule, ruleq::engine::MAX_PARTIALS, Default::default())
+    routing_config(schedule, ruleq::engine::MAX_PARTIALS, Default::default(), 2)
 }
 
 fn routing_config(
     schedule: bool,
     max_partials: usize,
     exceptions: ruleq::exceptions::Exceptions,
+    threads: usize,
 ) -> Config {
     let indicators = ruleq::indicators::Indicators::read(&[Input::Path(
         "examples/telnet-indicators.ndjson".into(),
@@ -35,7 +36,7 @@ fn routing_config(
             Executions::Single
         },
         indicators: Arc::new(indicators),
-        threads: 2,
+        threads,
         max_partials,
         exceptions,
         ..Config::default()
@@ -300,17 +301,18 @@ fn every_routed_kind_through_the_stages() {
         })
         .collect();
     assert_eq!(kinds.len(), 10);
-    for (schedule, max_partials) in [
-        (false, ruleq::engine::MAX_PARTIALS),
-        (true, ruleq::engine::MAX_PARTIALS),
-        (false, 3),
+    for (schedule, max_partials, threads) in [
+        (false, ruleq::engine::MAX_PARTIALS, 2),
+        (true, ruleq::engine::MAX_PARTIALS, 2),
+        (false, 3, 2),
+        (false, ruleq::engine::MAX_PARTIALS, 1),
     ] {
         let exceptions = ruleq::exceptions::Exceptions {
             now: ruleq::compile::date::parse_iso(NOW).unwrap().lo,
             lists: lists.lists.clone(),
             ..Default::default()
         };
-        let config = routing_config(schedule, max_partials, exceptions);
+        let config = routing_config(schedule, max_partials, exceptions, threads);
         let d = Detector::new(load_rules(&rules).unwrap(), config);
         assert_eq!(d.selection().failed, 0);
         let one = whole(&d, &path);
@@ -327,7 +329,7 @@ fn every_routed_kind_through_the_stages() {
         for kind in &kinds {
             assert!(alerted.contains(kind), "{kind} raised no alert");
         }
-        let case = format!("schedule {schedule}, max_partials {max_partials}");
+        let case = format!("schedule {schedule}, max_partials {max_partials}, threads {threads}");
         for (cuts, reducers) in [
             (vec![10, 29, 3_000], 3),
             (vec![1, 2, 1_500, 1_501, 4_000], 2),

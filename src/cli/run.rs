@@ -739,16 +739,7 @@ fn map_stage(
         share: Some((PathBuf::from(&split.name), split.first_line)),
     };
     let mut failed: io::Result<()> = Ok(());
-    // An event's text goes once (its records come one after the other).
-    let mut last_text = String::new();
     let passed = detector.map(source, names, &split, &feedback, &mut |line| {
-        if let Some(rest) = line.strip_prefix("T\t") {
-            let event = rest.splitn(3, '\t').take(2).collect::<Vec<_>>().join("\t");
-            if event == last_text {
-                return;
-            }
-            last_text = event;
-        }
         if failed.is_ok() {
             failed = out
                 .write_all(line.as_bytes())

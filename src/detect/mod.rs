@@ -421,6 +421,7 @@ impl Detector {
         feedback: &Feedback,
         out: &mut dyn FnMut(&str),
     ) -> Passed<'d> {
+        stage::forget_texts();
         self.pass_from(
             Input::Events(Box::new(source)),
             names,

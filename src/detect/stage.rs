@@ -43,21 +43,33 @@ pub const TEXT: &str = "T";
 /// (`U<TAB>file<TAB>line`): an event whose text its partitions' alerts show.
 pub const SHOWN: &str = "U";
 
-/// The event text line of a record's event, and the record without the
-/// text; `None` (the record keeps its text) when the text cannot be
-/// written on one line as it is (it spans lines, or is not UTF-8).
+thread_local! {
+    /// The event whose text this thread wrote last: an event's records are
+    /// made one after the other, on one thread.
+    static LAST_TEXT: std::cell::Cell<Option<(usize, u64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Forgets, on this thread, which event's text was written last (a map
+/// stage starts).
+pub fn forget_texts() {
+    LAST_TEXT.with(|l| l.set(None));
+}
+
+/// Leaves a record's event text out: the record keeps its event's text
+/// when it cannot be written on one line as it is (it spans lines, or is
+/// not UTF-8); else it loses it, and for the first of the event's records
+/// the text comes back as its [`TEXT`] line.
 pub fn text_apart(kept: &mut Kept) -> Option<String> {
     let source = &kept.hit.source;
     let text = std::str::from_utf8(source).ok()?;
     if !text.starts_with('{') || memchr::memchr2(b'\n', b'\r', source).is_some() {
         return None;
     }
-    let line = format!(
-        "{TEXT}\t{}\t{}\t{text}",
-        kept.hit.origin.file, kept.hit.origin.line
-    );
+    let event = (kept.hit.origin.file, kept.hit.origin.line);
+    let line = (LAST_TEXT.with(|l| l.replace(Some(event))) != Some(event))
+        .then(|| format!("{TEXT}\t{}\t{}\t{text}", event.0, event.1));
     kept.hit.source = std::sync::Arc::default();
-    Some(line)
+    line
 }
 
 /// An event text line's event (file, line) and text, from what follows its
