@@ -39,12 +39,13 @@ pub enum AlertFormat {
 pub enum Stage {
     /// Read a share of the events: write the alerts of rules whose alerts
     /// depend on no other event (`A<TAB>document` lines) and every other
-    /// rule's candidate records (`R<TAB>partition<TAB>record` lines), then
-    /// the counts (`S<TAB>{...}`).
+    /// rule's candidate records (`R<TAB>partition<TAB>record` lines; their
+    /// events' texts apart, once each: `T<TAB>file<TAB>line<TAB>text`),
+    /// then the figures (`S<TAB>{...}`).
     Map,
     /// Read the record lines of some partitions (files or standard input,
-    /// any order) and write their alert documents, then the figures
-    /// (`S<TAB>{...}`).
+    /// any order) and the texts their alerts show (`T` lines), and write
+    /// their alert documents, then the figures (`S<TAB>{...}`).
     Reduce,
     /// Read the record lines of some partitions as `reduce` does, and write
     /// the events whose text their alerts show that the records left out
@@ -138,8 +139,8 @@ pub struct RunArgs {
     #[arg(long = "indicators", value_name = "FILE")]
     indicators: Vec<PathBuf>,
     /// Run one stage of a distributed run (the Spark driver under `spark/`
-    /// runs them): `map` over a share of the events, `reduce` over the
-    /// records maps routed.
+    /// runs them): `map` over a share of the events, `shown` and `reduce`
+    /// over the records maps routed, `summary` over every stage's figures.
     #[arg(long, value_enum)]
     stage: Option<Stage>,
     /// With `--stage map`: the name `ruleq run` over the whole input gives
