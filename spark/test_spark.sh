@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Spark driver gives the alert documents `ruleq run` gives (sorted, byte
-# for byte): 50,000 generated events in 4 time-ordered files, the project
-# rules (plus 100 corpus rules when RULEQ_SHARED is set), Spark local[2] and
-# the debug binary; default mode (same --now) and --schedule; and a run
-# with every file split across several Spark partitions.
+# for byte) and its summary (line for line, but for the time): 50,000
+# generated events in 4 time-ordered files with 2 malformed lines, the
+# project rules (plus 100 corpus rules when RULEQ_SHARED is set), Spark
+# local[2] and the debug binary; default mode (same --now) and --schedule;
+# and a run with every file split across several Spark partitions.
 #
 # PYTHON: a Python with pyspark (default: python3). Prints timings; ends
 # with "N passed, N failed".
@@ -22,26 +23,31 @@ RULEQ="$TARGET/debug/ruleq"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/events" "$WORK/rules"
-"$TARGET/debug/examples/gen-events" --events 50000 --seed 1 > "$WORK/all.ndjson"
+# The corpus profile: events for Elastic's rules (and telnet sessions for the
+# project's), in time order.
+"$TARGET/debug/examples/gen-events" --profile corpus --events 50000 --seed 1 > "$WORK/all.ndjson"
 split -l 12500 -d -a 1 --additional-suffix=.ndjson "$WORK/all.ndjson" "$WORK/events/part"
 rm "$WORK/all.ndjson"
 # Two malformed lines in part1, in its second half (a later map split).
 sed -i -e '9000s/^/{"bad\n/' -e '11000s/^/not json\n/' "$WORK/events/part1.ndjson"
 ls "$WORK/events" | tr '\n' ' '; echo
 
-# The project rules; 100 corpus rules of the types the stages distribute.
+# The project rules; 100 corpus rules of the types the stages distribute,
+# spread over the corpus (every k-th in path order).
 RULES=(-r rules)
 if [ -n "${RULEQ_SHARED:-}" ] && [ -d "$RULEQ_SHARED/corpus/detection-rules/rules" ]; then
+  find "$RULEQ_SHARED/corpus/detection-rules/rules" -name '*.toml' | LC_ALL=C sort \
+    | while IFS= read -r f; do
+        if grep -qE '^type = "(query|eql|threshold|new_terms)"' "$f"; then echo "$f"; fi
+      done > "$WORK/eligible"
+  step=$(( $(wc -l < "$WORK/eligible") / 100 ))
   n=0
   while IFS= read -r f; do
-    if grep -qE '^type = "(query|eql|threshold|new_terms)"' "$f"; then
-      n=$((n + 1))
-      ln -s "$f" "$WORK/rules/$(printf '%03d' "$n")-$(basename "$f")"
-      [ "$n" -ge 100 ] && break
-    fi
-  done < <(find "$RULEQ_SHARED/corpus/detection-rules/rules" -name '*.toml' | LC_ALL=C sort)
+    n=$((n + 1))
+    ln -s "$f" "$WORK/rules/$(printf '%03d' "$n")-$(basename "$f")"
+  done < <(awk -v k="$step" 'NR % k == 0' "$WORK/eligible" | head -100)
   RULES+=(-r "$WORK/rules")
-  echo "corpus rules: $n"
+  echo "corpus rules: $n (every ${step}th of $(wc -l < "$WORK/eligible"))"
 else
   echo "no RULEQ_SHARED: the project rules only"
 fi
