@@ -400,6 +400,13 @@ def map_whole(binary, common, name, index, suffix):
     return run
 
 
+def record_lines(first, pairs):
+    """A reduce partition's (key, record) pairs as record lines."""
+    yield "R\t" + first[0] + "\t" + first[1]
+    for key, record in pairs:
+        yield "R\t" + key + "\t" + record
+
+
 def shown_partition(binary, common):
     """The first reduce over one reduce partition's records: the events
     (`file<TAB>line`) whose text its alerts show, as (partition, event)."""
@@ -407,15 +414,9 @@ def shown_partition(binary, common):
         first = next(pairs, None)
         if first is None:
             return
-
-        def lines():
-            yield "R\t" + first[0] + "\t" + first[1]
-            for key, record in pairs:
-                yield "R\t" + key + "\t" + record
-
         exe = ruleq_path(binary)
         cmd = [exe, "run", "-q", "--stage", "shown"] + resolve(common) + ["-"]
-        for line in pipe(cmd, lines(), "shown"):
+        for line in pipe(cmd, record_lines(first, pairs), "shown"):
             if line.startswith("U\t"):
                 yield (index, line[2:])
 
@@ -432,9 +433,7 @@ def reduce_partition(binary, common, texts):
 
         def lines():
             yield from texts.value.get(index, ())
-            yield "R\t" + first[0] + "\t" + first[1]
-            for key, record in pairs:
-                yield "R\t" + key + "\t" + record
+            yield from record_lines(first, pairs)
 
         exe = ruleq_path(binary)
         cmd = [exe, "run", "-q", "--stage", "reduce"] + resolve(common) + ["-"]

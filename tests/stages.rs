@@ -175,16 +175,23 @@ fn in_time_order(n: u64) -> String {
     text
 }
 
-#[test]
-fn map_and_reduce_write_what_one_run_writes() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stages");
+/// A fresh folder `name` holding `events.ndjson`: the example's and 6,000
+/// generated events in time order, with a malformed line ([`in_time_order`]).
+fn events_in(name: &str) -> (PathBuf, PathBuf, String) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // The bundled example (every rule type alerts on it) and generated
-    // events, with a malformed line.
     let text = in_time_order(6_000);
     let path = dir.join("events.ndjson");
     std::fs::write(&path, &text).unwrap();
+    (dir, path, text)
+}
+
+#[test]
+fn map_and_reduce_write_what_one_run_writes() {
+    // The bundled example (every rule type alerts on it) and generated
+    // events, with a malformed line.
+    let (dir, path, text) = events_in("stages");
     let lines: Vec<&str> = text.lines().collect();
     let rules = [PathBuf::from("rules")];
     for schedule in [false, true] {
@@ -263,12 +270,7 @@ fn corpus_rules_through_the_stages() {
 /// with a limit of partial sequences that drops some.
 #[test]
 fn every_routed_kind_through_the_stages() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("stages-kinds");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let text = in_time_order(6_000);
-    let path = dir.join("events.ndjson");
-    std::fs::write(&path, &text).unwrap();
+    let (dir, path, text) = events_in("stages-kinds");
     let lines: Vec<&str> = text.lines().collect();
     let mut rules = vec![
         PathBuf::from("rules"),

@@ -819,45 +819,27 @@ fn records_stage(
     shown: bool,
 ) -> i32 {
     use ruleq::detect::stage;
-    use std::io::BufRead;
     let mut records = Vec::new();
     let mut texts: HashMap<(usize, u64), std::sync::Arc<[u8]>> = HashMap::new();
-    let mut read = |reader: &mut dyn BufRead, what: &str| -> Result<(), String> {
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.map_err(|e| format!("{what}: {e}"))?;
-            if let Some(rest) = line.strip_prefix("T\t") {
-                let (event, text) = stage::parse_text(rest)
-                    .ok_or_else(|| format!("{what}:{}: not an event text line", n + 1))?;
-                texts.insert(event, std::sync::Arc::from(text.as_bytes()));
-                continue;
-            }
-            let mut parts = line.splitn(3, '\t');
-            if parts.next() != Some(stage::RECORD) {
-                continue;
-            }
-            let (Some(_partition), Some(json)) = (parts.next(), parts.next()) else {
-                return Err(format!(
-                    "{what}:{}: a record line without its record",
-                    n + 1
-                ));
-            };
-            let record: stage::Routed = serde_json::from_str(json)
-                .map_err(|e| format!("{what}:{}: not a routed record: {e}", n + 1))?;
-            records.push(record);
+    let loaded = each_stage_line(inputs, |line, what, n| {
+        if let Some(rest) = line.strip_prefix("T\t") {
+            let (event, text) = stage::parse_text(rest)
+                .ok_or_else(|| format!("{what}:{n}: not an event text line"))?;
+            texts.insert(event, std::sync::Arc::from(text.as_bytes()));
+            return Ok(());
         }
+        let mut parts = line.splitn(3, '\t');
+        if parts.next() != Some(stage::RECORD) {
+            return Ok(());
+        }
+        let (Some(_partition), Some(json)) = (parts.next(), parts.next()) else {
+            return Err(format!("{what}:{n}: a record line without its record"));
+        };
+        let record: stage::Routed = serde_json::from_str(json)
+            .map_err(|e| format!("{what}:{n}: not a routed record: {e}"))?;
+        records.push(record);
         Ok(())
-    };
-    let loaded = if inputs.iter().all(|i| matches!(i, Input::Stdin)) {
-        read(&mut io::stdin().lock(), "<stdin>")
-    } else {
-        inputs.iter().try_for_each(|input| match input {
-            Input::Path(p) => {
-                let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-                read(&mut io::BufReader::new(f), &p.display().to_string())
-            }
-            Input::Stdin => read(&mut io::stdin().lock(), "<stdin>"),
-        })
-    };
+    });
     if let Err(e) = loaded {
         eprintln!("error: {e}");
         return 2;
@@ -938,31 +920,17 @@ fn records_stage(
 /// standard input) added up, and printed as one run prints its summary;
 /// the exit code is one run's.
 fn summary_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], started: Instant) -> i32 {
-    use std::io::BufRead;
     let mut figures = stage::Figures::default();
     let mut reports = Vec::new();
-    let mut read = |reader: &mut dyn BufRead, what: &str| -> Result<(), String> {
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.map_err(|e| format!("{what}: {e}"))?;
-            if let Some(report) = line.strip_prefix("M\t") {
-                reports.push(report.to_string());
-                continue;
-            }
-            let Some(json) = line.strip_prefix("S\t") else {
-                continue;
-            };
+    let loaded = each_stage_line(inputs, |line, what, n| {
+        if let Some(report) = line.strip_prefix("M\t") {
+            reports.push(report.to_string());
+        } else if let Some(json) = line.strip_prefix("S\t") {
             let more: stage::Figures = serde_json::from_str(json)
-                .map_err(|e| format!("{what}:{}: not a stage's figures: {e}", n + 1))?;
+                .map_err(|e| format!("{what}:{n}: not a stage's figures: {e}"))?;
             figures.add(more);
         }
         Ok(())
-    };
-    let loaded = inputs.iter().try_for_each(|input| match input {
-        Input::Path(p) => {
-            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            read(&mut io::BufReader::new(f), &p.display().to_string())
-        }
-        Input::Stdin => read(&mut io::stdin().lock(), "<stdin>"),
     });
     if let Err(e) = loaded {
         eprintln!("error: {e}");
@@ -994,6 +962,30 @@ fn summary_stage(args: &RunArgs, detector: &Detector, inputs: &[Input], started:
         report_inputs(selection, &figures);
     }
     exit_code(args, selection, &figures)
+}
+
+/// Calls `each` with every line of the stage lines in `inputs` (files, or
+/// standard input), where it is (for errors) and its line number; the
+/// first error ends the reading.
+fn each_stage_line(
+    inputs: &[Input],
+    mut each: impl FnMut(&str, &str, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    use std::io::BufRead;
+    let mut read = |reader: &mut dyn BufRead, what: &str| -> Result<(), String> {
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| format!("{what}: {e}"))?;
+            each(&line, what, n + 1)?;
+        }
+        Ok(())
+    };
+    inputs.iter().try_for_each(|input| match input {
+        Input::Path(p) => {
+            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            read(&mut io::BufReader::new(f), &p.display().to_string())
+        }
+        Input::Stdin => read(&mut io::stdin().lock(), "<stdin>"),
+    })
 }
 
 /// Output buffer size, in bytes.
