@@ -3,6 +3,8 @@
 //! else. Each case is a rule written to a fresh file and checked by the
 //! binary; errors are located (file:line:col, underlined, with a hint).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -42,27 +44,12 @@ risk_score = 73
 
 /// Writes `text` to `<tag>/rule.toml` and checks it: exit code and output.
 fn check(tag: &str, text: &str) -> (i32, String) {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("check-suppression-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("rule.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .arg("check")
-        .arg(&path)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("ruleq runs");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    (out.status.code().expect("an exit code"), stdout)
+    common::check_rule_text(&format!("check-suppression-{tag}"), text)
 }
 
 /// Line and column (1-based, in characters) of the last `needle` in `text`.
 fn position(text: &str, needle: &str) -> (usize, usize) {
-    let at = text.rfind(needle).expect("the needle is in the text");
-    let line = text[..at].matches('\n').count() + 1;
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    (line, text[start..at].chars().count() + 1)
+    common::line_col(text, text.rfind(needle).expect("the needle is in the text"))
 }
 
 /// The output holds one error located at `needle`, underlined.

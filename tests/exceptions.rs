@@ -3,6 +3,8 @@
 //! own fixtures), value lists, lists not given, expiry.
 
 use serde_json::{json, Value};
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -93,11 +95,7 @@ fn events(list: &[(&str, &str, Value)]) -> String {
     out
 }
 
-struct Run {
-    code: i32,
-    alerts: Vec<Value>,
-    stderr: String,
-}
+type Run = common::RuleRun;
 
 impl Run {
     /// The `_id`s the alerts stand on, sorted.
@@ -117,44 +115,15 @@ impl Run {
     }
 }
 
-/// Runs the rule over the events with the files (name, text) and `args`.
+/// Runs the rule over the events with the files (name, text) and `args`
+/// (at 2024-05-01T10:05:00Z unless they give the time or `--schedule`).
 fn run(tag: &str, rule: &str, events: &str, files: &[(&str, &str)], args: &[&str]) -> Run {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("exceptions-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rule.toml"), rule).unwrap();
-    std::fs::write(dir.join("events.ndjson"), events).unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).unwrap();
+    let mut all: Vec<&str> = Vec::new();
+    if !args.contains(&"--schedule") && !args.contains(&"--now") {
+        all.extend(["--now", "2024-05-01T10:05:00Z"]);
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .current_dir(&dir)
-        .args([
-            "run",
-            "-r",
-            "rule.toml",
-            "events.ndjson",
-            "--format",
-            "ndjson",
-        ])
-        .args(
-            match args.contains(&"--schedule") || args.contains(&"--now") {
-                true => &[][..],
-                false => &["--now", "2024-05-01T10:05:00Z"][..],
-            },
-        )
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        alerts: String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    all.extend(args);
+    common::run_rule(&format!("exceptions-{tag}"), rule, events, files, &all)
 }
 
 const PROCESS: &str = "type = \"query\"\nquery = \"event.category:process\"";

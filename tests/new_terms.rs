@@ -12,8 +12,6 @@ mod common;
 
 use common::logs_a_events as events;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::Command;
 
 const SO: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -111,45 +109,19 @@ fn nt1_all() -> String {
     events(&all)
 }
 
-struct Run {
-    code: i32,
-    alerts: Vec<Value>,
-    stdout: String,
-    stderr: String,
-}
+type Run = common::RuleRun;
 
 /// Runs `ruleq run -r rule.toml events.ndjson --format ndjson`, with
 /// `--history history.ndjson` when there is a history, and `args`, in a
 /// fresh folder.
 fn ruleq(tag: &str, rule: &str, events: &str, history: Option<&str>, args: &[&str]) -> Run {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("new-terms-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rule.toml"), rule).unwrap();
-    std::fs::write(dir.join("events.ndjson"), events).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ruleq"));
-    cmd.arg("run")
-        .arg("-r")
-        .arg(dir.join("rule.toml"))
-        .arg(dir.join("events.ndjson"))
-        .args(["--format", "ndjson"]);
-    if let Some(h) = history {
-        std::fs::write(dir.join("history.ndjson"), h).unwrap();
-        cmd.arg("--history").arg(dir.join("history.ndjson"));
+    let files: Vec<(&str, &str)> = history.map(|h| ("history.ndjson", h)).into_iter().collect();
+    let mut all: Vec<&str> = Vec::new();
+    if history.is_some() {
+        all.extend(["--history", "history.ndjson"]);
     }
-    let out = cmd.args(args).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let alerts = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let _ = std::fs::remove_dir_all(&dir);
-    Run {
-        code: out.status.code().expect("an exit code"),
-        alerts,
-        stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
+    all.extend(args);
+    common::run_rule(&format!("new-terms-{tag}"), rule, events, &files, &all)
 }
 
 /// [`ruleq`], which must succeed.

@@ -8,8 +8,6 @@ mod common;
 
 use common::logs_a_events as events;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::Command;
 
 const SO: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -29,47 +27,23 @@ fn with(rule: &str, swaps: &[(&str, &str)]) -> String {
     out
 }
 
-struct Run {
-    alerts: Vec<Value>,
-    stdout: String,
-    stderr: String,
-}
+type Run = common::RuleRun;
 
 /// Runs `rule` over `events` (and `history`, when given) in a fresh folder,
-/// with `args`; the run must succeed.
+/// with `args` (at 2030-01-01T00:00:00Z unless under `--schedule`); the run
+/// must succeed.
 fn run(tag: &str, rule: &str, events: &str, history: Option<&str>, args: &[&str]) -> Run {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("suppression-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rule.toml"), rule).unwrap();
-    std::fs::write(dir.join("events.ndjson"), events).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ruleq"));
-    cmd.arg("run")
-        .arg("-r")
-        .arg(dir.join("rule.toml"))
-        .arg(dir.join("events.ndjson"))
-        .args(["--format", "ndjson"])
-        .args(args);
+    let files: Vec<(&str, &str)> = history.map(|h| ("history.ndjson", h)).into_iter().collect();
+    let mut all: Vec<&str> = args.to_vec();
     if !args.contains(&"--schedule") {
-        cmd.args(["--now", "2030-01-01T00:00:00Z"]);
+        all.extend(["--now", "2030-01-01T00:00:00Z"]);
     }
-    if let Some(h) = history {
-        std::fs::write(dir.join("history.ndjson"), h).unwrap();
-        cmd.arg("--history").arg(dir.join("history.ndjson"));
+    if history.is_some() {
+        all.extend(["--history", "history.ndjson"]);
     }
-    let out = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let alerts = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    Run {
-        alerts,
-        stdout,
-        stderr,
-    }
+    let r = common::run_rule(&format!("suppression-{tag}"), rule, events, &files, &all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
 }
 
 fn auth(host: Value) -> Value {

@@ -8,7 +8,6 @@ mod common;
 use common::logs_a_events as events;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::process::Command;
 
 const SO: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -71,11 +70,7 @@ fn indicators(list: &[(&str, Value)]) -> String {
     out
 }
 
-struct Run {
-    alerts: Vec<Value>,
-    stderr: String,
-    code: i32,
-}
+type Run = common::RuleRun;
 
 impl Run {
     /// The alert of the event with `_id` `id`.
@@ -118,36 +113,13 @@ impl Run {
 /// Runs the rule over the events with the indicators (none when `None`),
 /// in a fresh folder, with `args`.
 fn run(tag: &str, rule: &str, events: &str, iocs: Option<&str>, args: &[&str]) -> Run {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("threat-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rule.toml"), rule).unwrap();
-    std::fs::write(dir.join("events.ndjson"), events).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ruleq"));
-    cmd.current_dir(&dir).args([
-        "run",
-        "-r",
-        "rule.toml",
-        "events.ndjson",
-        "--format",
-        "ndjson",
-    ]);
-    if let Some(iocs) = iocs {
-        std::fs::write(dir.join("iocs.ndjson"), iocs).unwrap();
-        cmd.args(["--indicators", "iocs.ndjson"]);
+    let files: Vec<(&str, &str)> = iocs.map(|i| ("iocs.ndjson", i)).into_iter().collect();
+    let mut all: Vec<&str> = Vec::new();
+    if iocs.is_some() {
+        all.extend(["--indicators", "iocs.ndjson"]);
     }
-    let out = cmd.args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let alerts = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    Run {
-        alerts,
-        stderr,
-        code: out.status.code().unwrap_or(-1),
-    }
+    all.extend(args);
+    common::run_rule(&format!("threat-{tag}"), rule, events, &files, &all)
 }
 
 fn im1_rule() -> String {

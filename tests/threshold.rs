@@ -6,8 +6,6 @@ mod common;
 
 use common::logs_a_events as events;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::Command;
 
 const SO: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -40,35 +38,14 @@ risk_score = 73
     )
 }
 
-struct Run {
-    alerts: Vec<Value>,
-    stderr: String,
-}
+type Run = common::RuleRun;
 
-/// Runs the rule over the events in a fresh folder, with `args`.
+/// Runs the rule over the events in a fresh folder, with `args`; the run
+/// must succeed.
 fn run(tag: &str, rule: &str, events: &str, args: &[&str]) -> Run {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("threshold-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("rule.toml"), rule).unwrap();
-    std::fs::write(dir.join("events.ndjson"), events).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ruleq"))
-        .arg("run")
-        .arg("-r")
-        .arg(dir.join("rule.toml"))
-        .arg(dir.join("events.ndjson"))
-        .args(["--format", "ndjson"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{stderr}");
-    let alerts = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    Run { alerts, stderr }
+    let r = common::run_rule(&format!("threshold-{tag}"), rule, events, &[], args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
 }
 
 fn auth(host: Value) -> Value {

@@ -145,6 +145,88 @@ pub fn ruleq(args: &[&str]) -> std::process::Output {
         .expect("the ruleq binary runs")
 }
 
+/// Writes `text` to `<folder>/rule.toml` (a fresh folder under the test
+/// target's temporary directory) and runs `ruleq check` on it without
+/// colour: its exit code and standard output.
+pub fn check_rule_text(folder: &str, text: &str) -> (i32, String) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rule.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .arg("check")
+        .arg(&path)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the ruleq binary runs");
+    (out.status.code().expect("an exit code"), stdout(&out))
+}
+
+/// Line and column (1-based, the column in characters) of byte `at` of
+/// `text`.
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let line = text[..at].matches('\n').count() + 1;
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line, text[start..at].chars().count() + 1)
+}
+
+/// What `ruleq run` did: its exit code, its alert documents, its output.
+pub struct RuleRun {
+    /// The exit code.
+    pub code: i32,
+    /// The alert documents, in output order.
+    pub alerts: Vec<serde_json::Value>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `ruleq run -r rule.toml events.ndjson --format ndjson` and `args` in
+/// a fresh folder `folder` (under the test target's temporary directory)
+/// holding the rule, the events and `files` (name, text), which `args` may
+/// name.
+pub fn run_rule(
+    folder: &str,
+    rule: &str,
+    events: &str,
+    files: &[(&str, &str)],
+    args: &[&str],
+) -> RuleRun {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(folder);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rule.toml"), rule).unwrap();
+    std::fs::write(dir.join("events.ndjson"), events).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ruleq"))
+        .current_dir(&dir)
+        .args([
+            "run",
+            "-r",
+            "rule.toml",
+            "events.ndjson",
+            "--format",
+            "ndjson",
+        ])
+        .args(args)
+        .output()
+        .expect("the ruleq binary runs");
+    let stdout = stdout(&out);
+    RuleRun {
+        code: out.status.code().unwrap_or(-1),
+        alerts: stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("an alert document"))
+            .collect(),
+        stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A command's standard output as text.
 pub fn stdout(o: &std::process::Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
